@@ -1,0 +1,35 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name='panda-plugin',
+    version='0.1.0',
+    description='Panoptic Pairwise Distortion Graphs (PANDA) for BasicSR and pyiqa',
+    long_description=Path(__file__).with_name('README.md').read_text(encoding='utf-8'),
+    long_description_content_type='text/markdown',
+    python_requires='>=3.9',
+    packages=find_packages(include=['panda_plugin', 'panda_plugin.*']),
+    package_data={'panda_plugin': ['weights/*.safetensors']},
+    install_requires=[
+        'numpy',
+        'scipy',
+        'scikit-image',
+        'opencv-python-headless',
+        'pillow',
+        'matplotlib',
+        'lmdb',
+        'tqdm',
+        'pyyaml',
+        'safetensors',
+        'torch',
+        'timm',
+    ],
+    extras_require={
+        'basicsr': ['basicsr==1.4.2', 'tensorboard'],
+        'pyiqa': ['pyiqa'],
+        'sam': ['segment-anything'],
+        'test': ['pytest'],
+    },
+    entry_points={'console_scripts': ['panda = panda_plugin.cli:main']},
+)
