@@ -1,0 +1,28 @@
+# Set-up and everyday commands. `make demo` and `make test` create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip setuptools wheel
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q --no-build-isolation basicsr==1.4.2
+	$(BIN)/pip install -q -e '.[test,sam,pyiqa]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/panda demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_generation.py
+	$(BIN)/python benchmarks/measure_scorers.py
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache *.egg-info

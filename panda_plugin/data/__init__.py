@@ -1,0 +1,1 @@
+"""PANDASET / PANDABENCH data: bundled images, versions, pairs, LMDB records, the dataset."""

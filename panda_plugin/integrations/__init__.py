@@ -1,0 +1,1 @@
+"""Bridges to BasicSR, pyiqa and TensorBoard."""
