@@ -102,6 +102,26 @@ def save_image(path, image: np.ndarray) -> None:
     path.write_bytes(encoded.tobytes())
 
 
+def square_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize the short side to ``size`` and centre-crop a ``size`` x ``size`` square.
+
+    Args:
+        image: HxWx3 uint8 RGB array.
+        size: Output side in pixels.
+
+    Returns:
+        size x size x 3 uint8 RGB array.
+    """
+    height, width = image.shape[:2]
+    scale = size / min(height, width)
+    new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    resized = cv2.resize(image, new_size, interpolation=interpolation)
+    top = (resized.shape[0] - size) // 2
+    left = (resized.shape[1] - size) // 2
+    return np.ascontiguousarray(resized[top:top + size, left:left + size])
+
+
 def list_images(folder) -> list[Path]:
     """Image files directly inside a folder and its subfolders, sorted by path.
 

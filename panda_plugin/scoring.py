@@ -25,7 +25,7 @@ from .masks import boxes_and_areas, region_count
 
 #: Pixels this close to a region border are left out of its score, so that the analysis
 #: window of a pixel never straddles two regions with different distortions.
-BORDER = 4
+BORDER = 6
 #: Long side at which the pixel quality maps are computed.
 WORK_SIZE = 512
 

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..errors import PandaInputError
-from ..image_io import list_images, load_image
+from ..image_io import list_images, load_image, square_crop
 from ..regions import build_segmenter
 from ..scoring import build_scorer
 from ..taxonomy import relation_ids_from_scores
@@ -74,26 +74,6 @@ class BuildReport:
     already_complete: bool = False
 
 
-def prepare_image(image: np.ndarray, size: int) -> np.ndarray:
-    """Resize the short side to ``size`` and centre-crop a ``size`` x ``size`` square.
-
-    Args:
-        image: HxWx3 uint8 RGB array.
-        size: Output side in pixels.
-
-    Returns:
-        size x size x 3 uint8 RGB array.
-    """
-    height, width = image.shape[:2]
-    scale = size / min(height, width)
-    new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    resized = cv2.resize(image, new_size, interpolation=interpolation)
-    top = (resized.shape[0] - size) // 2
-    left = (resized.shape[1] - size) // 2
-    return np.ascontiguousarray(resized[top:top + size, left:left + size])
-
-
 def image_records(path: Path, source: str, index: int, settings: BuildSettings, segmenter,
                   scorer) -> list[dict]:
     """All records of one source image.
@@ -109,7 +89,7 @@ def image_records(path: Path, source: str, index: int, settings: BuildSettings, 
     Returns:
         Records ready for ``RecordWriter.write_unit``.
     """
-    clean = prepare_image(load_image(path, convert=True), settings.size)
+    clean = square_crop(load_image(path, convert=True), settings.size)
     label_map = segmenter(clean)
     regions_png = encode_png((label_map + 1).astype(np.uint16))
     rng = np.random.default_rng(np.random.SeedSequence([settings.seed, zlib.crc32(source.encode())]))

@@ -1,0 +1,29 @@
+"""Shared fixtures: small real images from skimage's bundled data."""
+import numpy as np
+import pytest
+import skimage.data
+
+from panda_plugin.image_io import square_crop
+
+
+@pytest.fixture(scope='session')
+def astronaut() -> np.ndarray:
+    return skimage.data.astronaut()
+
+
+@pytest.fixture(scope='session')
+def small_astronaut(astronaut) -> np.ndarray:
+    return square_crop(astronaut, 128)
+
+
+@pytest.fixture(scope='session')
+def image_folder(tmp_path_factory):
+    """A folder of four small real images (two are grey and RGBA, converted when read)."""
+    import cv2
+
+    folder = tmp_path_factory.mktemp('images')
+    cv2.imwrite(str(folder / 'astronaut.png'), skimage.data.astronaut()[:, :, ::-1])
+    cv2.imwrite(str(folder / 'coffee.jpg'), skimage.data.coffee()[:, :, ::-1])
+    cv2.imwrite(str(folder / 'camera.png'), skimage.data.camera())
+    cv2.imwrite(str(folder / 'logo.png'), skimage.data.logo()[:, :, [2, 1, 0, 3]])
+    return folder
