@@ -29,7 +29,7 @@ def histogram(folder: Path, out: Path, split: str, pairs: int, scorer: str, work
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--pairs', type=int, default=24)
-    parser.add_argument('--scorer', default='ssim_color')
+    parser.add_argument('--scorer', default='ssim_psnr')
     parser.add_argument('--workers', type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:

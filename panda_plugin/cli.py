@@ -33,8 +33,8 @@ def _add_make_dataset(commands) -> None:
     parser.add_argument('--shard', type=_shard, default=(0, 1), help='I/N: build the I-th of N shards')
     parser.add_argument('--segmenter', default='superpixel',
                         help='superpixel (default), grid, grid:RxC or sam:CHECKPOINT')
-    parser.add_argument('--scorer', default='ssim_color',
-                        help='ssim_color (default), ssim, psnr, pyiqa:METRIC or topiq_fr:WEIGHTS')
+    parser.add_argument('--scorer', default='ssim_psnr',
+                        help='ssim_psnr (default), ssim_color, ssim, psnr, pyiqa:METRIC or topiq_fr:WEIGHTS')
     parser.set_defaults(handler=_make_dataset)
 
 

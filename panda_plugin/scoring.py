@@ -4,10 +4,10 @@ score in [0, 1] against its clean version (1 = identical).
 Scorers are callables ``scorer(distorted, clean, label_map) -> scores`` (one float per
 region). ``build_scorer`` turns a name into one:
 
-- ``ssim_color`` (default): structural similarity of luminance times a CIELAB colour-difference
-  similarity, pooled over each region's interior and calibrated to [0, 1]. Chosen by the
-  measurement in docs/labeling.md.
-- ``ssim``, ``psnr``: the same pooling with luminance SSIM alone or with PSNR.
+- ``ssim_psnr`` (default): geometric mean of ``ssim_color`` and ``psnr``, each pooled over the
+  region's interior and calibrated to [0, 1]. Chosen by the measurement in docs/labeling.md.
+- ``ssim_color``: luminance SSIM times a CIELAB colour-difference similarity.
+- ``ssim``, ``psnr``: luminance SSIM alone, PSNR alone.
 - ``pyiqa:<name>``: any pyiqa full-reference metric, run on each region's bounding-box crop
   with the pixels outside the region taken from the clean image.
 - ``topiq_fr:<weights path>``: pyiqa's TOPIQ-FR (the paper's oracle) from a local file.
@@ -51,28 +51,36 @@ class Calibration:
 
 
 class PixelMapScorer:
-    """Scores regions by pooling a per-pixel similarity map over each region's interior.
+    """Scores regions by pooling per-pixel maps over each region's interior.
+
+    Measures: ``ssim`` (luminance SSIM), ``ssim_color`` (luminance SSIM times a CIELAB
+    colour similarity ``exp(-dE / colour_scale)``), ``psnr`` (PSNR of the pooled squared
+    error), and ``ssim_psnr`` (default: geometric mean of calibrated ``ssim_color`` and
+    ``psnr``, which tracks structural and photometric distortions alike).
 
     Args:
-        measure: ``'ssim_color'``, ``'ssim'`` or ``'psnr'``.
-        calibration: Map from the pooled raw value to the score. Default: per measure.
-        colour_scale: CIELAB distance at which the colour similarity falls to 1/e
-            (``ssim_color`` only). Default: 18.
+        measure: One of the measures above. Default: ``'ssim_psnr'``.
+        calibrations: Per component (``'ssim'``, ``'ssim_color'``, ``'psnr'``), the map from
+            its pooled raw value to [0, 1]. Default: ``DEFAULT_CALIBRATIONS``.
+        colour_scale: CIELAB distance at which the colour similarity falls to 1/e.
+            Default: 30.
     """
 
-    DEFAULT_CALIBRATION = {
+    MEASURES = {'ssim_psnr': ('ssim_color', 'psnr'), 'ssim_color': ('ssim_color',),
+                'ssim': ('ssim',), 'psnr': ('psnr',)}
+    DEFAULT_CALIBRATIONS = {
         'ssim_color': Calibration(0.0, 1.0, 1.6),
         'ssim': Calibration(0.0, 1.0, 1.6),
         'psnr': Calibration(15.0, 45.0, 1.0),
     }
 
-    def __init__(self, measure: str = 'ssim_color', calibration: Calibration | None = None,
-                 colour_scale: float = 18.0):
-        if measure not in self.DEFAULT_CALIBRATION:
+    def __init__(self, measure: str = 'ssim_psnr', calibrations: dict | None = None,
+                 colour_scale: float = 30.0):
+        if measure not in self.MEASURES:
             raise PandaInputError(
-                f'unknown pixel measure {measure!r}; accepted: {", ".join(self.DEFAULT_CALIBRATION)}')
+                f'unknown pixel measure {measure!r}; accepted: {", ".join(self.MEASURES)}')
         self.measure = measure
-        self.calibration = calibration or self.DEFAULT_CALIBRATION[measure]
+        self.calibrations = {**self.DEFAULT_CALIBRATIONS, **(calibrations or {})}
         self.colour_scale = colour_scale
 
     def __call__(self, distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarray) -> np.ndarray:
@@ -87,37 +95,43 @@ class PixelMapScorer:
             float64 array of N scores in [0, 1].
         """
         _check_inputs(distorted, clean, label_map)
-        quality = self.pixel_map(distorted, clean)
-        if quality.shape != label_map.shape:
-            quality = cv2.resize(quality, label_map.shape[::-1], interpolation=cv2.INTER_LINEAR)
-        raw = pool_interior(quality, label_map)
-        if self.measure == 'psnr':
-            raw = 10.0 * np.log10(1.0 / np.maximum(raw, 1e-10))
-        return self.calibration(raw)
+        scores = 1.0
+        components = self.MEASURES[self.measure]
+        for name, values in self.pixel_maps(distorted, clean, components).items():
+            if values.shape != label_map.shape:
+                values = cv2.resize(values, label_map.shape[::-1], interpolation=cv2.INTER_LINEAR)
+            raw = pool_interior(values, label_map)
+            if name == 'psnr':
+                raw = 10.0 * np.log10(1.0 / np.maximum(raw, 1e-10))
+            scores = scores * self.calibrations[name](raw)
+        return scores ** (1.0 / len(components))
 
-    def pixel_map(self, distorted: np.ndarray, clean: np.ndarray) -> np.ndarray:
-        """Per-pixel similarity (squared error for ``psnr``) at the working resolution.
+    def pixel_maps(self, distorted: np.ndarray, clean: np.ndarray, components) -> dict:
+        """Per-pixel maps at the working resolution: similarities, or squared error for ``psnr``.
 
         Args:
             distorted: HxWx3 uint8 RGB image.
             clean: HxWx3 uint8 RGB reference.
+            components: Names among ``'ssim'``, ``'ssim_color'`` and ``'psnr'``.
 
         Returns:
-            float32 map, at most ``WORK_SIZE`` pixels on its long side.
+            Dict of float32 maps, at most ``WORK_SIZE`` pixels on the long side.
         """
         distorted, clean = _to_work_size(distorted), _to_work_size(clean)
-        if self.measure == 'psnr':
+        maps = {}
+        if 'psnr' in components:
             error = (distorted.astype(np.float32) - clean.astype(np.float32)) / 255.0
-            return (error ** 2).mean(2)
-        lab_d = cv2.cvtColor(distorted.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-        lab_c = cv2.cvtColor(clean.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-        similarity = np.clip(ssim_map(lab_d[..., 0] / 100.0, lab_c[..., 0] / 100.0), 0.0, 1.0)
-        if self.measure == 'ssim_color':
-            smooth_d = cv2.GaussianBlur(lab_d, (0, 0), 1.5)
-            smooth_c = cv2.GaussianBlur(lab_c, (0, 0), 1.5)
-            distance = np.sqrt(((smooth_d - smooth_c) ** 2).sum(2))
-            similarity = similarity * np.exp(-distance / self.colour_scale)
-        return similarity
+            maps['psnr'] = (error ** 2).mean(2)
+        structural = [c for c in components if c != 'psnr']
+        if structural:
+            lab_d = cv2.cvtColor(distorted.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+            lab_c = cv2.cvtColor(clean.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+            similarity = np.clip(ssim_map(lab_d[..., 0] / 100.0, lab_c[..., 0] / 100.0), 0.0, 1.0)
+            if structural[0] == 'ssim_color':
+                difference = cv2.GaussianBlur(lab_d - lab_c, (0, 0), 1.5)
+                similarity = similarity * np.exp(-np.sqrt((difference ** 2).sum(2)) / self.colour_scale)
+            maps[structural[0]] = similarity
+        return maps
 
 
 def ssim_map(x: np.ndarray, y: np.ndarray, sigma: float = 1.5) -> np.ndarray:
@@ -268,15 +282,15 @@ def _check_inputs(distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarra
         raise PandaInputError(f'label map {label_map.shape} does not match image {clean.shape[:2]}')
 
 
-SCORERS = ('ssim_color', 'ssim', 'psnr', 'pyiqa:<metric>', 'topiq_fr:<weights path>')
+SCORERS = ('ssim_psnr', 'ssim_color', 'ssim', 'psnr', 'pyiqa:<metric>', 'topiq_fr:<weights path>')
 
 
-def build_scorer(spec='ssim_color', device: str = 'cpu'):
+def build_scorer(spec='ssim_psnr', device: str = 'cpu'):
     """Make a region scorer from its name.
 
     Args:
         spec: One of ``SCORERS`` or a callable ``(distorted, clean, label_map) -> scores``.
-            Default: ``'ssim_color'``.
+            Default: ``'ssim_psnr'``.
         device: Torch device for pyiqa scorers. Default: ``'cpu'``.
 
     Returns:
@@ -284,7 +298,7 @@ def build_scorer(spec='ssim_color', device: str = 'cpu'):
     """
     if callable(spec):
         return spec
-    if spec in PixelMapScorer.DEFAULT_CALIBRATION:
+    if spec in PixelMapScorer.MEASURES:
         return PixelMapScorer(spec)
     if isinstance(spec, str) and spec.startswith('pyiqa:'):
         return PyiqaRegionScorer(spec.split(':', 1)[1], device=device)

@@ -49,7 +49,7 @@ class BuildSettings:
     size: int = 256
     seed: int = 0
     segmenter: str = 'superpixel'
-    scorer: str = 'ssim_color'
+    scorer: str = 'ssim_psnr'
     shard: tuple[int, int] = (0, 1)
 
 

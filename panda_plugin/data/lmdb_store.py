@@ -9,6 +9,7 @@ BasicSR's LMDB tools do.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -78,8 +79,10 @@ class RecordWriter:
             raise PandaInputError(f'output {str(self.path)!r} already exists; choose another path '
                                   'or remove it')
         if self.partial.exists() and read_config(self.partial, complete=False) != config:
+            _release(self.partial)
             shutil.rmtree(self.partial)
         self.partial.mkdir(parents=True, exist_ok=True)
+        _release(self.partial)
         self.env = lmdb.open(str(self.partial), map_size=_MAP_SIZE, subdir=True, lock=True)
         with self.env.begin(write=True) as txn:
             txn.put(CONFIG_KEY, dumps(config))
@@ -144,6 +147,26 @@ class RecordWriter:
             self.env = None
 
 
+_READERS: dict = {}
+
+
+def _reading_env(path: Path) -> lmdb.Environment:
+    """One read-only environment per database and process (LMDB allows only one; opened
+    lazily so that each dataloader worker opens its own)."""
+    key = (os.getpid(), str(path.resolve()))
+    if key in _READERS and not path.exists():
+        _READERS.pop(key).close()
+    if key not in _READERS:
+        _READERS[key] = lmdb.open(str(path), readonly=True, lock=False, readahead=False, subdir=True)
+    return _READERS[key]
+
+
+def _release(path: Path) -> None:
+    env = _READERS.pop((os.getpid(), str(path.resolve())), None)
+    if env is not None:
+        env.close()
+
+
 def read_config(path, complete: bool = True) -> dict | None:
     """The config stored in a database.
 
@@ -154,15 +177,11 @@ def read_config(path, complete: bool = True) -> dict | None:
     Returns:
         The config dict, or None when the folder holds no config.
     """
-    env = lmdb.open(str(path), readonly=True, lock=False, subdir=True)
-    try:
-        with env.begin() as txn:
-            config = txn.get(CONFIG_KEY)
-            if complete and txn.get(COMPLETE_KEY) is None:
-                raise PandaInputError(f'database {str(path)!r} is incomplete (an interrupted build); '
-                                      're-run the same make-dataset command to finish it')
-    finally:
-        env.close()
+    with _reading_env(Path(path)).begin() as txn:
+        config = txn.get(CONFIG_KEY)
+        if complete and txn.get(COMPLETE_KEY) is None:
+            raise PandaInputError(f'database {str(path)!r} is incomplete (an interrupted build); '
+                                  're-run the same make-dataset command to finish it')
     return json.loads(config) if config is not None else None
 
 
@@ -185,7 +204,6 @@ class RecordReader:
             meta = path / 'meta_info.txt'
             keys = [line.split(' ')[0] for line in meta.read_text(encoding='utf-8').splitlines() if line]
             self.index += [(number, key) for key in keys]
-        self._envs: list | None = None
 
     def __len__(self) -> int:
         return len(self.index)
@@ -193,6 +211,20 @@ class RecordReader:
     def config(self, number: int = 0) -> dict:
         """Build config of the ``number``-th database."""
         return read_config(self.paths[number])
+
+    def raw(self, position: int) -> dict:
+        """The stored bytes of one record.
+
+        Args:
+            position: Index over all databases, in order.
+
+        Returns:
+            Dict of ``anchor``, ``target``, ``regions`` and ``labels`` bytes.
+        """
+        number, key = self.index[position]
+        with _reading_env(self.paths[number]).begin() as txn:
+            return {field: bytes(txn.get(f'{key}.{field}'.encode()))
+                    for field in ('anchor', 'target', 'regions', 'labels')}
 
     def read(self, position: int) -> dict:
         """Decode one record.
@@ -204,13 +236,8 @@ class RecordReader:
             Dict with ``key``, ``anchor`` and ``target`` (HxWx3 uint8 RGB), ``label_map``
             (int32 HxW) and ``labels`` (dict).
         """
-        if self._envs is None:  # opened lazily so that dataloader workers each get their own
-            self._envs = [lmdb.open(str(p), readonly=True, lock=False, readahead=False, subdir=True)
-                          for p in self.paths]
-        number, key = self.index[position]
-        with self._envs[number].begin() as txn:
-            raw = {field: txn.get(f'{key}.{field}'.encode())
-                   for field in ('anchor', 'target', 'regions', 'labels')}
+        raw = self.raw(position)
+        key = self.index[position][1]
         return {
             'key': key,
             'anchor': decode_png(raw['anchor']),

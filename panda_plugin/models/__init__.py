@@ -1,0 +1,1 @@
+"""The PANDA network (encoder, token pool, degradation decoder, heads) and its loss."""

@@ -1,0 +1,71 @@
+"""Arch ``PANDA``: (anchor, target, shared regions) -> per-region predictions."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..integrations.basicsr_compat import register
+from .decoder import DegradationDecoder
+from .encoder import MultiScaleEncoder
+from .heads import PandaHeads
+from .token_pool import TokenPool, region_masks
+
+
+@register('arch')
+class PANDA(nn.Module):
+    """Panoptic pairwise distortion network.
+
+    Images of any size are resized to ``input_size`` (region masks are pooled onto the feature
+    grid, so small regions keep a share). Any number of regions up to ``tokens``.
+
+    Args:
+        encoder: timm model name. Default: ``'resnet18'``.
+        encoder_checkpoint: Local weights for the encoder (optional, never downloaded).
+        freeze_encoder: Keep the encoder fixed. Default: False.
+        input_size: Side the images are resized to. Default: 256.
+        dim: Token width. Default: 128.
+        tokens: Size of the token pool (maximum regions). Default: 128.
+        blocks: Decoder blocks. Default: 2.
+        heads: Attention heads. Default: 4.
+        ffn_ratio: Feed-forward width ratio. Default: 2.
+    """
+
+    def __init__(self, encoder: str = 'resnet18', encoder_checkpoint: str | None = None,
+                 freeze_encoder: bool = False, input_size: int = 256, dim: int = 128,
+                 tokens: int = 128, blocks: int = 2, heads: int = 4, ffn_ratio: int = 2):
+        super().__init__()
+        self.input_size = input_size
+        self.encoder = MultiScaleEncoder(encoder, dim, checkpoint=encoder_checkpoint, frozen=freeze_encoder)
+        with torch.no_grad():
+            grid = self.encoder(torch.zeros(1, 3, input_size, input_size)).shape[-1]
+        self.token_pool = TokenPool(dim, tokens, grid)
+        self.decoder = DegradationDecoder(dim, blocks, heads, ffn_ratio)
+        self.heads = PandaHeads(dim)
+
+    def forward(self, anchor: torch.Tensor, target: torch.Tensor, label_map: torch.Tensor,
+                regions: int | None = None) -> dict:
+        """Predict the distortion graph labels of every region.
+
+        Args:
+            anchor: Bx3xHxW anchor images in [0, 1].
+            target: Bx3xHxW target images in [0, 1], aligned with the anchors.
+            label_map: BxHxW int64 label map shared by both images (-1 outside regions).
+            regions: Number of region slots R. Default: the largest label + 1.
+
+        Returns:
+            Dict of per-region outputs (see ``PandaHeads.forward``), each with R slots.
+        """
+        if regions is None:
+            regions = int(label_map.max()) + 1
+        size = (self.input_size, self.input_size)
+        pair = torch.cat([anchor, target])
+        if pair.shape[-2:] != size:
+            pair = F.interpolate(pair, size=size, mode='bilinear', antialias=True, align_corners=False)
+        features = self.encoder(pair)
+        masks = region_masks(label_map, regions, features.shape[-2:])
+        padding = masks.flatten(2).sum(-1) == 0
+        tokens = self.token_pool(features, torch.cat([masks, masks]))
+        anchor_tokens, target_tokens = tokens.chunk(2)
+        anchor_tokens, target_tokens = self.decoder(anchor_tokens, target_tokens, padding)
+        return self.heads(anchor_tokens, target_tokens)

@@ -1,0 +1,83 @@
+"""Token pool: binds learnable tokens to region masks and pools image features per region."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def region_masks(label_map: torch.Tensor, count: int, grid: tuple[int, int]) -> torch.Tensor:
+    """Soft region masks on the feature grid: the share of each cell covered by each region.
+
+    Counts pixels per (region, cell) with one scatter, so memory stays proportional to the
+    image, not to image x regions; a region smaller than a cell still gets a share.
+
+    Args:
+        label_map: BxHxW int64 label map (-1 outside regions).
+        count: Number of region slots R.
+        grid: (h, w) of the feature grid.
+
+    Returns:
+        BxRxhxw float masks.
+    """
+    batch, height, width = label_map.shape
+    cells_y = torch.arange(height, device=label_map.device) * grid[0] // height
+    cells_x = torch.arange(width, device=label_map.device) * grid[1] // width
+    cell = (cells_y[:, None] * grid[1] + cells_x[None, :]).expand(batch, -1, -1)
+    valid = (label_map >= 0) & (label_map < count)
+    slots = count * grid[0] * grid[1]
+    index = torch.arange(batch, device=label_map.device)[:, None, None] * slots \
+        + label_map.clamp(min=0) * grid[0] * grid[1] + cell
+    counts = torch.zeros(batch * slots, device=label_map.device)
+    counts.index_add_(0, index[valid], torch.ones(int(valid.sum()), device=label_map.device))
+    per_cell = (height / grid[0]) * (width / grid[1])
+    return (counts / per_cell).view(batch, count, grid[0], grid[1])
+
+
+class TokenPool(nn.Module):
+    """Each region gets a learnable token map; token x mask -> conv gives a spatial gate on the
+    image features, which are then pooled over the region (mean and standard deviation).
+
+    Token ``i`` goes to region ``i``. During training the assignment is a random permutation
+    (so that no token learns a region index); at evaluation it is the identity, which keeps
+    inference deterministic.
+
+    Args:
+        dim: Feature channels.
+        tokens: Number of learnable tokens (maximum regions). Default: 128.
+        grid: Side of the token maps. Default: 32.
+    """
+
+    def __init__(self, dim: int, tokens: int = 128, grid: int = 32):
+        super().__init__()
+        self.tokens = nn.Parameter(torch.randn(tokens, 1, grid, grid) * 0.02)
+        self.embed = nn.Conv2d(1, dim, 3, padding=1)
+        self.project = nn.Sequential(nn.Linear(3 * dim, dim), nn.LayerNorm(dim))
+
+    def forward(self, features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """Pool region vectors.
+
+        Args:
+            features: BxDxhxw image features.
+            masks: BxRxhxw soft region masks.
+
+        Returns:
+            BxRxD region vectors.
+        """
+        batch, count, height, width = masks.shape
+        if count > len(self.tokens):
+            raise ValueError(f'{count} regions exceed the token pool of {len(self.tokens)}')
+        if self.training:
+            order = torch.randperm(len(self.tokens), device=masks.device)[:count]
+        else:
+            order = torch.arange(count, device=masks.device)
+        tokens = F.interpolate(self.tokens[order], size=(height, width), mode='bilinear',
+                               align_corners=False)
+        gates = self.embed((tokens.unsqueeze(0) * masks.unsqueeze(2)).flatten(0, 1))
+        gates = gates.view(batch, count, -1, height, width)
+        weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
+        gated = torch.einsum('brhw,brdhw,bdhw->brd', weights, gates, features)
+        mean = torch.einsum('brhw,bdhw->brd', weights, features)
+        square = torch.einsum('brhw,bdhw->brd', weights, features * features)
+        std = (square - mean * mean).clamp(min=1e-6).sqrt()
+        return self.project(torch.cat([gated, mean, std], -1))
