@@ -15,6 +15,7 @@ import argparse
 import json
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -80,6 +81,8 @@ def main() -> None:
                if name.startswith('procedural')][:8]
     report = {'machine': f'{platform.machine()}, {platform.python_version()}',
               'images': [name for name, _ in images], 'size': args.size, 'scorers': {}}
+    if Path(args.json).is_file():  # keep earlier measurements of other scorers
+        report['scorers'] = json.loads(Path(args.json).read_text())['scorers']
     for name in args.scorers.split(','):
         report['scorers'][name] = measure(name, images)
         summary = report['scorers'][name]

@@ -69,9 +69,9 @@ class PixelMapScorer:
     MEASURES = {'ssim_psnr': ('ssim_color', 'psnr'), 'ssim_color': ('ssim_color',),
                 'ssim': ('ssim',), 'psnr': ('psnr',)}
     DEFAULT_CALIBRATIONS = {
-        'ssim_color': Calibration(0.0, 1.0, 1.6),
-        'ssim': Calibration(0.0, 1.0, 1.6),
-        'psnr': Calibration(15.0, 45.0, 1.0),
+        'ssim_color': Calibration(0.0, 1.0, 1.0),
+        'ssim': Calibration(0.0, 1.0, 1.0),
+        'psnr': Calibration(10.0, 45.0, 1.0),
     }
 
     def __init__(self, measure: str = 'ssim_psnr', calibrations: dict | None = None,

@@ -16,12 +16,12 @@ def blurred_quadrant(astronaut):
     return degraded, label_map
 
 
-@pytest.mark.parametrize('name', ['ssim_color', 'ssim', 'psnr'])
+@pytest.mark.parametrize('name', ['ssim_psnr', 'ssim_color', 'ssim', 'psnr'])
 def test_only_the_degraded_region_loses_quality(name, astronaut, blurred_quadrant):
     degraded, label_map = blurred_quadrant
     scores = build_scorer(name)(degraded, astronaut, label_map)
     assert scores.shape == (4,)
-    assert scores[1] < 0.8
+    assert scores[1] < 0.9
     np.testing.assert_allclose(np.delete(scores, 1), 1.0, atol=1e-3)
     np.testing.assert_array_equal(build_scorer(name)(astronaut, astronaut, label_map), 1.0)
 
