@@ -68,37 +68,163 @@ def _make_dataset(args) -> int:
 
 
 def _add_demo(commands) -> None:
-    parser = commands.add_parser('demo', help='build a small PANDABENCH split from the bundled '
-                                              'images and render one labelled pair')
+    parser = commands.add_parser('demo', help='compare a purposely degraded bundled image with its '
+                                              'clean version using the shipped weights')
     parser.add_argument('--out', default='demo_output', help='output folder (default demo_output)')
     parser.set_defaults(handler=_demo)
 
 
-def _demo(args) -> int:
-    import shutil
+#: Distortions of the demo's four quadrants (top-left, top-right, bottom-left, bottom-right).
+DEMO_QUADRANTS = [[('blur', 'severe')], [('noise', 'moderate')], [('compression', 'severe')], []]
 
-    from .data.builder import BuildSettings, make_dataset
-    from .data.bundled import export_bundled_images
-    from .data.lmdb_store import RecordReader
-    from .graph import DistortionGraph
+
+def _demo(args) -> int:
+    import numpy as np
+
+    from .data.bundled import packaged_image
+    from .distortions import degrade_regions
+    from .image_io import save_image, square_crop
+    from .predictor import compare
 
     out = Path(args.out)
-    images = out / 'images'
-    if images.exists():
-        shutil.rmtree(images)
-    export_bundled_images(images, 'bench')
-    database = out / 'bench_easy.lmdb'
-    settings = BuildSettings(split='easy', pairs_per_image=2, size=256, seed=0)
-    report = make_dataset(images, database, settings, workers=1)
-    record = RecordReader(database).read(0)
-    labels = record['labels']
-    graph = DistortionGraph.from_labels(record['label_map'], labels['anchor'], labels['target'],
-                                        labels['relation'], metadata={'source': labels['source']})
-    picture = graph.render(out / 'pair.png', record['anchor'], record['target'])
+    out.mkdir(parents=True, exist_ok=True)
+    clean = square_crop(packaged_image('skimage', 'coffee'), 384)
+    quadrants = np.zeros(clean.shape[:2], np.int32)
+    quadrants[:, 192:] += 1
+    quadrants[192:, :] += 2
+    degraded = degrade_regions(clean, quadrants, DEMO_QUADRANTS, seed=0)
+    save_image(out / 'anchor.png', degraded)
+    save_image(out / 'target.png', clean)
+    graph = compare(degraded, clean)
+    print('anchor: coffee degraded by quadrant (top-left blur/severe, top-right noise/moderate, '
+          'bottom-left compression/severe, bottom-right clean); target: the clean image\n')
+    print(graph_table(graph))
     graph.to_json(out / 'pair.json', indent=2)
-    print(graph.to_prompt())
-    print(f'\n{report.records} easy pairs in {database}; graph of pair {record["key"]} '
-          f'({labels["source"]}) drawn in {picture} and saved as {out / "pair.json"}')
+    picture = graph.render(out / 'pair.png', degraded, clean)
+    print(f'\nwrote {picture} and {out / "pair.json"}; run it yourself with:\n'
+          f'  panda compare {out / "anchor.png"} {out / "target.png"} --viz pair.png --json pair.json')
+    return 0
+
+
+def graph_table(graph) -> str:
+    """Per-region table and whole-image summary of a graph.
+
+    Args:
+        graph: A ``DistortionGraph``.
+
+    Returns:
+        The text.
+    """
+    height, width = graph.image_size
+    lines = [f"{'region':>6} {'bbox x,y,w,h':>19} {'area':>6}  {'anchor':<28}{'target':<28}relation"]
+    for r in graph.regions:
+        cells = [f'{label.distortion}/{label.severity} {label.score:.2f}' if label.distortion != 'clean'
+                 else f'clean {label.score:.2f}' for label in (r.anchor, r.target)]
+        box = ','.join(str(v) for v in r.bbox)
+        lines.append(f'{r.id:>6} {box:>19} {100 * r.area / (width * height):>5.1f}%  '
+                     f'{cells[0]:<28}{cells[1]:<28}{r.relation}')
+    areas = {side: ', '.join(f'{name} {100 * share:.0f}%' for name, share in
+                             sorted(graph.distortion_areas(side).items(), key=lambda item: -item[1]))
+             for side in ('anchor', 'target')}
+    lines += ['', f'whole image: anchor {graph.anchor_score:.3f}, target {graph.target_score:.3f}; '
+                  f'the anchor is {graph.relation.replace("_", " ")} than the target'
+                  if graph.relation != 'same' else
+                  f'whole image: anchor {graph.anchor_score:.3f}, target {graph.target_score:.3f}; same quality',
+              f'anchor area by distortion: {areas["anchor"]}',
+              f'target area by distortion: {areas["target"]}']
+    return '\n'.join(lines)
+
+
+def _add_compare(commands) -> None:
+    parser = commands.add_parser('compare', help='predict the distortion graph of ANCHOR relative to TARGET',
+                                 description='Region-by-region comparison of two images of the same size.')
+    parser.add_argument('anchor', help='image to assess (e.g. a restored image)')
+    parser.add_argument('target', help='image to compare it with (e.g. the reference)')
+    parser.add_argument('--masks', help='regions: label-map PNG, COCO panoptic PNG or COCO RLE JSON')
+    parser.add_argument('--segmenter', help='region proposer when no masks are given: superpixel '
+                                            '(default), grid, grid:RxC or sam:CHECKPOINT')
+    parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
+    parser.add_argument('--device', help='torch device (default cpu)')
+    parser.add_argument('--json', help='write the graph as JSON (schema panda-dg/1)')
+    parser.add_argument('--viz', help='write a PNG of the graph over both images')
+    parser.set_defaults(handler=_compare)
+
+
+def _compare(args) -> int:
+    from .image_io import load_image
+    from .predictor import compare
+
+    anchor, target = load_image(args.anchor, name='anchor'), load_image(args.target, name='target')
+    graph = compare(anchor, target, masks=args.masks, segmenter=args.segmenter,
+                    model=args.weights, device=args.device)
+    print(graph_table(graph))
+    if args.json:
+        graph.to_json(args.json, indent=2)
+        print(f'wrote {args.json}')
+    if args.viz:
+        print(f'wrote {graph.render(args.viz, anchor, target)}')
+    return 0
+
+
+def _add_bench(commands) -> None:
+    parser = commands.add_parser('bench', help='benchmark PANDA on a PANDABENCH database',
+                                 description='Accuracy and macro F1 of relation, distortion and severity, '
+                                             'SRCC/PLCC of scores, pooled over regions, beside random and '
+                                             'majority-class baselines and the paper\'s PANDA.')
+    parser.add_argument('--data', required=True, nargs='+', help='PANDABENCH LMDB(s) from make-dataset')
+    parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
+    parser.add_argument('--device', help='torch device (default cpu)')
+    parser.add_argument('--json', help='write the results as JSON')
+    parser.add_argument('--confusion', help='write confusion matrices as a PNG')
+    parser.set_defaults(handler=_bench)
+
+
+def _bench(args) -> int:
+    import json
+
+    from .benchmark import format_report, json_report, plot_confusion, run_bench
+
+    report = run_bench(args.data, model=args.weights, device=args.device)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(json_report(report), indent=1), encoding='utf-8')
+        print(f'wrote {args.json}')
+    if args.confusion:
+        title = f'PANDABENCH {report["split"]}'
+        print(f'wrote {plot_confusion(report["confusion"], args.confusion, title=title)}')
+    return 0
+
+
+def _add_export(commands) -> None:
+    parser = commands.add_parser('export-weights', help='turn a training checkpoint into a safetensors '
+                                                        'weights file')
+    parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
+    parser.add_argument('--opt', required=True, help='the option file it was trained with')
+    parser.add_argument('--out', required=True, help='destination .safetensors file')
+    parser.set_defaults(handler=_export)
+
+
+def _export(args) -> int:
+    from .weights import export_weights
+
+    path = export_weights(args.checkpoint, args.opt, args.out)
+    print(f'wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)')
+    return 0
+
+
+def _add_train(commands) -> None:
+    parser = commands.add_parser(
+        'train', help='train PANDA with BasicSR: panda train -opt OPTIONS.yml [--auto_resume]',
+        description='Runs BasicSR\'s training pipeline with the plugin registered; every argument '
+                    'is passed to BasicSR (-opt, --auto_resume, --launcher, --debug, ...).')
+    parser.add_argument('arguments', nargs=argparse.REMAINDER, help='BasicSR training arguments')
+    parser.set_defaults(handler=_train)
+
+
+def _train(args) -> int:
+    from .training import train
+
+    train(args.arguments)
     return 0
 
 
@@ -107,8 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='panda', description='Panoptic pairwise distortion graphs.')
     parser.add_argument('-v', '--verbose', action='store_true', help='log progress details')
     commands = parser.add_subparsers(dest='command', required=True)
-    _add_make_dataset(commands)
     _add_demo(commands)
+    _add_compare(commands)
+    _add_bench(commands)
+    _add_make_dataset(commands)
+    _add_train(commands)
+    _add_export(commands)
     return parser
 
 
@@ -121,7 +251,11 @@ def main(argv=None) -> int:
     Returns:
         Exit status: 0 on success, 2 on bad input.
     """
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['train'] and argv[1:2] != ['-h']:  # BasicSR parses its own options
+        args = argparse.Namespace(command='train', arguments=argv[1:], handler=_train, verbose=False)
+    else:
+        args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format='%(levelname)s %(name)s: %(message)s')
     try:

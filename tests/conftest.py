@@ -27,3 +27,14 @@ def image_folder(tmp_path_factory):
     cv2.imwrite(str(folder / 'camera.png'), skimage.data.camera())
     cv2.imwrite(str(folder / 'logo.png'), skimage.data.logo()[:, :, [2, 1, 0, 3]])
     return folder
+
+
+@pytest.fixture(scope='session')
+def tiny_bench(image_folder, tmp_path_factory):
+    """An easy PANDABENCH database of 8 small pairs."""
+    from panda_plugin.data.builder import BuildSettings, make_dataset
+
+    out = tmp_path_factory.mktemp('bench') / 'easy.lmdb'
+    make_dataset(image_folder, out, BuildSettings(split='easy', pairs_per_image=2, size=64, seed=3),
+                 progress=False)
+    return out

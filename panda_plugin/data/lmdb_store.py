@@ -151,9 +151,8 @@ _READERS: dict = {}
 
 
 def _reading_env(path: Path) -> lmdb.Environment:
-    """One read-only environment per database and process (LMDB allows only one; opened
-    lazily so that each dataloader worker opens its own)."""
-    key = (os.getpid(), str(path.resolve()))
+    """One read-only environment per database and process (LMDB allows only one)."""
+    key = str(path.resolve())
     if key in _READERS and not path.exists():
         _READERS.pop(key).close()
     if key not in _READERS:
@@ -161,8 +160,17 @@ def _reading_env(path: Path) -> lmdb.Environment:
     return _READERS[key]
 
 
+def _close_readers() -> None:
+    while _READERS:
+        _READERS.popitem()[1].close()
+
+
+# A forked child (e.g. a dataloader worker) must open its own environments.
+os.register_at_fork(before=_close_readers)
+
+
 def _release(path: Path) -> None:
-    env = _READERS.pop((os.getpid(), str(path.resolve())), None)
+    env = _READERS.pop(str(path.resolve()), None)
     if env is not None:
         env.close()
 

@@ -15,12 +15,12 @@ class MultiScaleEncoder(nn.Module):
     Args:
         name: timm model name. Default: ``'resnet18'``.
         dim: Output channels. Default: 128.
-        out_indices: Feature levels of a CNN to fuse. Default: (1, 2, 3).
+        out_indices: Feature levels of a CNN to fuse (later levels cost more). Default: (1, 2).
         checkpoint: Optional local weights file for the backbone (never downloaded).
         frozen: Keep the backbone's weights fixed. Default: False.
     """
 
-    def __init__(self, name: str = 'resnet18', dim: int = 128, out_indices=(1, 2, 3),
+    def __init__(self, name: str = 'resnet18', dim: int = 128, out_indices=(1, 2),
                  checkpoint: str | None = None, frozen: bool = False):
         super().__init__()
         import timm
@@ -55,9 +55,8 @@ class MultiScaleEncoder(nn.Module):
         Returns:
             BxDxhxw features on the grid of the second fused level (the only one for ViTs).
         """
-        images = (images - self.mean) / self.std
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-            features = self._features(images)
+            features = self._features((images - self.mean) / self.std)
         grid = features[min(1, len(features) - 1)].shape[-2:]
         fused = 0
         for projection, feature in zip(self.projections, features):

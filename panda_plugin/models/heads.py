@@ -63,3 +63,26 @@ class PandaHeads(nn.Module):
             out[f'{side}_severity'] = self.severity(tokens)
             out[f'{side}_score'] = torch.sigmoid(self.score(tokens).squeeze(-1))
         return out
+
+
+def decode(outputs: dict) -> dict:
+    """Class ids and scores from PANDA outputs.
+
+    Severity is ``clean`` exactly when the distortion is; otherwise the most likely of
+    minor/moderate/severe.
+
+    Args:
+        outputs: ``PandaHeads`` outputs.
+
+    Returns:
+        ``relation``, ``<side>_distortion``, ``<side>_severity`` (int64) and ``<side>_score``
+        tensors, one value per region slot.
+    """
+    result = {'relation': outputs['relation'].argmax(-1)}
+    for side in ('anchor', 'target'):
+        distortion = outputs[f'{side}_distortion'].argmax(-1)
+        severity = outputs[f'{side}_severity'][..., 1:].argmax(-1) + 1
+        result[f'{side}_distortion'] = distortion
+        result[f'{side}_severity'] = torch.where(distortion == 0, torch.zeros_like(severity), severity)
+        result[f'{side}_score'] = outputs[f'{side}_score'].clamp(0, 1)
+    return result

@@ -8,6 +8,7 @@ from torch import nn
 from ..integrations.basicsr_compat import register
 from .decoder import DegradationDecoder
 from .encoder import MultiScaleEncoder
+from .region_statistics import RegionStatistics
 from .heads import PandaHeads
 from .token_pool import TokenPool, region_masks
 
@@ -19,8 +20,13 @@ class PANDA(nn.Module):
     Images of any size are resized to ``input_size`` (region masks are pooled onto the feature
     grid, so small regions keep a share). Any number of regions up to ``tokens``.
 
+    Each region token is the sum of the token pool's learned features and
+    ``RegionStatistics``: explicit low-level cues of the region in its own image and their
+    difference to the other image.
+
     Args:
         encoder: timm model name. Default: ``'resnet18'``.
+        encoder_levels: Feature levels of a CNN encoder to fuse. Default: (1, 2).
         encoder_checkpoint: Local weights for the encoder (optional, never downloaded).
         freeze_encoder: Keep the encoder fixed. Default: False.
         input_size: Side the images are resized to. Default: 256.
@@ -31,15 +37,17 @@ class PANDA(nn.Module):
         ffn_ratio: Feed-forward width ratio. Default: 2.
     """
 
-    def __init__(self, encoder: str = 'resnet18', encoder_checkpoint: str | None = None,
+    def __init__(self, encoder: str = 'resnet18', encoder_levels=(1, 2), encoder_checkpoint: str | None = None,
                  freeze_encoder: bool = False, input_size: int = 256, dim: int = 128,
                  tokens: int = 128, blocks: int = 2, heads: int = 4, ffn_ratio: int = 2):
         super().__init__()
         self.input_size = input_size
-        self.encoder = MultiScaleEncoder(encoder, dim, checkpoint=encoder_checkpoint, frozen=freeze_encoder)
+        self.encoder = MultiScaleEncoder(encoder, dim, tuple(encoder_levels), encoder_checkpoint,
+                                         freeze_encoder)
         with torch.no_grad():
             grid = self.encoder(torch.zeros(1, 3, input_size, input_size)).shape[-1]
         self.token_pool = TokenPool(dim, tokens, grid)
+        self.statistics = RegionStatistics(dim)
         self.decoder = DegradationDecoder(dim, blocks, heads, ffn_ratio)
         self.heads = PandaHeads(dim)
 
@@ -66,6 +74,8 @@ class PANDA(nn.Module):
         masks = region_masks(label_map, regions, features.shape[-2:])
         padding = masks.flatten(2).sum(-1) == 0
         tokens = self.token_pool(features, torch.cat([masks, masks]))
+        anchor_cues, target_cues = self.statistics(*pair.chunk(2), label_map, regions)
         anchor_tokens, target_tokens = tokens.chunk(2)
+        anchor_tokens, target_tokens = anchor_tokens + anchor_cues, target_tokens + target_cues
         anchor_tokens, target_tokens = self.decoder(anchor_tokens, target_tokens, padding)
         return self.heads(anchor_tokens, target_tokens)

@@ -6,8 +6,9 @@ from collections import OrderedDict
 import torch
 
 from ..errors import PandaInputError
-from ..evaluation import METRICS, RegionAccumulator
+from ..evaluation import FIELDS, METRICS, RegionAccumulator
 from ..integrations.basicsr_compat import import_basicsr, register
+from .heads import decode
 from .loss import PandaLoss
 
 import_basicsr()
@@ -126,7 +127,7 @@ class PandaModel(BaseModel):
 
 
 def split_valid(outputs: dict, batch: dict) -> tuple[dict, dict]:
-    """Labels and argmax predictions of the valid regions of a batch, as numpy arrays.
+    """Labels and decoded predictions of the valid regions of a batch, as numpy arrays.
 
     Args:
         outputs: ``PANDA`` outputs (R slots).
@@ -137,12 +138,7 @@ def split_valid(outputs: dict, batch: dict) -> tuple[dict, dict]:
     """
     count = outputs['relation'].shape[1]
     valid = batch['region_valid'][:, :count]
-    labels = {'relation': batch['relation'][:, :count][valid].cpu().numpy()}
-    predictions = {'relation': outputs['relation'].argmax(-1)[valid].cpu().numpy()}
-    for side in _SIDES:
-        for name in ('distortion', 'severity'):
-            labels[f'{side}_{name}'] = batch[f'{side}_{name}'][:, :count][valid].cpu().numpy()
-            predictions[f'{side}_{name}'] = outputs[f'{side}_{name}'].argmax(-1)[valid].cpu().numpy()
-        labels[f'{side}_score'] = batch[f'{side}_score'][:, :count][valid].cpu().numpy()
-        predictions[f'{side}_score'] = outputs[f'{side}_score'][valid].cpu().numpy()
+    decoded = decode(outputs)
+    labels = {key: batch[key][:, :count][valid].cpu().numpy() for key, _ in FIELDS}
+    predictions = {key: decoded[key][valid].cpu().numpy() for key, _ in FIELDS}
     return labels, predictions

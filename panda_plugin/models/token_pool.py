@@ -35,8 +35,9 @@ def region_masks(label_map: torch.Tensor, count: int, grid: tuple[int, int]) -> 
 
 
 class TokenPool(nn.Module):
-    """Each region gets a learnable token map; token x mask -> conv gives a spatial gate on the
-    image features, which are then pooled over the region (mean and standard deviation).
+    """Each region gets a learnable token map; token x mask -> conv gives a spatial gate on
+    (a narrow projection of) the image features, which are pooled over the region together
+    with the region's plain feature mean and standard deviation.
 
     Token ``i`` goes to region ``i``. During training the assignment is a random permutation
     (so that no token learns a region index); at evaluation it is the identity, which keeps
@@ -46,13 +47,15 @@ class TokenPool(nn.Module):
         dim: Feature channels.
         tokens: Number of learnable tokens (maximum regions). Default: 128.
         grid: Side of the token maps. Default: 32.
+        gate_dim: Channels of the gated features. Default: 32.
     """
 
-    def __init__(self, dim: int, tokens: int = 128, grid: int = 32):
+    def __init__(self, dim: int, tokens: int = 128, grid: int = 32, gate_dim: int = 32):
         super().__init__()
         self.tokens = nn.Parameter(torch.randn(tokens, 1, grid, grid) * 0.02)
-        self.embed = nn.Conv2d(1, dim, 3, padding=1)
-        self.project = nn.Sequential(nn.Linear(3 * dim, dim), nn.LayerNorm(dim))
+        self.embed = nn.Conv2d(1, gate_dim, 3, padding=1)
+        self.gate_features = nn.Conv2d(dim, gate_dim, 1)
+        self.project = nn.Sequential(nn.Linear(gate_dim + 2 * dim, dim), nn.LayerNorm(dim))
 
     def forward(self, features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Pool region vectors.
@@ -76,7 +79,7 @@ class TokenPool(nn.Module):
         gates = self.embed((tokens.unsqueeze(0) * masks.unsqueeze(2)).flatten(0, 1))
         gates = gates.view(batch, count, -1, height, width)
         weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
-        gated = torch.einsum('brhw,brdhw,bdhw->brd', weights, gates, features)
+        gated = torch.einsum('brghw,bghw->brg', weights.unsqueeze(2) * gates, self.gate_features(features))
         mean = torch.einsum('brhw,bdhw->brd', weights, features)
         square = torch.einsum('brhw,bdhw->brd', weights, features * features)
         std = (square - mean * mean).clamp(min=1e-6).sqrt()

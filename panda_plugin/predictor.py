@@ -1,0 +1,111 @@
+"""``compare``: the distortion graph of an image pair predicted by a trained PANDA."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from .errors import PandaInputError
+from .graph import DistortionGraph
+from .image_io import load_image
+from .models.heads import decode
+from .models.panda_arch import PANDA
+from .regions import build_segmenter, load_masks
+from .weights import WEIGHTS_VARIABLE, load_model
+
+_MODELS: dict = {}
+
+
+def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=None) -> DistortionGraph:
+    """Predict the distortion graph of ``anchor`` relative to ``target``.
+
+    Regions come from ``masks`` when given, otherwise from ``segmenter`` run on the target
+    (in restoration the target is the reference, whose edges are the true ones).
+
+    Args:
+        anchor: Path, PIL image, HxWx3 uint8 RGB array or 3xHxW [0,1] tensor.
+        target: The same kinds, same size as ``anchor``.
+        masks: HxW integer label map or NxHxW boolean masks (array or file path).
+        segmenter: Region proposer spec or callable (see ``regions.build_segmenter``).
+            Default: ``'superpixel'``.
+        model: A ``PANDA`` network, or a weights name or path for ``load_model``.
+            Default: ``'panda-tiny'``.
+        device: Torch device. Default: the model's device (CPU for loaded weights).
+
+    Returns:
+        The validated graph; its metadata names the weights and the region source.
+    """
+    anchor_image = load_image(anchor, name='anchor')
+    target_image = load_image(target, name='target')
+    if anchor_image.shape != target_image.shape:
+        raise PandaInputError(f'anchor is {_size(anchor_image)} but target is {_size(target_image)}; '
+                              'the two images must have the same size')
+    if masks is not None and segmenter is not None:
+        raise PandaInputError('give masks or segmenter, not both')
+    if masks is not None:
+        label_map = load_masks(masks, anchor_image.shape[:2])
+        regions = 'masks'
+    else:
+        spec = 'superpixel' if segmenter is None else segmenter
+        label_map = build_segmenter(spec)(target_image)
+        regions = spec if isinstance(spec, (str, os.PathLike)) else type(spec).__name__
+    network = resolve_model(model, device)
+    predictions = predict_regions(network, anchor_image, target_image, label_map)
+    sides = [{name: predictions[f'{side}_{name}'] for name in ('distortion', 'severity', 'score')}
+             for side in ('anchor', 'target')]
+    return DistortionGraph.from_labels(
+        label_map, *sides, predictions['relation'],
+        metadata={'weights': getattr(network, 'weights_name', 'custom'), 'regions': os.fspath(regions)})
+
+
+def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
+                    label_map: np.ndarray) -> dict:
+    """Run the network on one pair and decode its per-region labels (see ``heads.decode``).
+
+    Args:
+        network: PANDA in eval mode.
+        anchor: HxWx3 uint8 RGB.
+        target: HxWx3 uint8 RGB.
+        label_map: HxW int label map, ``0..N-1`` regions and ``-1`` elsewhere.
+
+    Returns:
+        Arrays ``relation``, ``<side>_distortion``, ``<side>_severity`` and ``<side>_score``,
+        one value per region.
+    """
+    count = int(label_map.max()) + 1
+    capacity = len(network.token_pool.tokens)
+    if count > capacity:
+        raise PandaInputError(f'{count} regions; this model takes at most {capacity}. Use fewer '
+                              'regions (e.g. segmenter=SuperpixelSegmenter(n_regions=...))')
+    device = next(network.parameters()).device
+    pair = [torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 255
+            for image in (anchor, target)]
+    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(device)
+    with torch.inference_mode():
+        decoded = decode(network(pair[0], pair[1], labels, count))
+    return {key: value[0].double().cpu().numpy() if key.endswith('score') else value[0].cpu().numpy()
+            for key, value in decoded.items()}
+
+
+def resolve_model(model=None, device=None) -> PANDA:
+    """A PANDA network from a module, a weights name or path (cached), or the default.
+
+    Args:
+        model: ``PANDA`` network, weights name or path, or None for ``panda-tiny``.
+        device: Torch device. Default: the model's own, or CPU.
+
+    Returns:
+        The network in eval mode.
+    """
+    if isinstance(model, PANDA):
+        return model.to(device).eval() if device is not None else model.eval()
+    name = 'panda-tiny' if model is None else os.fspath(model)
+    key = (name, os.environ.get(WEIGHTS_VARIABLE), str(device or 'cpu'))
+    if key not in _MODELS:
+        _MODELS[key] = load_model(name, device or 'cpu')
+    return _MODELS[key]
+
+
+def _size(image: np.ndarray) -> str:
+    return f'{image.shape[1]}x{image.shape[0]}'

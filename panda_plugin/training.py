@@ -1,0 +1,81 @@
+"""``panda train``: BasicSR's training pipeline with the plugin registered.
+
+Adds two things to ``basicsr.train.train_pipeline``: every PANDA arch, model, loss, dataset and
+metric is registered first, and resuming works on a machine without a GPU (BasicSR 1.4.2 asks
+CUDA for a device while loading a resume state).
+"""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from .errors import PandaInputError
+from .integrations.basicsr_compat import import_basicsr
+
+
+def register_plugin() -> None:
+    """Import every module that registers something in BasicSR's registries."""
+    if import_basicsr() is None:
+        raise PandaInputError('training needs BasicSR; install it with: '
+                              'pip install --no-build-isolation basicsr==1.4.2')
+    from .data import dataset  # noqa: F401
+    from .models import loss, panda_arch, panda_model  # noqa: F401
+
+
+def load_resume_state(opt: dict):
+    """BasicSR's ``load_resume_state`` that maps tensors to where they can live, loads
+    without pickle (``weights_only=True``) and looks for states under the run's own
+    ``training_states`` folder (BasicSR looks relative to the working directory).
+
+    Args:
+        opt: Parsed BasicSR options.
+
+    Returns:
+        The resume state dict, or None.
+    """
+    from basicsr.train import check_resume, scandir
+
+    path = None
+    if opt['auto_resume']:
+        folder = Path(opt['path']['training_states'])
+        if folder.is_dir():
+            states = [float(name.split('.state')[0]) for name in scandir(str(folder), suffix='state')]
+            if states:
+                path = str(folder / f'{max(states):.0f}.state')
+                opt['path']['resume_state'] = path
+    else:
+        path = opt['path'].get('resume_state')
+    if path is None:
+        return None
+    location = f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available() else 'cpu'
+    with torch.serialization.safe_globals([collections.Counter]):
+        state = torch.load(path, map_location=location, weights_only=True)
+    check_resume(opt, state['iter'])
+    return state
+
+
+def train(arguments: list[str], root: str | os.PathLike = '.') -> None:
+    """Run BasicSR training with the plugin registered.
+
+    Args:
+        arguments: BasicSR's training arguments, e.g. ``['-opt', 'options/x.yml', '--auto_resume']``.
+        root: Folder under which ``experiments/`` and ``tb_logger/`` are written. Default: the
+            current folder.
+    """
+    register_plugin()
+    import basicsr.train
+
+    option_file = arguments[arguments.index('-opt') + 1] if '-opt' in arguments else None
+    if option_file is None or not Path(option_file).is_file():
+        raise PandaInputError(f'option file {option_file!r} does not exist; give -opt PATH.yml')
+    basicsr.train.load_resume_state = load_resume_state
+    saved = sys.argv
+    sys.argv = ['panda train', *arguments]
+    try:
+        basicsr.train.train_pipeline(str(Path(root).resolve()))
+    finally:
+        sys.argv = saved

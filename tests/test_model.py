@@ -1,0 +1,131 @@
+import pytest
+import torch
+
+from panda_plugin import PandaInputError, load_model
+from panda_plugin.models.heads import decode
+from panda_plugin.models.loss import PandaLoss
+from panda_plugin.models.panda_arch import PANDA
+from panda_plugin.weights import export_weights
+
+SMALL = dict(encoder='mobilenetv3_small_100', input_size=64, dim=32, tokens=130, blocks=1, heads=2)
+
+
+@pytest.fixture(scope='module')
+def network():
+    torch.manual_seed(0)
+    return PANDA(**SMALL).eval()
+
+
+def random_pair(height, width, regions, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    anchor, target = torch.rand(2, 1, 3, height, width, generator=generator)
+    labels = torch.randint(0, regions, (1, height, width), generator=generator)
+    labels.view(-1)[:regions] = torch.arange(regions)  # every region present
+    return anchor, target, labels
+
+
+@pytest.mark.parametrize('height, width, regions', [(64, 64, 1), (40, 72, 7), (97, 130, 24), (150, 150, 128)])
+def test_output_shapes_for_any_size_and_region_count(network, height, width, regions):
+    outputs = network(*random_pair(height, width, regions))
+    assert outputs['relation'].shape == (1, regions, 5)
+    for side in ('anchor', 'target'):
+        assert outputs[f'{side}_distortion'].shape == (1, regions, 15)
+        assert outputs[f'{side}_severity'].shape == (1, regions, 4)
+        assert outputs[f'{side}_score'].shape == (1, regions)
+        assert ((outputs[f'{side}_score'] >= 0) & (outputs[f'{side}_score'] <= 1)).all()
+
+
+def test_more_regions_than_tokens_is_an_error(network):
+    with pytest.raises(ValueError, match='131 regions exceed the token pool of 130'):
+        network(*random_pair(64, 64, 131))
+
+
+def test_eval_is_deterministic_and_swapping_mirrors_exactly(network):
+    anchor, target, labels = random_pair(80, 80, 12)
+    with torch.no_grad():
+        first, again = network(anchor, target, labels), network(anchor, target, labels)
+        swapped = network(target, anchor, labels)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    forward, backward = decode(first), decode(swapped)
+    mirrored = torch.tensor([0, 3, 4, 1, 2])[forward['relation']]
+    assert torch.equal(mirrored, backward['relation'])
+    for name in ('distortion', 'severity'):
+        assert torch.equal(forward[f'anchor_{name}'], backward[f'target_{name}'])
+    assert torch.allclose(forward['anchor_score'], backward['target_score'], atol=1e-6)
+
+
+def test_decoded_severity_is_clean_exactly_when_the_distortion_is():
+    outputs = {'relation': torch.zeros(1, 3, 5)}
+    for side in ('anchor', 'target'):
+        distortion = torch.zeros(1, 3, 15)
+        distortion[0, 0, 0] = distortion[0, 1, 4] = distortion[0, 2, 9] = 5
+        severity = torch.zeros(1, 3, 4)
+        severity[0, :, 0] = 9  # clean is most likely, but only region 0 is undistorted
+        severity[0, :, 2] = 1
+        outputs.update({f'{side}_distortion': distortion, f'{side}_severity': severity,
+                        f'{side}_score': torch.full((1, 3), 0.5)})
+    decoded = decode(outputs)
+    assert decoded['anchor_distortion'].tolist() == [[0, 4, 9]]
+    assert decoded['anchor_severity'].tolist() == [[0, 2, 2]]
+
+
+def test_basicsr_build_network_builds_the_arch():
+    from panda_plugin.training import register_plugin
+
+    register_plugin()
+    from basicsr.archs import build_network
+
+    network = build_network({'type': 'PANDA', **SMALL})
+    assert isinstance(network, PANDA) and len(network.token_pool.tokens) == 130
+
+
+def test_loss_is_finite_and_the_margin_term_is_optional(network):
+    anchor, target, labels = random_pair(64, 64, 5)
+    network.train()
+    outputs = network(anchor, target, labels)
+    network.eval()
+    batch = {'region_valid': torch.tensor([[True] * 4 + [False]]),
+             'relation': torch.tensor([[0, 1, 2, 3, -1]])}
+    for side in ('anchor', 'target'):
+        batch[f'{side}_distortion'] = torch.tensor([[0, 3, 5, 14, -1]])
+        batch[f'{side}_severity'] = torch.tensor([[0, 1, 2, 3, -1]])
+        batch[f'{side}_score'] = torch.tensor([[1.0, 0.7, 0.4, 0.1, 0.0]])
+    plain_total, plain = PandaLoss()(outputs, batch)
+    margin_total, with_margin = PandaLoss(margin_weight=0.5)(outputs, batch)
+    assert 'l_margin' not in plain and with_margin['l_margin'] > 0
+    assert torch.isclose(margin_total, plain_total + 0.5 * with_margin['l_margin'])
+    margin_total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in network.parameters() if p.grad is not None)
+
+
+def test_weights_export_round_trip_and_errors(network, tmp_path, monkeypatch):
+    checkpoint = tmp_path / 'net_g_1.pth'
+    torch.save({'params': network.state_dict()}, checkpoint)
+    options = tmp_path / 'options.yml'
+    options.write_text('network_g:\n  type: PANDA\n' + ''.join(f'  {k}: {v}\n' for k, v in SMALL.items()))
+    out = export_weights(checkpoint, options, tmp_path / 'small.safetensors')
+    loaded = load_model(out)
+    assert not loaded.training and loaded.weights_name == 'small'
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), network.state_dict().values()))
+    monkeypatch.setenv('PANDA_WEIGHTS', str(out))
+    assert load_model().weights_name == 'small'
+    corrupt = tmp_path / 'corrupt.safetensors'
+    corrupt.write_bytes(b'not weights')
+    with pytest.raises(PandaInputError, match='cannot read weights file'):
+        load_model(corrupt)
+    with pytest.raises(PandaInputError, match='do not fit PANDA'):
+        load_model(checkpoint)  # a .pth needs its arch options
+    with pytest.raises(PandaInputError, match="weights file 'nowhere.pth' not found"):
+        load_model('nowhere.pth')
+
+
+@pytest.mark.parametrize('name', ['train_panda_tiny.yml', 'train_panda_dinov2.yml'])
+def test_option_files_build_their_network(name):
+    from pathlib import Path
+
+    from panda_plugin.weights import network_options
+
+    options = network_options(Path(__file__).parents[1] / 'options' / name)
+    options.pop('encoder_checkpoint', None)  # a local file users provide
+    network = PANDA(**options)
+    assert network.input_size == options['input_size']
