@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .evaluation import FIELDS, METRICS, RegionAccumulator, baseline_predictions, confusion_matrix, region_metrics
-from .predictor import _network, predict_regions
+from .predictor import predict_regions, resolve_model
 from .taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 
 #: PANDA's results in the paper (relation/distortion/severity macro F1, SRCC, PLCC).

@@ -212,6 +212,43 @@ def _export(args) -> int:
     return 0
 
 
+def _add_make_sr_data(commands) -> None:
+    parser = commands.add_parser(
+        'make-sr-data', help='HR images and bicubic LR versions for training a super-resolution model',
+        description='Writes OUT/{train,val}/HR and OUT/{train,val}/LR_bicubic/X<scale> PNG folders for '
+                    'BasicSR\'s PairedImageDataset.')
+    parser.add_argument('--images', default='bundled:train',
+                        help='training images: a folder, or bundled:train (default)')
+    parser.add_argument('--val-images', default='bundled:bench',
+                        help='validation images: a folder, or bundled:bench (default)')
+    parser.add_argument('--val-count', type=int, default=4, help='validation images used (default 4)')
+    parser.add_argument('--out', required=True, help='output folder, e.g. datasets/bundled_sr')
+    parser.add_argument('--scale', type=int, default=4)
+    parser.add_argument('--size', type=int, default=256, help='side of the training HR images (default 256)')
+    parser.add_argument('--val-size', type=int, default=128, help='side of the validation HR images (default 128)')
+    parser.set_defaults(handler=_make_sr_data)
+
+
+def _make_sr_data(args) -> int:
+    from .data.bundled import bundled_images
+    from .data.sr_pairs import make_sr_data, read_folder
+
+    sets = []
+    for spec in (args.images, args.val_images):
+        if spec.startswith('bundled:'):
+            sets.append(bundled_images(spec.split(':', 1)[1]))
+        else:
+            images, skipped = read_folder(spec)
+            for path, reason in skipped:
+                print(f'skipped {path}: {reason}')
+            sets.append(images)
+    if args.val_count < 1:
+        raise PandaInputError(f'--val-count {args.val_count}; accepted: an integer >= 1')
+    report = make_sr_data(sets[0], sets[1][:args.val_count], args.out, args.scale, args.size, args.val_size)
+    print(f'wrote {report.train} training and {report.val} validation HR/LR pairs (x{args.scale}) to {args.out}')
+    return 0
+
+
 def _add_train(commands) -> None:
     parser = commands.add_parser(
         'train', help='train PANDA with BasicSR: panda train -opt OPTIONS.yml [--auto_resume]',
@@ -237,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(commands)
     _add_bench(commands)
     _add_make_dataset(commands)
+    _add_make_sr_data(commands)
     _add_train(commands)
     _add_export(commands)
     return parser

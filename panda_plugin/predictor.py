@@ -51,12 +51,12 @@ def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=No
         label_map = build_segmenter(spec)(target_image)
         regions = spec if isinstance(spec, (str, os.PathLike)) else type(spec).__name__
     network = resolve_model(model, device)
-    predictions = predict_regions(network, anchor_image, target_image, label_map)
-    sides = [{name: predictions[f'{side}_{name}'] for name in ('distortion', 'severity', 'score')}
-             for side in ('anchor', 'target')]
-    return DistortionGraph.from_labels(
-        label_map, *sides, predictions['relation'],
-        metadata={'weights': getattr(network, 'weights_name', 'custom'), 'regions': os.fspath(regions)})
+    where = next(network.parameters()).device
+    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
+    with torch.inference_mode():
+        outputs = predict(network, _tensor(anchor_image, where), _tensor(target_image, where), labels)
+    metadata = {'weights': getattr(network, 'weights_name', 'custom'), 'regions': os.fspath(regions)}
+    return graphs_of(outputs, labels, metadata)[0]
 
 
 def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
@@ -73,19 +73,89 @@ def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
         Arrays ``relation``, ``<side>_distortion``, ``<side>_severity`` and ``<side>_score``,
         one value per region.
     """
-    count = int(label_map.max()) + 1
+    device = next(network.parameters()).device
+    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(device)
+    with torch.inference_mode():
+        decoded = decode(predict(network, _tensor(anchor, device), _tensor(target, device), labels))
+    return {key: value[0].double().cpu().numpy() if key.endswith('score') else value[0].cpu().numpy()
+            for key, value in decoded.items()}
+
+
+def predict(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor) -> dict:
+    """PANDA's raw outputs for a batch of pairs; differentiable when gradients are enabled.
+
+    Args:
+        network: PANDA.
+        anchor: Bx3xHxW anchor images in [0, 1].
+        target: Bx3xHxW target images in [0, 1].
+        label_maps: BxHxW int64 label maps (``-1`` outside regions), e.g. from ``label_maps_of``.
+
+    Returns:
+        The network's outputs (see ``PandaHeads.forward``), one slot per region of the image
+        with the most regions; slots beyond an image's own regions are padding.
+    """
+    count = int(label_maps.max()) + 1
     capacity = len(network.token_pool.tokens)
     if count > capacity:
         raise PandaInputError(f'{count} regions; this model takes at most {capacity}. Use fewer '
                               'regions (e.g. segmenter=SuperpixelSegmenter(n_regions=...))')
-    device = next(network.parameters()).device
-    pair = [torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 255
-            for image in (anchor, target)]
-    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(device)
-    with torch.inference_mode():
-        decoded = decode(network(pair[0], pair[1], labels, count))
-    return {key: value[0].double().cpu().numpy() if key.endswith('score') else value[0].cpu().numpy()
-            for key, value in decoded.items()}
+    return network(anchor, target, label_maps, count)
+
+
+def label_maps_of(images: torch.Tensor, segmenter) -> torch.Tensor:
+    """Regions of each image in a batch.
+
+    Args:
+        images: Bx3xHxW images in [0, 1] (any device; gradients are not followed).
+        segmenter: A region proposer (``regions.build_segmenter``).
+
+    Returns:
+        BxHxW int64 label maps on the images' device.
+    """
+    pictures = (images.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    maps = np.stack([np.asarray(segmenter(picture), np.int64) for picture in pictures])
+    return torch.from_numpy(maps).to(images.device)
+
+
+def image_scores(scores: torch.Tensor, label_maps: torch.Tensor) -> torch.Tensor:
+    """Whole-image scores: region scores weighted by region area, as ``DistortionGraph`` does.
+
+    Args:
+        scores: BxR region scores (``<side>_score`` of ``predict``).
+        label_maps: BxHxW int64 label maps.
+
+    Returns:
+        B scores in [0, 1], differentiable in ``scores``.
+    """
+    count = scores.shape[1]
+    flat = label_maps.flatten(1)
+    areas = torch.zeros(flat.shape[0], count + 1, device=scores.device, dtype=scores.dtype)
+    areas.scatter_add_(1, (flat + 1).clamp(max=count), torch.ones_like(flat, dtype=scores.dtype))
+    areas = areas[:, 1:]
+    return (areas * scores).sum(1) / areas.sum(1)
+
+
+def graphs_of(outputs: dict, label_maps: torch.Tensor, metadata: dict | None = None) -> list[DistortionGraph]:
+    """Distortion graphs of a batch from ``predict``'s outputs.
+
+    Args:
+        outputs: Outputs of ``predict``.
+        label_maps: The BxHxW label maps given to ``predict``.
+        metadata: Stored with every graph.
+
+    Returns:
+        One graph per pair.
+    """
+    decoded = {key: value.detach().cpu() for key, value in decode(outputs).items()}
+    graphs = []
+    for index, label_map in enumerate(label_maps.cpu().numpy()):
+        count = int(label_map.max()) + 1
+        sides = [{name: decoded[f'{side}_{name}'][index, :count].numpy() for name in ('distortion', 'severity')}
+                 | {'score': decoded[f'{side}_score'][index, :count].double().numpy()}
+                 for side in ('anchor', 'target')]
+        graphs.append(DistortionGraph.from_labels(label_map, *sides, decoded['relation'][index, :count].numpy(),
+                                                  metadata=metadata))
+    return graphs
 
 
 def resolve_model(model=None, device=None) -> PANDA:
@@ -105,6 +175,10 @@ def resolve_model(model=None, device=None) -> PANDA:
     if key not in _MODELS:
         _MODELS[key] = load_model(name, device or 'cpu')
     return _MODELS[key]
+
+
+def _tensor(image: np.ndarray, device) -> torch.Tensor:
+    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 255
 
 
 def _size(image: np.ndarray) -> str:

@@ -23,6 +23,7 @@ def register_plugin() -> None:
         raise PandaInputError('training needs BasicSR; install it with: '
                               'pip install --no-build-isolation basicsr==1.4.2')
     from .data import dataset  # noqa: F401
+    from .integrations import basicsr, sr_model  # noqa: F401
     from .models import loss, panda_arch, panda_model  # noqa: F401
 
 
@@ -58,6 +59,20 @@ def load_resume_state(opt: dict):
     return state
 
 
+def reset_basicsr_logger() -> None:
+    """Forget BasicSR's root logger so that the next run writes its own log file (BasicSR sets
+    the logger up once per process and would keep writing to the first run's file)."""
+    import logging
+
+    from basicsr.utils import logger as basicsr_logger
+
+    logger = logging.getLogger('basicsr')
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    basicsr_logger.initialized_logger.pop('basicsr', None)
+
+
 def train(arguments: list[str], root: str | os.PathLike = '.') -> None:
     """Run BasicSR training with the plugin registered.
 
@@ -73,6 +88,7 @@ def train(arguments: list[str], root: str | os.PathLike = '.') -> None:
     if option_file is None or not Path(option_file).is_file():
         raise PandaInputError(f'option file {option_file!r} does not exist; give -opt PATH.yml')
     basicsr.train.load_resume_state = load_resume_state
+    reset_basicsr_logger()
     saved = sys.argv
     sys.argv = ['panda train', *arguments]
     try:

@@ -17,12 +17,14 @@ from .token_pool import TokenPool, region_masks
 class PANDA(nn.Module):
     """Panoptic pairwise distortion network.
 
-    Images of any size are resized to ``input_size`` (region masks are pooled onto the feature
-    grid, so small regions keep a share). Any number of regions up to ``tokens``.
+    The encoder sees the images resized to ``input_size`` (region masks are pooled onto the
+    feature grid, so small regions keep a share). Any number of regions up to ``tokens``.
 
     Each region token is the sum of the token pool's learned features and
     ``RegionStatistics``: explicit low-level cues of the region in its own image and their
-    difference to the other image.
+    difference to the other image. These are computed at the images' own resolution (longest
+    side at most ``STATISTICS_MAX_SIDE``), where noise, compression blocks and fine blur are
+    intact, not on the resized images.
 
     Args:
         encoder: timm model name. Default: ``'resnet18'``.
@@ -36,6 +38,10 @@ class PANDA(nn.Module):
         heads: Attention heads. Default: 4.
         ffn_ratio: Feed-forward width ratio. Default: 2.
     """
+
+    #: Longest side of the images the region statistics are computed on; larger pairs are
+    #: downscaled (area averaging) to it.
+    STATISTICS_MAX_SIDE = 1024
 
     def __init__(self, encoder: str = 'resnet18', encoder_levels=(1, 2), encoder_checkpoint: str | None = None,
                  freeze_encoder: bool = False, input_size: int = 256, dim: int = 128,
@@ -68,13 +74,17 @@ class PANDA(nn.Module):
             regions = int(label_map.max()) + 1
         size = (self.input_size, self.input_size)
         pair = torch.cat([anchor, target])
+        detail = pair
+        longest = max(pair.shape[-2:])
+        if longest > self.STATISTICS_MAX_SIDE:
+            detail = F.interpolate(pair, scale_factor=self.STATISTICS_MAX_SIDE / longest, mode='area')
         if pair.shape[-2:] != size:
             pair = F.interpolate(pair, size=size, mode='bilinear', antialias=True, align_corners=False)
         features = self.encoder(pair)
         masks = region_masks(label_map, regions, features.shape[-2:])
         padding = masks.flatten(2).sum(-1) == 0
         tokens = self.token_pool(features, torch.cat([masks, masks]))
-        anchor_cues, target_cues = self.statistics(*pair.chunk(2), label_map, regions)
+        anchor_cues, target_cues = self.statistics(*detail.chunk(2), label_map, regions)
         anchor_tokens, target_tokens = tokens.chunk(2)
         anchor_tokens, target_tokens = anchor_tokens + anchor_cues, target_tokens + target_cues
         anchor_tokens, target_tokens = self.decoder(anchor_tokens, target_tokens, padding)

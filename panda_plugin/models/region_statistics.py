@@ -8,6 +8,9 @@ from torch import nn
 
 from .token_pool import region_masks
 
+#: Floor under square roots, so that flat areas have finite gradients.
+_EPS = 1e-12
+
 
 class RegionStatistics(nn.Module):
     """Per-region mean and standard deviation of fixed statistic maps that separate synthetic
@@ -45,7 +48,7 @@ class RegionStatistics(nn.Module):
         for k in (3, 9):
             mean = F.avg_pool2d(grey, k, 1, k // 2, count_include_pad=False)
             square = F.avg_pool2d(grey * grey, k, 1, k // 2, count_include_pad=False)
-            contrast.append((square - mean * mean).clamp(min=0).sqrt())
+            contrast.append((square - mean * mean).clamp(min=_EPS).sqrt())
         dark = -_max_filter(-images.amin(1, keepdim=True), 7)
         bright = _max_filter(grey, 7)
         step_x = F.pad((grey[..., :, 1:] - grey[..., :, :-1]).abs(), (0, 1))
@@ -53,7 +56,7 @@ class RegionStatistics(nn.Module):
         block = torch.zeros_like(grey)
         block[..., :, 7::8] += step_x[..., :, 7::8]
         block[..., 7::8, :] += step_y[..., 7::8, :]
-        energies = torch.cat([laplacian.abs()[:, None], (grad_x ** 2 + grad_y ** 2).sqrt()[:, None],
+        energies = torch.cat([laplacian.abs()[:, None], (grad_x ** 2 + grad_y ** 2).clamp(min=_EPS).sqrt()[:, None],
                               *contrast, block, step_x + step_y], 1)
         return torch.cat([images, grey, chroma, dark, bright, torch.log1p(20 * energies)], 1)
 
