@@ -11,7 +11,11 @@ $(STAMP): setup.py
 	$(BIN)/pip install -q -U pip setuptools wheel
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install -q --no-build-isolation basicsr==1.4.2
-	$(BIN)/pip install -q -e '.[test,sam,pyiqa]'
+	$(BIN)/pip install -q -e '.[test,sam,pyiqa,basicsr]'
+	# basicsr pulls tb-nightly, whose second copy of tensorboard's plugin entry points stops
+	# `tensorboard` from starting ("Duplicate plugins"); keep the release only.
+	$(BIN)/pip uninstall -q -y tb-nightly
+	$(BIN)/pip install -q --force-reinstall --no-deps tensorboard
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -82,25 +82,28 @@ def time_validation(options: dict) -> tuple[float, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--iterations', type=int, default=30)
+    parser.add_argument('--iterations', type=int, default=20)
+    parser.add_argument('--options', default=OPTIONS)
     args = parser.parse_args()
     register_plugin()
     from basicsr.data import build_dataloader, build_dataset
     from basicsr.utils.options import ordered_yaml
 
-    with open(OPTIONS, encoding='utf-8') as handle:
+    with open(args.options, encoding='utf-8') as handle:
         options = yaml.load(handle, Loader=ordered_yaml()[0])
     print(f'machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, '
           f'torch {torch.__version__}, {torch.get_num_threads()} threads')
     train_opt = {**options['datasets']['train'], 'phase': 'train', 'scale': options['scale']}
     loader = build_dataloader(build_dataset(train_opt), train_opt, num_gpu=0, dist=False, seed=0)
-    batches = [batch for batch, _ in zip(iter(loader), range(args.iterations))]
+    batches = []
+    while len(batches) < args.iterations:
+        batches += [batch for batch, _ in zip(iter(loader), range(args.iterations - len(batches)))]
     models = {'L1 only': build_model(options, with_panda=False),
               'L1 + PandaRegionLoss': build_model(options, with_panda=True)}
     timings = time_iterations(models, batches)
     base = timings['L1 only']
     size = options['datasets']['train']['gt_size']
-    print(f'\ntraining iteration, {OPTIONS}, batch {train_opt["batch_size_per_gpu"]} x {size}x{size} HR, '
+    print(f'\ntraining iteration, {args.options}, batch {train_opt["batch_size_per_gpu"]} x {size}x{size} HR, '
           f'median of {len(batches) - 2}:')
     print('| loss | s/iteration | vs L1 only |')
     print('|---|---|---|')

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -119,13 +121,24 @@ def test_weights_export_round_trip_and_errors(network, tmp_path, monkeypatch):
         load_model('nowhere.pth')
 
 
-@pytest.mark.parametrize('name', ['train_panda_tiny.yml', 'train_panda_dinov2.yml'])
-def test_option_files_build_their_network(name):
-    from pathlib import Path
+OPTION_FILES = sorted((Path(__file__).parents[1] / 'options').glob('*.yml'))
 
-    from panda_plugin.weights import network_options
 
-    options = network_options(Path(__file__).parents[1] / 'options' / name)
-    options.pop('encoder_checkpoint', None)  # a local file users provide
-    network = PANDA(**options)
-    assert network.input_size == options['input_size']
+@pytest.mark.parametrize('path', OPTION_FILES, ids=[p.name for p in OPTION_FILES])
+def test_option_files_build_their_network_and_losses(path):
+    import yaml
+    from basicsr.archs import build_network
+    from basicsr.losses import build_loss
+    from basicsr.utils.options import ordered_yaml
+
+    from panda_plugin.training import register_plugin
+
+    register_plugin()
+    options = yaml.load(path.read_text(encoding='utf-8'), Loader=ordered_yaml()[0])
+    network_opt = dict(options['network_g'])
+    network_opt.pop('encoder_checkpoint', None)  # a local file users provide
+    assert isinstance(build_network(network_opt), torch.nn.Module)
+    losses = [options['train'][k] for k in ('loss_opt', 'pixel_opt', 'panda_opt') if k in options['train']]
+    assert losses
+    for loss_opt in losses:
+        assert isinstance(build_loss(dict(loss_opt)), torch.nn.Module)
