@@ -166,3 +166,18 @@ def test_bad_settings_are_named(image_folder, tmp_path):
         make_dataset(tmp_path, tmp_path / 'x.lmdb', BuildSettings())
     with pytest.raises(PandaInputError, match='not an LMDB'):
         RecordReader(tmp_path)
+
+
+def test_bundled_training_images_are_disjoint_from_the_bench_and_tiled_at_native_resolution():
+    from panda_plugin.data.bundled import TILE_MIN_SIDE, bundled_images, corner_tiles, packaged_image
+
+    train = dict(bundled_images('train'))
+    bench = dict(bundled_images('bench'))
+    assert not set(train) & set(bench)
+    astronaut = packaged_image('skimage', 'astronaut')
+    tiles = [train[f'skimage_astronaut_tile{k}'] for k in range(4)]
+    assert [t.shape for t in tiles] == [(256, 256, 3)] * 4
+    np.testing.assert_array_equal(tiles[0], astronaut[:256, :256])
+    np.testing.assert_array_equal(tiles[3], astronaut[256:, 256:])
+    assert corner_tiles(np.zeros((TILE_MIN_SIDE - 1, 900, 3), np.uint8)) == []
+    assert not any(name.startswith(tuple(bench)) for name in train)

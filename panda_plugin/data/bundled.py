@@ -14,7 +14,7 @@ from ..image_io import load_image, save_image
 from .procedural import procedural_image
 
 # (subset, source, name): skimage.data functions and matplotlib sample files.
-_PACKAGED = (
+PACKAGED = (
     ('train', 'skimage', 'astronaut'),
     ('train', 'skimage', 'chelsea'),
     ('train', 'skimage', 'hubble_deep_field'),
@@ -26,6 +26,7 @@ _PACKAGED = (
     ('train', 'skimage', 'grass'),
     ('train', 'skimage', 'brick'),
     ('train', 'skimage', 'page'),
+    ('train', 'skimage', 'stereo_motorcycle'),
     ('train', 'matplotlib', 'Minduka_Present_Blue_Pack.png'),
     ('bench', 'skimage', 'coffee'),
     ('bench', 'skimage', 'rocket'),
@@ -36,6 +37,9 @@ _PACKAGED = (
     ('bench', 'skimage', 'text'),
     ('bench', 'matplotlib', 'grace_hopper.jpg'),
 )
+#: Training images whose short side is at least this many pixels also contribute their four
+#: corner squares of half that side, so that training sees texture near native resolution.
+TILE_MIN_SIDE = 480
 #: Procedural scene seeds per subset (disjoint).
 PROCEDURAL_SEEDS = {'train': range(0, 40), 'bench': range(1000, 1010)}
 SUBSETS = ('train', 'bench', 'all')
@@ -55,7 +59,10 @@ def packaged_image(source: str, name: str) -> np.ndarray:
     if source == 'skimage':
         import skimage.data
 
-        return load_image(getattr(skimage.data, name)(), convert=True, name=name)
+        image = getattr(skimage.data, name)()
+        if name == 'stereo_motorcycle':  # (left, right, disparity): the left photograph
+            image = image[0]
+        return load_image(image, convert=True, name=name)
     import matplotlib
 
     path = Path(matplotlib.get_data_path()) / 'sample_data' / name
@@ -76,11 +83,33 @@ def bundled_images(subset: str = 'train') -> list[tuple[str, np.ndarray]]:
 
         raise PandaInputError(f'unknown image subset {subset!r}; accepted: {", ".join(SUBSETS)}')
     wanted = ('train', 'bench') if subset == 'all' else (subset,)
-    images = [(f'{source}_{Path(name).stem}', packaged_image(source, name))
-              for part, source, name in _PACKAGED if part in wanted]
+    images = []
+    for part, source, name in PACKAGED:
+        if part in wanted:
+            image = packaged_image(source, name)
+            stem = f'{source}_{Path(name).stem}'
+            images.append((stem, image))
+            if part == 'train':
+                images += [(f'{stem}_tile{k}', tile) for k, tile in enumerate(corner_tiles(image))]
     for part in wanted:
         images += [(f'procedural_{seed:04d}', procedural_image(seed)) for seed in PROCEDURAL_SEEDS[part]]
     return images
+
+
+def corner_tiles(image: np.ndarray) -> list[np.ndarray]:
+    """The four corner squares of half the short side, for images at least ``TILE_MIN_SIDE``.
+
+    Args:
+        image: HxWx3 array.
+
+    Returns:
+        Four arrays (top-left, top-right, bottom-left, bottom-right), or none for small images.
+    """
+    height, width = image.shape[:2]
+    if min(height, width) < TILE_MIN_SIDE:
+        return []
+    side = min(height, width) // 2
+    return [image[top:top + side, left:left + side] for top in (0, height - side) for left in (0, width - side)]
 
 
 def export_bundled_images(folder, subset: str = 'train') -> list[Path]:
