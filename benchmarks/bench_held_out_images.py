@@ -2,7 +2,8 @@
 
 The PANDABENCH splits degrade 80% of superpixel regions; users compare a whole image with its
 reference. On every held-out packaged image (scikit-image and matplotlib, never trained on), at
-256 and 512 px, side by side for each weights file:
+256 and 512 px where the image is at least that large (an upscaled image is not clean), side by
+side for each weights file:
 
 - *itself*: the clean image against itself (superpixel regions): share of regions labelled
   ``same``, and share labelled ``clean`` on both sides;
@@ -71,19 +72,20 @@ def main() -> None:
     args = parser.parse_args()
     scorer = build_scorer('ssim_psnr')
     images = [(name, source) for part, source, name in PACKAGED if part == 'bench']
-    print('| weights | size | itself: same | itself: clean both sides | quadrants: distortion right '
+    print('| weights | size | images | itself: same | itself: clean both sides | quadrants: distortion right '
           '| quadrants: relation right | quadrants: SRCC with oracle |')
-    print('|---|---|---|---|---|---|---|')
+    print('|---|---|---|---|---|---|---|---|')
     for weights in args.weights:
         network = load_model(weights)
         for side in SIZES:
-            results = [check_image(network, square_crop(packaged_image(source, name), side), scorer)
-                       for name, source in images]
+            sources = [packaged_image(source, name) for name, source in images]
+            results = [check_image(network, square_crop(image, side), scorer)
+                       for image in sources if min(image.shape[:2]) >= side]
             total = {key: sum(r[key] for r in results) for key in ('regions', 'same', 'clean',
                                                                   'distortion_right', 'relation_right')}
             quadrants = 4 * len(results)
             srcc = spearmanr(sum((r['predicted'] for r in results), []), sum((r['oracle'] for r in results), []))[0]
-            print(f"| {weights} | {side} | {total['same'] / total['regions']:.2f} "
+            print(f"| {weights} | {side} | {len(results)} | {total['same'] / total['regions']:.2f} "
                   f"| {total['clean'] / total['regions']:.2f} ({total['clean']}/{total['regions']}) "
                   f"| {total['distortion_right'] / quadrants:.2f} ({total['distortion_right']}/{quadrants}) "
                   f"| {total['relation_right'] / quadrants:.2f} ({total['relation_right']}/{quadrants}) "

@@ -1,6 +1,6 @@
 """Training curves of a ``panda train`` run from its TensorBoard events.
 
-Left: the loss terms (moving average over 50 iterations). Right: the validation metrics.
+Left: the loss terms (moving average over 200 iterations). Right: the validation metrics.
 
 Usage: python benchmarks/plot_training.py tb_logger/panda_tiny --out docs/images/training_curves.png
 """
@@ -15,7 +15,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('events', help='TensorBoard folder of the run, e.g. tb_logger/panda_tiny')
     parser.add_argument('--out', default='docs/images/training_curves.png')
-    parser.add_argument('--window', type=int, default=50, help='moving-average window of the losses')
+    parser.add_argument('--window', type=int, default=200, help='moving-average window of the losses, in iterations')
     args = parser.parse_args()
     from matplotlib.figure import Figure
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -26,10 +26,12 @@ def main() -> None:
     losses, metrics = figure.subplots(1, 2)
     for tag in sorted(t for t in tags if t.startswith('losses/')):
         steps, values = zip(*[(e.step, e.value) for e in events.Scalars(tag)])
-        window = min(args.window, len(values))
+        spacing = max(1, steps[1] - steps[0]) if len(steps) > 1 else 1
+        window = max(1, min(args.window // spacing, len(values)))
         smooth = np.convolve(values, np.ones(window) / window, mode='valid')
         losses.plot(steps[window - 1:], smooth, label=tag.split('/', 1)[1])
-    losses.set(title=f'loss terms (moving average of {args.window})', xlabel='iteration', yscale='log')
+    losses.set(title=f'loss terms (moving average over {args.window} iterations)', xlabel='iteration',
+               yscale='log')
     losses.legend(fontsize=8)
     for tag in sorted(t for t in tags if t.startswith('metrics/')):
         steps, values = zip(*[(e.step, e.value) for e in events.Scalars(tag)])

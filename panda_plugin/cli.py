@@ -79,6 +79,7 @@ DEMO_QUADRANTS = [[('blur', 'severe')], [('noise', 'moderate')], [('compression'
 
 
 def _demo(args) -> int:
+    import cv2
     import numpy as np
 
     from .data.bundled import packaged_image
@@ -95,14 +96,18 @@ def _demo(args) -> int:
     degraded = degrade_regions(clean, quadrants, DEMO_QUADRANTS, seed=0)
     save_image(out / 'anchor.png', degraded)
     save_image(out / 'target.png', clean)
-    graph = compare(degraded, clean)
+    cv2.imwrite(str(out / 'quadrants.png'), quadrants.astype(np.uint8))  # a label-map PNG
+    graph = compare(degraded, clean, masks=quadrants)
     print('anchor: coffee degraded by quadrant (top-left blur/severe, top-right noise/moderate, '
-          'bottom-left compression/severe, bottom-right clean); target: the clean image\n')
+          'bottom-left compression/severe, bottom-right clean); target: the clean image; '
+          'regions: the four quadrants\n')
     print(graph_table(graph))
     graph.to_json(out / 'pair.json', indent=2)
     picture = graph.render(out / 'pair.png', degraded, clean)
     print(f'\nwrote {picture} and {out / "pair.json"}; run it yourself with:\n'
-          f'  panda compare {out / "anchor.png"} {out / "target.png"} --viz pair.png --json pair.json')
+          f'  panda compare {out / "anchor.png"} {out / "target.png"} --masks {out / "quadrants.png"} '
+          '--viz pair.png --json pair.json\n'
+          'or leave out --masks for superpixel regions')
     return 0
 
 
