@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 import panda_plugin
-from panda_plugin.cli import DEMO_QUADRANTS
+from panda_plugin.cli import DEMO_QUADRANTS, quadrant_label_map
 from panda_plugin.data.bundled import packaged_image
 from panda_plugin.distortions import degrade_regions
 from panda_plugin.image_io import square_crop
@@ -53,10 +53,7 @@ print(before / 2**20, peak / 2**20, len(graph.regions))
 def demo_pair(side: int) -> tuple[np.ndarray, np.ndarray]:
     """A held-out image degraded by quadrant (blur, noise, compression, clean) and its clean version."""
     clean = square_crop(packaged_image('matplotlib', 'grace_hopper.jpg'), side)
-    quadrants = np.zeros(clean.shape[:2], np.int32)
-    quadrants[:, side // 2:] += 1
-    quadrants[side // 2:, :] += 2
-    return degrade_regions(clean, quadrants, DEMO_QUADRANTS, seed=0), clean
+    return degrade_regions(clean, quadrant_label_map(side), DEMO_QUADRANTS, seed=0), clean
 
 
 def median_seconds(function, repeats: int) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 import panda_plugin
-from panda_plugin.cli import DEMO_QUADRANTS
+from panda_plugin.cli import DEMO_QUADRANTS, quadrant_label_map
 from panda_plugin.data.bundled import PACKAGED, packaged_image
 from panda_plugin.distortions import degrade_regions
 from panda_plugin.image_io import square_crop
@@ -32,14 +32,8 @@ from panda_plugin.taxonomy import relation_from_scores
 from panda_plugin.weights import load_model
 
 SIZES = (256, 512)
-
-
-def quadrant_map(side: int) -> np.ndarray:
-    """Label map of the four quadrants (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right)."""
-    quadrants = np.zeros((side, side), np.int32)
-    quadrants[:, side // 2:] += 1
-    quadrants[side // 2:, :] += 2
-    return quadrants
+#: The distortion each demo quadrant carries (``clean`` for the untouched one).
+EXPECTED = [chain[-1][0] if chain else 'clean' for chain in DEMO_QUADRANTS]
 
 
 def check_image(network, clean: np.ndarray, scorer) -> dict:
@@ -50,16 +44,15 @@ def check_image(network, clean: np.ndarray, scorer) -> dict:
         the predicted and oracle anchor scores of the quadrants.
     """
     itself = panda_plugin.compare(clean, clean, model=network)
-    quadrants = quadrant_map(clean.shape[0])
+    quadrants = quadrant_label_map(clean.shape[0])
     degraded = degrade_regions(clean, quadrants, DEMO_QUADRANTS, seed=0)
     graph = panda_plugin.compare(degraded, clean, masks=quadrants, model=network)
     oracle = scorer(degraded, clean, quadrants)
-    expected = [chain[-1][0] if chain else 'clean' for chain in DEMO_QUADRANTS]
     return {
         'regions': len(itself.regions),
         'same': sum(r.relation == 'same' for r in itself.regions),
         'clean': sum(r.anchor.distortion == r.target.distortion == 'clean' for r in itself.regions),
-        'distortion_right': sum(r.anchor.distortion == e for r, e in zip(graph.regions, expected)),
+        'distortion_right': sum(r.anchor.distortion == e for r, e in zip(graph.regions, EXPECTED)),
         'relation_right': sum(r.relation == relation_from_scores(s, 1.0) for r, s in zip(graph.regions, oracle)),
         'predicted': [r.anchor.score for r in graph.regions],
         'oracle': list(oracle),
@@ -71,16 +64,15 @@ def main() -> None:
     parser.add_argument('--weights', nargs='+', default=['panda-tiny'])
     args = parser.parse_args()
     scorer = build_scorer('ssim_psnr')
-    images = [(name, source) for part, source, name in PACKAGED if part == 'bench']
+    photographs = [packaged_image(source, name) for part, source, name in PACKAGED if part == 'bench']
     print('| weights | size | images | itself: same | itself: clean both sides | quadrants: distortion right '
           '| quadrants: relation right | quadrants: SRCC with oracle |')
     print('|---|---|---|---|---|---|---|---|')
     for weights in args.weights:
         network = load_model(weights)
         for side in SIZES:
-            sources = [packaged_image(source, name) for name, source in images]
             results = [check_image(network, square_crop(image, side), scorer)
-                       for image in sources if min(image.shape[:2]) >= side]
+                       for image in photographs if min(image.shape[:2]) >= side]
             total = {key: sum(r[key] for r in results) for key in ('regions', 'same', 'clean',
                                                                   'distortion_right', 'relation_right')}
             quadrants = 4 * len(results)

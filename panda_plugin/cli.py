@@ -78,6 +78,23 @@ def _add_demo(commands) -> None:
 DEMO_QUADRANTS = [[('blur', 'severe')], [('noise', 'moderate')], [('compression', 'severe')], []]
 
 
+def quadrant_label_map(side: int):
+    """Label map of a square image's four quadrants, in the order of ``DEMO_QUADRANTS``.
+
+    Args:
+        side: Image side in pixels.
+
+    Returns:
+        int32 side x side array: 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right.
+    """
+    import numpy as np
+
+    quadrants = np.zeros((side, side), np.int32)
+    quadrants[:, side // 2:] += 1
+    quadrants[side // 2:, :] += 2
+    return quadrants
+
+
 def _demo(args) -> int:
     import cv2
     import numpy as np
@@ -90,9 +107,7 @@ def _demo(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     clean = square_crop(packaged_image('skimage', 'coffee'), 384)
-    quadrants = np.zeros(clean.shape[:2], np.int32)
-    quadrants[:, 192:] += 1
-    quadrants[192:, :] += 2
+    quadrants = quadrant_label_map(clean.shape[0])
     degraded = degrade_regions(clean, quadrants, DEMO_QUADRANTS, seed=0)
     save_image(out / 'anchor.png', degraded)
     save_image(out / 'target.png', clean)
