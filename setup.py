@@ -31,5 +31,5 @@ setup(
         'sam': ['segment-anything'],
         'test': ['pytest'],
     },
-    entry_points={'console_scripts': ['panda = panda_plugin.cli:main']},
+    entry_points={'console_scripts': ['panda = panda_plugin.adapters.cli:main']},
 )

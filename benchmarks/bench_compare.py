@@ -28,17 +28,17 @@ import numpy as np
 import torch
 
 import panda_plugin
-from panda_plugin.cli import DEMO_QUADRANTS, quadrant_label_map
-from panda_plugin.data.bundled import packaged_image
-from panda_plugin.distortions import degrade_regions
-from panda_plugin.image_io import square_crop
-from panda_plugin.predictor import predict_regions, resolve_model
-from panda_plugin.regions import build_segmenter
+from panda_plugin.adapters.cli import DEMO_QUADRANTS, quadrant_label_map
+from panda_plugin.engine.data.bundled import packaged_image
+from panda_plugin.engine.distortions import degrade_regions
+from panda_plugin.engine.image_io import square_crop
+from panda_plugin.engine.predictor import predict_regions, resolve_model
+from panda_plugin.engine.regions import build_segmenter
 
 MEMORY_PROBE = """
 import resource, sys, cv2, numpy as np, panda_plugin
-from panda_plugin.data.bundled import packaged_image
-from panda_plugin.image_io import square_crop
+from panda_plugin.engine.data.bundled import packaged_image
+from panda_plugin.engine.image_io import square_crop
 side = int(sys.argv[1])
 clean = cv2.resize(square_crop(packaged_image('matplotlib', 'grace_hopper.jpg'), 512), (side, side),
                    interpolation=cv2.INTER_CUBIC)

@@ -20,9 +20,9 @@ from pathlib import Path
 import cv2
 import skimage.data
 
-from panda_plugin.data.builder import BuildSettings, make_dataset
-from panda_plugin.data.bundled import export_bundled_images
-from panda_plugin.regions import build_segmenter
+from panda_plugin.engine.data.builder import BuildSettings, make_dataset
+from panda_plugin.engine.data.bundled import export_bundled_images
+from panda_plugin.engine.regions import build_segmenter
 
 
 def time_generation(folder: Path, scratch: Path, size: int, workers: int, pairs: int) -> float:

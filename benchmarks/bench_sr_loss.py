@@ -22,7 +22,7 @@ import time
 import torch
 import yaml
 
-from panda_plugin.training import register_plugin
+from panda_plugin.adapters.basicsr.registry import register_plugin
 
 OPTIONS = 'options/train_MSRResNet_x4_panda.yml'
 
@@ -56,8 +56,8 @@ def time_validation(options: dict) -> tuple[float, float, int]:
     from basicsr.data import build_dataset
     from torch.utils.tensorboard import SummaryWriter
 
-    from panda_plugin.integrations.basicsr import shared_metric
-    from panda_plugin.integrations.tensorboard import ValidatedImage, log_graphs
+    from panda_plugin.engine.metric import shared_metric
+    from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
 
     dataset = build_dataset({**options['datasets']['val'], 'phase': 'val', 'scale': options['scale']})
     metric = shared_metric(options['val']['panda']['weights'], options['val']['panda']['segmenter'])

@@ -1,13 +1,28 @@
-"""PANDA: Panoptic Pairwise Distortion Graphs for image restoration research."""
-from .errors import PandaInputError
-from .graph import DistortionGraph
-from .integrations.pyiqa import register_when_imported
-from .metric import PandaMetric
-from .predictor import compare
-from .taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
-from .weights import load_model
+"""PANDA: Panoptic Pairwise Distortion Graphs for image restoration research.
+
+``compare``, ``load_model`` and ``PandaMetric`` load the engine (torch) on first use, so
+importing the package is fast; the pyiqa metric and the BasicSR names are registered when
+those packages are imported.
+"""
+from panda_plugin.adapters.import_hooks import install_import_hooks
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.graph import DistortionGraph
+from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 
 __version__ = '0.1.0'
-register_when_imported()
 __all__ = ['DISTORTIONS', 'DistortionGraph', 'PandaInputError', 'PandaMetric', 'RELATIONS', 'SEVERITIES',
            '__version__', 'compare', 'load_model']
+
+_LAZY = {'compare': 'panda_plugin.engine.predictor', 'load_model': 'panda_plugin.engine.weights',
+         'PandaMetric': 'panda_plugin.engine.metric'}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+install_import_hooks()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from panda_plugin.image_io import square_crop
+from panda_plugin.engine.image_io import square_crop
 
 
 @pytest.fixture(scope='session')
@@ -32,7 +32,7 @@ def image_folder(tmp_path_factory):
 @pytest.fixture(scope='session')
 def tiny_bench(image_folder, tmp_path_factory):
     """An easy PANDABENCH database of 8 small pairs."""
-    from panda_plugin.data.builder import BuildSettings, make_dataset
+    from panda_plugin.engine.data.builder import BuildSettings, make_dataset
 
     out = tmp_path_factory.mktemp('bench') / 'easy.lmdb'
     make_dataset(image_folder, out, BuildSettings(split='easy', pairs_per_image=2, size=64, seed=3),

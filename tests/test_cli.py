@@ -1,8 +1,8 @@
 import subprocess
 import sys
 
-from panda_plugin.cli import main
-from panda_plugin.data.lmdb_store import RecordReader
+from panda_plugin.adapters.cli import main
+from panda_plugin.engine.data.lmdb_store import RecordReader
 
 
 def test_make_dataset_command(image_folder, tmp_path, capsys):
@@ -16,7 +16,7 @@ def test_make_dataset_command(image_folder, tmp_path, capsys):
 
 def test_bad_input_is_one_line_and_status_2(tmp_path):
     result = subprocess.run(
-        [sys.executable, '-m', 'panda_plugin.cli', 'make-dataset', '--images', str(tmp_path / 'nope'),
+        [sys.executable, '-m', 'panda_plugin.adapters.cli', 'make-dataset', '--images', str(tmp_path / 'nope'),
          '--out', str(tmp_path / 'x.lmdb')], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip().count('\n') == 0 and 'Traceback' not in result.stderr

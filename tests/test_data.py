@@ -2,14 +2,14 @@ import numpy as np
 import pytest
 
 from panda_plugin import PandaInputError
-from panda_plugin.data import builder
-from panda_plugin.data.builder import BuildSettings, make_dataset
-from panda_plugin.data.dataset import PandaSetDataset
-from panda_plugin.data.lmdb_store import RecordReader
-from panda_plugin.data.versions import make_version
-from panda_plugin.regions import GridSegmenter
-from panda_plugin.scoring import build_scorer
-from panda_plugin.taxonomy import DISTORTIONS, relation_ids_from_scores
+from panda_plugin.engine.data import builder
+from panda_plugin.engine.data.builder import BuildSettings, make_dataset
+from panda_plugin.engine.data.dataset import PandaSetDataset
+from panda_plugin.engine.data.lmdb_store import RecordReader
+from panda_plugin.engine.data.versions import make_version
+from panda_plugin.engine.regions import GridSegmenter
+from panda_plugin.engine.scoring import build_scorer
+from panda_plugin.core.taxonomy import DISTORTIONS, relation_ids_from_scores
 
 SMALL = dict(pairs_per_image=3, size=64, seed=7)
 
@@ -169,7 +169,7 @@ def test_bad_settings_are_named(image_folder, tmp_path):
 
 
 def test_bundled_training_images_are_disjoint_from_the_bench_and_tiled_at_native_resolution():
-    from panda_plugin.data.bundled import TILE_MIN_SIDE, bundled_images, corner_tiles, packaged_image
+    from panda_plugin.engine.data.bundled import TILE_MIN_SIDE, bundled_images, corner_tiles, packaged_image
 
     train = dict(bundled_images('train'))
     bench = dict(bundled_images('bench'))

@@ -1,4 +1,4 @@
-"""Tests of panda_plugin.distortions on real photographs from skimage.data."""
+"""Tests of panda_plugin.engine.distortions on real photographs from skimage.data."""
 from __future__ import annotations
 
 import cv2
@@ -7,9 +7,9 @@ import pytest
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from panda_plugin.distortions import PARAMETERS, apply_distortion, degrade_regions
-from panda_plugin.errors import PandaInputError
-from panda_plugin.taxonomy import DISTORTION_TYPES
+from panda_plugin.engine.distortions import PARAMETERS, apply_distortion, degrade_regions
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.taxonomy import DISTORTION_TYPES
 
 RANDOM_TYPES = ('noise', 'rain', 'snow', 'haze')
 SEVERITY_LEVELS = (1, 2, 3)

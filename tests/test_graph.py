@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 from skimage import data, filters
 
-from panda_plugin.errors import PandaInputError
-from panda_plugin.graph import DistortionGraph, Region, RegionLabel
-from panda_plugin.masks import rle_decode
-from panda_plugin.taxonomy import invert_relation, relation_from_scores
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.graph import DistortionGraph, Region, RegionLabel
+from panda_plugin.core.masks import rle_decode
+from panda_plugin.core.taxonomy import invert_relation, relation_from_scores
 
 # Unequal 3x3 grid on the 512x512 astronaut: row and column cut positions.
 ROW_CUTS = (0, 100, 300, 512)

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from panda_plugin import PandaInputError
-from panda_plugin.image_io import list_images, load_image
+from panda_plugin.engine.image_io import list_images, load_image
 
 
 def test_all_input_kinds_agree(tmp_path, small_astronaut):

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from panda_plugin import PandaInputError, load_model
-from panda_plugin.models.heads import decode
-from panda_plugin.models.loss import PandaLoss
-from panda_plugin.models.panda_arch import PANDA
-from panda_plugin.weights import export_weights
+from panda_plugin.engine.models.heads import decode
+from panda_plugin.engine.models.loss import PandaLoss
+from panda_plugin.engine.models.panda_arch import PANDA
+from panda_plugin.engine.weights import export_weights
 
 SMALL = dict(encoder='mobilenetv3_small_100', input_size=64, dim=32, tokens=130, blocks=1, heads=2)
 
@@ -72,7 +72,7 @@ def test_decoded_severity_is_clean_exactly_when_the_distortion_is():
 
 
 def test_basicsr_build_network_builds_the_arch():
-    from panda_plugin.training import register_plugin
+    from panda_plugin.adapters.basicsr.registry import register_plugin
 
     register_plugin()
     from basicsr.archs import build_network
@@ -131,7 +131,7 @@ def test_option_files_build_their_network_and_losses(path):
     from basicsr.losses import build_loss
     from basicsr.utils.options import ordered_yaml
 
-    from panda_plugin.training import register_plugin
+    from panda_plugin.adapters.basicsr.registry import register_plugin
 
     register_plugin()
     options = yaml.load(path.read_text(encoding='utf-8'), Loader=ordered_yaml()[0])

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 import panda_plugin
-from panda_plugin.cli import main
-from panda_plugin.data.bundled import packaged_image
-from panda_plugin.distortions import degrade_regions
-from panda_plugin.errors import PandaInputError
-from panda_plugin.image_io import save_image, square_crop
-from panda_plugin.weights import DEFAULT_WEIGHTS
+from panda_plugin.adapters.cli import main
+from panda_plugin.engine.data.bundled import packaged_image
+from panda_plugin.engine.distortions import degrade_regions
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.image_io import save_image, square_crop
+from panda_plugin.engine.weights import DEFAULT_WEIGHTS
 
 
 @pytest.fixture(scope='module')

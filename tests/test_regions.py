@@ -10,11 +10,11 @@ import torch
 from scipy import ndimage
 from skimage import data
 
-from panda_plugin.errors import PandaInputError
-from panda_plugin.masks import region_count, rle_encode
-from panda_plugin.regions import (GridSegmenter, MaskSegmenter, SamSegmenter, SuperpixelSegmenter,
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.masks import region_count, rle_encode
+from panda_plugin.engine.regions import (GridSegmenter, MaskSegmenter, SamSegmenter, SuperpixelSegmenter,
                                   build_segmenter, load_masks)
-from panda_plugin.regions.sam import masks_to_partition
+from panda_plugin.engine.regions.sam import masks_to_partition
 
 
 def _rgb(name: str) -> np.ndarray:

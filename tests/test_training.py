@@ -3,7 +3,7 @@ import re
 
 import torch
 
-from panda_plugin.cli import main
+from panda_plugin.adapters.cli import main
 
 OPTIONS = """
 name: tiny

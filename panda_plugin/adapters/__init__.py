@@ -1,0 +1,1 @@
+"""Adapters layer: BasicSR, pyiqa, TensorBoard, pictures and the ``panda`` command line."""

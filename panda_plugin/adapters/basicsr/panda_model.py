@@ -1,0 +1,140 @@
+"""BasicSR model ``PandaModel``: trains and validates the ``PANDA`` arch."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from basicsr.archs import build_network
+from basicsr.losses import build_loss
+from basicsr.models.base_model import BaseModel
+from basicsr.utils import get_root_logger
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.evaluation import FIELDS, METRICS, RegionAccumulator
+from panda_plugin.engine.models.heads import decode
+from panda_plugin.engine.models.loss import PandaLoss
+
+_SIDES = ('anchor', 'target')
+_LABEL_KEYS = ('relation', 'region_valid', 'label_map', 'anchor', 'target') + tuple(
+    f'{side}_{name}' for side in _SIDES for name in ('distortion', 'severity', 'score'))
+
+
+class PandaModel(BaseModel):
+    """Trains PANDA from ``PandaSetDataset`` batches.
+
+    Options: ``network_g`` (type PANDA), ``train.loss_opt`` (type PandaLoss; default the
+    paper's weights), ``train.optim_g`` (``Adam`` or ``AdamW``), ``train.scheduler``,
+    ``val.metrics`` (any of ``relation_acc``, ``relation_f1``, ``distortion_acc``,
+    ``distortion_f1``, ``severity_acc``, ``severity_f1``, ``srcc``, ``plcc``).
+    """
+
+    def __init__(self, opt: dict):
+        super().__init__(opt)
+        self.net_g = self.model_to_device(build_network(opt['network_g']))
+        self.print_network(self.net_g)
+        load_path = opt['path'].get('pretrain_network_g')
+        if load_path is not None:
+            self.load_network(self.net_g, load_path, opt['path'].get('strict_load_g', True),
+                              opt['path'].get('param_key_g', 'params'))
+        if self.is_train:
+            self.init_training_settings()
+
+    def init_training_settings(self) -> None:
+        """Loss, optimizer and scheduler from ``opt['train']``."""
+        self.net_g.train()
+        train_opt = self.opt['train']
+        self.ema_decay = 0
+        loss_opt = train_opt.get('loss_opt')
+        self.criterion = build_loss(dict(loss_opt)).to(self.device) if loss_opt else PandaLoss().to(self.device)
+        self.setup_optimizers()
+        self.setup_schedulers()
+
+    def setup_optimizers(self) -> None:
+        """Adam or AdamW over the trainable parameters."""
+        optim_opt = dict(self.opt['train']['optim_g'])
+        kind = optim_opt.pop('type')
+        params = [p for p in self.net_g.parameters() if p.requires_grad]
+        optimizers = {'Adam': torch.optim.Adam, 'AdamW': torch.optim.AdamW}
+        if kind not in optimizers:
+            raise PandaInputError(f'optimizer {kind!r} is not supported; accepted: Adam, AdamW')
+        self.optimizer_g = optimizers[kind](params, **optim_opt)
+        self.optimizers.append(self.optimizer_g)
+
+    def feed_data(self, data: dict) -> None:
+        """Keep one batch on the model's device."""
+        self.batch = {k: v.to(self.device) for k, v in data.items() if k in _LABEL_KEYS}
+
+    def _forward(self) -> dict:
+        regions = int(self.batch['region_valid'].sum(1).max())
+        return self.net_g(self.batch['anchor'], self.batch['target'], self.batch['label_map'], regions)
+
+    def optimize_parameters(self, current_iter: int) -> None:
+        """One optimisation step on the current batch."""
+        self.optimizer_g.zero_grad()
+        loss, terms = self.criterion(self._forward(), self.batch)
+        loss.backward()
+        self.optimizer_g.step()
+        self.log_dict = self.reduce_loss_dict(OrderedDict(l_total=loss.detach(), **terms))
+
+    def test(self) -> dict:
+        """Predictions for the current batch in eval mode."""
+        self.net_g.eval()
+        with torch.no_grad():
+            outputs = self._forward()
+        self.net_g.train()
+        return outputs
+
+    def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        """Validation on rank 0 only (the metrics pool over every region)."""
+        if self.opt['rank'] == 0:
+            self.nondist_validation(dataloader, current_iter, tb_logger, save_img)
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        """Region metrics over the whole validation set, logged as ``metrics/<name>/<metric>``."""
+        dataset_name = dataloader.dataset.opt['name']
+        wanted = list(self.opt['val'].get('metrics') or {})
+        unknown = [m for m in wanted if m not in METRICS]
+        if unknown:
+            raise PandaInputError(f'unknown validation metrics {unknown}; accepted: {", ".join(METRICS)}')
+        accumulator = RegionAccumulator()
+        for data in dataloader:
+            self.feed_data(data)
+            outputs = self.test()
+            accumulator.add(*split_valid(outputs, self.batch))
+        results = accumulator.compute()
+        self.metric_results = {m: results[m] for m in wanted}
+        self._initialize_best_metric_results(dataset_name)
+        for metric, value in self.metric_results.items():
+            self._update_best_metric_result(dataset_name, metric, value, current_iter)
+        message = ' '.join(f'{m}: {v:.4f}' for m, v in self.metric_results.items())
+        get_root_logger().info(f'Validation {dataset_name} @ {current_iter}: {message}')
+        if tb_logger:
+            for metric, value in self.metric_results.items():
+                tb_logger.add_scalar(f'metrics/{dataset_name}/{metric}', value, current_iter)
+
+    def get_current_visuals(self) -> dict:
+        """No images to show for this model."""
+        return {}
+
+    def save(self, epoch: int, current_iter: int) -> None:
+        """Save the network and the training state."""
+        self.save_network(self.net_g, 'net_g', current_iter)
+        self.save_training_state(epoch, current_iter)
+
+
+def split_valid(outputs: dict, batch: dict) -> tuple[dict, dict]:
+    """Labels and decoded predictions of the valid regions of a batch, as numpy arrays.
+
+    Args:
+        outputs: ``PANDA`` outputs (R slots).
+        batch: Matching labels.
+
+    Returns:
+        (labels, predictions) for ``RegionAccumulator.add``.
+    """
+    count = outputs['relation'].shape[1]
+    valid = batch['region_valid'][:, :count]
+    decoded = decode(outputs)
+    labels = {key: batch[key][:, :count][valid].cpu().numpy() for key, _ in FIELDS}
+    predictions = {key: decoded[key][valid].cpu().numpy() for key, _ in FIELDS}
+    return labels, predictions

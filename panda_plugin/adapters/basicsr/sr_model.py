@@ -1,0 +1,153 @@
+"""BasicSR model ``PandaSRModel``: an SRModel with a PANDA loss and region monitoring."""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from basicsr.losses import build_loss
+from basicsr.models.sr_model import SRModel
+from basicsr.utils import get_root_logger
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.weights import DEFAULT_WEIGHTS
+from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
+from panda_plugin.engine.metric import shared_metric
+
+#: Options of ``val: panda:`` and their defaults.
+MONITOR_DEFAULTS = {
+    'weights': DEFAULT_WEIGHTS,  # shipped weights name or weights file
+    'segmenter': 'superpixel',   # region proposer, run on the ground truth
+    'every': 1,                  # monitor every n-th validation
+    'pictures': 4,               # images whose graph picture goes to TensorBoard
+    'worst_regions': 10,         # rows of the worst-regions table (0: none)
+    'save_json': True,           # write <image>_<iter>_panda.json beside the validation images
+}
+
+
+class PandaSRModel(SRModel):
+    """BasicSR's SRModel plus PANDA.
+
+    - ``train: panda_opt:`` (a ``PandaRegionLoss``), alone or beside ``pixel_opt`` and
+      ``perceptual_opt``; logged as ``l_panda``.
+    - ``val: panda:`` (options in ``MONITOR_DEFAULTS``): at each monitored validation, the
+      distortion graph of every validated image against its ground truth goes to TensorBoard
+      (see ``tensorboard.log_graphs``) and, with ``save_json``, to a JSON file next to
+      BasicSR's validation images.
+    """
+
+    def __init__(self, opt: dict):
+        self.monitor = _monitor_options(opt.get('val') or {})
+        self._validations = 0
+        self._validated = None
+        super().__init__(opt)
+
+    def init_training_settings(self) -> None:
+        """SRModel's settings, with ``panda_opt`` counting as a loss."""
+        train_opt = self.opt['train']
+        panda_opt = train_opt.get('panda_opt')
+        self.cri_panda = build_loss(dict(panda_opt)).to(self.device) if panda_opt else None
+        if self.cri_panda is not None and not train_opt.get('pixel_opt') and not train_opt.get('perceptual_opt'):
+            # SRModel insists on a pixel or perceptual loss; here PANDA's is enough.
+            train_opt['pixel_opt'] = {'type': 'L1Loss', 'loss_weight': 0.0}
+            try:
+                super().init_training_settings()
+            finally:
+                train_opt.pop('pixel_opt')
+            self.cri_pix = None
+        else:
+            super().init_training_settings()
+
+    def optimize_parameters(self, current_iter: int) -> None:
+        """One step on pixel, perceptual and PANDA losses; keeps the EMA update."""
+        self.optimizer_g.zero_grad()
+        self.output = self.net_g(self.lq)
+        terms = OrderedDict()
+        if self.cri_pix:
+            terms['l_pix'] = self.cri_pix(self.output, self.gt)
+        if self.cri_perceptual:
+            percep, style = self.cri_perceptual(self.output, self.gt)
+            if percep is not None:
+                terms['l_percep'] = percep
+            if style is not None:
+                terms['l_style'] = style
+        if self.cri_panda:
+            terms['l_panda'] = self.cri_panda(self.output, self.gt)
+        sum(terms.values()).backward()
+        self.optimizer_g.step()
+        self.log_dict = self.reduce_loss_dict(terms)
+        if self.ema_decay > 0:
+            self.model_ema(decay=self.ema_decay)
+
+    def feed_data(self, data: dict) -> None:
+        """SRModel's, remembering the image path for the graph's name."""
+        super().feed_data(data)
+        self._path = (data.get('lq_path') or data.get('gt_path') or ['image'])[0]
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img) -> None:
+        """SRModel's validation; on monitored rounds, the graphs of the validated images too."""
+        monitored = self.monitor is not None and self._validations % self.monitor['every'] == 0
+        self._validations += 1
+        self._validated = [] if monitored else None
+        self._iteration = current_iter
+        try:
+            super().nondist_validation(dataloader, current_iter, tb_logger, save_img)
+            if monitored and self._validated:
+                self._report(dataloader.dataset.opt['name'], current_iter, tb_logger)
+        finally:
+            self._validated = None
+
+    def get_current_visuals(self) -> OrderedDict:
+        """SRModel's visuals; during a monitored validation, also the graph of the result."""
+        visuals = super().get_current_visuals()
+        if self._validated is not None and 'gt' in visuals:
+            self._validated.append(self._graph(visuals['result'], visuals['gt']))
+        return visuals
+
+    def _graph(self, result: torch.Tensor, gt: torch.Tensor) -> ValidatedImage:
+        metric = shared_metric(self.monitor['weights'], self.monitor['segmenter'], self.device)
+        restored, reference = result.clamp(0, 1).to(self.device), gt.clamp(0, 1).to(self.device)
+        with torch.no_grad():
+            _, graphs = metric(restored, reference, return_graph=True)
+        name = os.path.splitext(os.path.basename(self._path))[0]
+        if self.monitor['save_json']:
+            folder = os.path.join(self.opt['path']['visualization'], name)
+            os.makedirs(folder, exist_ok=True)
+            graphs[0].to_json(os.path.join(folder, f'{name}_{self._iteration}_panda.json'))
+        return ValidatedImage(name, graphs[0], _rgb8(restored), _rgb8(reference))
+
+    def _report(self, dataset: str, current_iter: int, tb_logger) -> None:
+        images = self._validated
+        mean = float(np.mean([image.graph.anchor_score for image in images]))
+        worst = min(images, key=lambda image: image.graph.anchor_score)
+        get_root_logger().info(f'PANDA {dataset} @ {current_iter}: mean score {mean:.4f} over {len(images)} '
+                               f'images; lowest {worst.name} ({worst.graph.anchor_score:.4f})')
+        if tb_logger:
+            listed = 'panda' in (self.opt['val'].get('metrics') or {})
+            log_graphs(tb_logger, dataset, current_iter, images, score=not listed,
+                       pictures=self.monitor['pictures'], worst_regions=self.monitor['worst_regions'])
+
+
+def _monitor_options(val_opt: dict) -> dict | None:
+    given = val_opt.get('panda')
+    if given is None:
+        return None
+    if given is True:
+        given = {}
+    if not isinstance(given, dict):
+        raise PandaInputError(f'val.panda must be a mapping of options (or true); got {given!r}')
+    unknown = sorted(set(given) - set(MONITOR_DEFAULTS))
+    if unknown:
+        raise PandaInputError(f'unknown val.panda option(s) {", ".join(unknown)}; accepted: '
+                              f'{", ".join(MONITOR_DEFAULTS)}')
+    options = {**MONITOR_DEFAULTS, **given}
+    for key in ('every', 'pictures', 'worst_regions'):
+        if not isinstance(options[key], int) or options[key] < (1 if key == 'every' else 0):
+            raise PandaInputError(f'val.panda.{key} = {options[key]!r}; accepted: an integer >= '
+                                  f'{1 if key == "every" else 0}')
+    return options
+
+
+def _rgb8(image: torch.Tensor) -> np.ndarray:
+    return (image[0].detach().cpu().permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

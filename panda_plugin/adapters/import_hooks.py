@@ -1,0 +1,124 @@
+"""The plugin's registration in pyiqa and BasicSR, run when those packages are imported.
+
+``import panda_plugin`` imports neither (both are slow to import and optional); it calls
+``install_import_hooks``, which registers the pyiqa metric and the BasicSR names right after
+each package's own import finishes, or at once when it is already imported. BasicSR 1.4.2
+imports ``torchvision.transforms.functional_tensor``, which torchvision 0.17 removed, so
+the old name is mapped onto ``torchvision.transforms.functional`` just before BasicSR loads.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+from typing import Callable
+
+from panda_plugin.core.errors import PandaInputError
+
+#: How to install BasicSR 1.4.2 (its sdist needs torch at build time).
+BASICSR_INSTALL = 'pip install --no-build-isolation basicsr==1.4.2'
+
+
+def install_import_hooks() -> None:
+    """Register the plugin in pyiqa and BasicSR now or whenever they get imported."""
+    when_imported('pyiqa', _register_pyiqa)
+    when_imported('basicsr', _register_basicsr, before=apply_torchvision_shim)
+
+
+def apply_torchvision_shim() -> None:
+    """Provide ``torchvision.transforms.functional_tensor`` when torchvision no longer has it."""
+    if 'torchvision.transforms.functional_tensor' in sys.modules:
+        return
+    try:
+        importlib.import_module('torchvision.transforms.functional_tensor')
+    except ImportError:
+        try:
+            functional = importlib.import_module('torchvision.transforms.functional')
+        except ImportError:
+            return
+        sys.modules['torchvision.transforms.functional_tensor'] = functional
+
+
+def import_basicsr():
+    """Import BasicSR with the torchvision shim in place (the import hook registers the plugin).
+
+    Returns:
+        The ``basicsr`` module.
+
+    Raises:
+        PandaInputError: BasicSR is not installed.
+    """
+    apply_torchvision_shim()
+    try:
+        module = importlib.import_module('basicsr')
+    except ImportError:
+        raise PandaInputError(f'this needs BasicSR; install it with: {BASICSR_INSTALL}') from None
+    return module
+
+
+def _register_pyiqa() -> None:
+    from panda_plugin.adapters.pyiqa import register_pyiqa_metric
+
+    register_pyiqa_metric()
+
+
+def _register_basicsr() -> None:
+    from panda_plugin.adapters.basicsr.registry import register_plugin
+
+    register_plugin()
+
+
+def when_imported(name: str, after: Callable[[], None], before: Callable[[], None] | None = None) -> None:
+    """Call ``after`` once package ``name`` is imported: now if it already is, else right after its
+    own import finishes (``before`` runs just before that import starts).
+
+    Args:
+        name: Top-level package name, e.g. ``'pyiqa'``.
+        after: Called with no arguments once the package is fully imported.
+        before: Called with no arguments before the package's import starts. Default: none.
+    """
+    module = sys.modules.get(name)
+    if module is not None and getattr(module, '__spec__', None) is not None and not _initialising(module):
+        after()
+    elif not any(isinstance(finder, _Watcher) and finder.name == name for finder in sys.meta_path):
+        sys.meta_path.insert(0, _Watcher(name, after, before))
+
+
+def _initialising(module) -> bool:
+    return bool(getattr(module.__spec__, '_initializing', False))
+
+
+class _Watcher(importlib.abc.MetaPathFinder):
+    """Finds one package through the other finders and wraps its loader."""
+
+    def __init__(self, name: str, after, before):
+        self.name, self.after, self.before = name, after, before
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        if self.before is not None:
+            self.before()
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _CallingLoader(spec.loader, self.after)
+        return spec
+
+
+class _CallingLoader(importlib.abc.Loader):
+    """The package's own loader, followed by a callback."""
+
+    def __init__(self, loader, after):
+        self._loader, self._after = loader, after
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        self._after()

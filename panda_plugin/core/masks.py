@@ -1,0 +1,177 @@
+"""Region masks: label maps, boolean stacks, boxes and COCO run-length encoding.
+
+A *label map* is the package's one representation of a set of regions: an ``int32`` HxW
+array whose values are region indices ``0..N-1`` and ``-1`` where no region is.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from panda_plugin.core.errors import PandaInputError
+
+
+def label_map_from_array(labels: np.ndarray, ignore: int | None = None) -> np.ndarray:
+    """Turn any integer id image into a label map with contiguous indices.
+
+    Regions are numbered by increasing original id, so the result is deterministic.
+
+    Args:
+        labels: HxW integer array, one id per region.
+        ignore: An id that marks pixels outside every region (e.g. 0 for COCO panoptic void).
+
+    Returns:
+        int32 HxW label map with values ``-1..N-1``.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise PandaInputError(f'a label map must be HxW, got shape {labels.shape}')
+    if not np.issubdtype(labels.dtype, np.integer) and labels.dtype != bool:
+        raise PandaInputError(f'a label map must hold integers, got dtype {labels.dtype}')
+    ids, inverse = np.unique(labels, return_inverse=True)
+    inverse = inverse.reshape(labels.shape).astype(np.int32)
+    if ignore is not None and ignore in ids:
+        position = int(np.searchsorted(ids, ignore))
+        inverse = np.where(inverse == position, -1, inverse - (inverse > position)).astype(np.int32)
+    if inverse.max(initial=-1) < 0:
+        raise PandaInputError('the label map holds no region (every pixel is ignored)')
+    return inverse
+
+
+def label_map_from_masks(masks: np.ndarray) -> np.ndarray:
+    """Build a label map from an NxHxW stack of boolean masks.
+
+    Args:
+        masks: NxHxW boolean (or 0/1) array; masks must be non-empty and must not overlap.
+
+    Returns:
+        int32 HxW label map; mask ``i`` becomes region ``i``.
+    """
+    masks = np.asarray(masks)
+    if masks.ndim != 3:
+        raise PandaInputError(f'a mask stack must be NxHxW, got shape {masks.shape}')
+    if masks.dtype != bool:
+        if not np.isin(masks, (0, 1)).all():
+            raise PandaInputError('mask stack values must be boolean or 0/1')
+        masks = masks.astype(bool)
+    areas = masks.reshape(len(masks), -1).sum(1)
+    empty = np.flatnonzero(areas == 0)
+    if empty.size:
+        raise PandaInputError(f'masks {empty.tolist()} are empty; every mask needs at least one pixel')
+    coverage = masks.sum(0)
+    if (coverage > 1).any():
+        raise PandaInputError(
+            f'masks overlap on {int((coverage > 1).sum())} pixels; give disjoint masks '
+            '(a partition) or a label map')
+    labels = np.full(masks.shape[1:], -1, np.int32)
+    for index, mask in enumerate(masks):
+        labels[mask] = index
+    return labels
+
+
+def region_count(label_map: np.ndarray) -> int:
+    """Number of regions in a label map."""
+    return int(label_map.max(initial=-1)) + 1
+
+
+def boxes_and_areas(label_map: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding boxes ``[x, y, w, h]`` and pixel areas of every region.
+
+    Args:
+        label_map: int32 HxW label map.
+
+    Returns:
+        (boxes Nx4 int64, areas N int64).
+    """
+    count = region_count(label_map)
+    areas = np.bincount(label_map[label_map >= 0], minlength=count)[:count].astype(np.int64)
+    boxes = np.zeros((count, 4), np.int64)
+    for index, found in enumerate(ndimage.find_objects(label_map + 1, max_label=count)):
+        if found is not None:
+            rows, cols = found
+            boxes[index] = [cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start]
+    return boxes, areas
+
+
+def rle_encode(mask: np.ndarray) -> dict:
+    """Encode a boolean HxW mask as COCO compressed RLE.
+
+    Args:
+        mask: HxW boolean array.
+
+    Returns:
+        ``{'size': [h, w], 'counts': str}`` as pycocotools writes it.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    flat = mask.ravel(order='F')
+    changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    bounds = np.concatenate([[0], changes, [flat.size]])
+    counts = np.diff(bounds).tolist()
+    if flat.size and flat[0]:
+        counts = [0] + counts
+    return {'size': [int(mask.shape[0]), int(mask.shape[1])], 'counts': _compress_counts(counts)}
+
+
+def rle_decode(rle: dict) -> np.ndarray:
+    """Decode COCO RLE (compressed string or uncompressed list of counts) to a boolean mask.
+
+    Args:
+        rle: ``{'size': [h, w], 'counts': str | bytes | list[int]}``.
+
+    Returns:
+        HxW boolean array.
+    """
+    try:
+        height, width = (int(v) for v in rle['size'])
+        counts = rle['counts']
+    except (KeyError, TypeError, ValueError) as error:
+        raise PandaInputError(f'not a COCO RLE object (needs size [h, w] and counts): {error}') from None
+    if isinstance(counts, bytes):
+        counts = counts.decode('ascii')
+    if isinstance(counts, str):
+        counts = _decompress_counts(counts)
+    counts = np.asarray(counts, dtype=np.int64)
+    if (counts < 0).any() or counts.sum() != height * width:
+        raise PandaInputError(
+            f'RLE counts sum to {int(counts.sum())}, expected h*w = {height * width}')
+    values = np.arange(len(counts)) % 2 == 1
+    flat = np.repeat(values, counts)
+    return flat.reshape((height, width), order='F')
+
+
+def _compress_counts(counts: list[int]) -> str:
+    chars = []
+    for index, value in enumerate(counts):
+        if index > 2:
+            value -= counts[index - 2]
+        more = True
+        while more:
+            chunk = value & 0x1F
+            value >>= 5
+            more = value != -1 if chunk & 0x10 else value != 0
+            if more:
+                chunk |= 0x20
+            chars.append(chr(chunk + 48))
+    return ''.join(chars)
+
+
+def _decompress_counts(text: str) -> list[int]:
+    counts: list[int] = []
+    position = 0
+    while position < len(text):
+        value = shift = 0
+        more = True
+        while more:
+            if position >= len(text):
+                raise PandaInputError('RLE counts string ends in the middle of a number')
+            chunk = ord(text[position]) - 48
+            value |= (chunk & 0x1F) << shift
+            more = bool(chunk & 0x20)
+            position += 1
+            shift += 5
+            if not more and chunk & 0x10:
+                value |= -1 << shift
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+    return counts

@@ -1,0 +1,88 @@
+"""The PANDA full-reference metric as a torch module: one score per restored image."""
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.predictor import graphs_of, image_scores, label_maps_of, predict
+from panda_plugin.engine.regions import build_segmenter
+from panda_plugin.engine.weights import DEFAULT_WEIGHTS, load_model
+
+
+class PandaMetric(nn.Module):
+    """Quality of restored images against their references, from PANDA's distortion graph.
+
+    The score of an image is the area-weighted mean of the predicted region scores of the
+    restored image (0 = worst, 1 = as good as the reference). Regions come from the
+    reference. Gradients flow to the restored images (not to PANDA, which stays frozen), so
+    ``1 - score`` is a loss.
+
+    Args:
+        weights: Shipped weights name or a weights file. Default: ``'panda-tiny'``
+            (``$PANDA_WEIGHTS`` overrides it).
+        segmenter: Region proposer spec (see ``regions.build_segmenter``). Default:
+            ``'superpixel'``.
+    """
+
+    def __init__(self, weights: str | os.PathLike = DEFAULT_WEIGHTS, segmenter='superpixel'):
+        super().__init__()
+        self.network = load_model(weights)
+        self.network.requires_grad_(False)
+        self.segmenter = build_segmenter(segmenter)
+
+    def forward(self, restored: torch.Tensor, reference: torch.Tensor, return_graph: bool = False):
+        """Score a batch.
+
+        Args:
+            restored: Bx3xHxW (or Bx1xHxW) images in [0, 1].
+            reference: Images of the same shape.
+            return_graph: Also return the distortion graph of each pair (restored = anchor).
+
+        Returns:
+            B scores in [0, 1]; with ``return_graph``, ``(scores, graphs)``.
+        """
+        restored, reference = _rgb(restored, 'restored'), _rgb(reference, 'reference')
+        if restored.shape != reference.shape:
+            raise PandaInputError(f'restored images are {tuple(restored.shape)} but references are '
+                                  f'{tuple(reference.shape)}; they must have the same shape')
+        self.network.eval()
+        label_maps = label_maps_of(reference, self.segmenter)
+        outputs = predict(self.network, restored, reference, label_maps)
+        scores = image_scores(outputs['anchor_score'], label_maps)
+        if not return_graph:
+            return scores
+        name = getattr(self.network, 'weights_name', 'custom')
+        return scores, graphs_of(outputs, label_maps, {'weights': name})
+
+
+def _rgb(images: torch.Tensor, name: str) -> torch.Tensor:
+    if not torch.is_tensor(images) or images.dim() != 4 or images.shape[1] not in (1, 3):
+        shape = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
+        raise PandaInputError(f'{name}: {shape}; accepted: a Bx3xHxW or Bx1xHxW tensor in [0, 1]')
+    if not torch.isfinite(images).all():
+        raise PandaInputError(f'{name} contains NaN or infinite values')
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+_METRICS: dict = {}
+
+
+def shared_metric(weights=DEFAULT_WEIGHTS, segmenter='superpixel', device=None) -> PandaMetric:
+    """One ``PandaMetric`` per (weights, segmenter, device), built on first use.
+
+    Args:
+        weights: Shipped weights name or weights file. Default: ``'panda-tiny'``.
+        segmenter: Region proposer spec. Default: ``'superpixel'``.
+        device: Torch device. Default: CUDA when available, else CPU.
+
+    Returns:
+        The metric module, in eval mode.
+    """
+    device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    key = (str(weights), str(segmenter), str(device))
+    if key not in _METRICS:
+        _METRICS[key] = PandaMetric(weights, segmenter).to(device).eval()
+    return _METRICS[key]

@@ -1,0 +1,88 @@
+"""Prediction heads: relation, distortion, severity and score."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
+
+# Class order of the relations seen from the other image (worse <-> better).
+_MIRRORED = [RELATIONS.index(n) for n in
+             ('same', 'slightly_better', 'significantly_better', 'slightly_worse', 'significantly_worse')]
+
+
+def mlp(dim_in: int, dim_out: int, width: int) -> nn.Sequential:
+    """Three-layer MLP (width -> width/2 -> out) with LayerNorm and GELU.
+
+    Args:
+        dim_in: Input width.
+        dim_out: Output width.
+        width: Hidden width.
+
+    Returns:
+        The module.
+    """
+    return nn.Sequential(nn.Linear(dim_in, width), nn.LayerNorm(width), nn.GELU(),
+                         nn.Linear(width, width // 2), nn.LayerNorm(width // 2), nn.GELU(),
+                         nn.Linear(width // 2, dim_out))
+
+
+class PandaHeads(nn.Module):
+    """The four heads. Distortion, severity and score are shared by both images; the relation
+    head sees both tokens and their difference and is made antisymmetric, so swapping anchor
+    and target mirrors the relation prediction exactly.
+
+    Args:
+        dim: Token width.
+    """
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.relation = mlp(3 * dim, len(RELATIONS), dim)
+        self.distortion = mlp(dim, len(DISTORTIONS), dim)
+        self.severity = mlp(dim, len(SEVERITIES), dim)
+        self.score = mlp(dim, 1, dim)
+        self.register_buffer('mirrored', torch.tensor(_MIRRORED), persistent=False)
+
+    def forward(self, anchor: torch.Tensor, target: torch.Tensor) -> dict:
+        """Predict all labels.
+
+        Args:
+            anchor: BxRxD anchor region tokens.
+            target: BxRxD target region tokens.
+
+        Returns:
+            Dict of logits ``relation`` (BxRx5), ``<side>_distortion`` (BxRx15),
+            ``<side>_severity`` (BxRx4) and scores ``<side>_score`` (BxR, in [0, 1]).
+        """
+        forward = self.relation(torch.cat([anchor, target, anchor - target], -1))
+        backward = self.relation(torch.cat([target, anchor, target - anchor], -1))
+        out = {'relation': 0.5 * (forward + backward[..., self.mirrored])}
+        for side, tokens in (('anchor', anchor), ('target', target)):
+            out[f'{side}_distortion'] = self.distortion(tokens)
+            out[f'{side}_severity'] = self.severity(tokens)
+            out[f'{side}_score'] = torch.sigmoid(self.score(tokens).squeeze(-1))
+        return out
+
+
+def decode(outputs: dict) -> dict:
+    """Class ids and scores from PANDA outputs.
+
+    Severity is ``clean`` exactly when the distortion is; otherwise the most likely of
+    minor/moderate/severe.
+
+    Args:
+        outputs: ``PandaHeads`` outputs.
+
+    Returns:
+        ``relation``, ``<side>_distortion``, ``<side>_severity`` (int64) and ``<side>_score``
+        tensors, one value per region slot.
+    """
+    result = {'relation': outputs['relation'].argmax(-1)}
+    for side in ('anchor', 'target'):
+        distortion = outputs[f'{side}_distortion'].argmax(-1)
+        severity = outputs[f'{side}_severity'][..., 1:].argmax(-1) + 1
+        result[f'{side}_distortion'] = distortion
+        result[f'{side}_severity'] = torch.where(distortion == 0, torch.zeros_like(severity), severity)
+        result[f'{side}_score'] = outputs[f'{side}_score'].clamp(0, 1)
+    return result

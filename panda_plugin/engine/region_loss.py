@@ -1,0 +1,75 @@
+"""``PandaRegionLoss``: a region-aware restoration loss from PANDA's graph against the ground truth."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.metric import PandaMetric
+from panda_plugin.engine.predictor import label_maps_of, predict
+from panda_plugin.engine.weights import DEFAULT_WEIGHTS
+
+
+class PandaRegionLoss(nn.Module):
+    """Region-aware loss from PANDA's graph of the restored image against the ground truth.
+
+    Modes:
+        ``'region'``: a pixel L1 loss whose weight in each region grows with how bad PANDA
+            judges that region: ``w = 1 + strength * (1 - score)``, normalised to mean 1 per
+            image (the graph itself is not differentiated).
+        ``'score'``: ``1 - PANDA score`` of each image, differentiable through PANDA (frozen).
+
+    Args:
+        loss_weight: Multiplier of the loss. Default: 1.0.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``. Default: ``'mean'``.
+        mode: ``'region'`` or ``'score'``. Default: ``'region'``.
+        strength: Extra weight of a region of score 0 in ``'region'`` mode. Default: 1.0.
+        weights: Shipped weights name or weights file. Default: ``'panda-tiny'``.
+        segmenter: Region proposer spec, run on the ground truth. Default: ``'superpixel'``.
+    """
+
+    MODES = ('region', 'score')
+    REDUCTIONS = ('mean', 'sum', 'none')
+
+    def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean', mode: str = 'region',
+                 strength: float = 1.0, weights=DEFAULT_WEIGHTS, segmenter='superpixel'):
+        super().__init__()
+        if mode not in self.MODES:
+            raise PandaInputError(f'PandaRegionLoss mode {mode!r}; accepted: {", ".join(self.MODES)}')
+        if reduction not in self.REDUCTIONS:
+            raise PandaInputError(f'PandaRegionLoss reduction {reduction!r}; accepted: '
+                                  f'{", ".join(self.REDUCTIONS)}')
+        if strength < 0:
+            raise PandaInputError(f'PandaRegionLoss strength {strength!r}; accepted: a number >= 0')
+        self.loss_weight, self.reduction, self.mode, self.strength = float(loss_weight), reduction, mode, strength
+        self.metric = PandaMetric(weights, segmenter)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs) -> torch.Tensor:
+        """Args:
+            pred: Bx3xHxW restored images (about [0, 1]).
+            target: Bx3xHxW ground truth.
+
+        Returns:
+            The weighted loss (a scalar unless ``reduction='none'``).
+        """
+        self.metric.eval()
+        if self.mode == 'score':
+            loss = 1 - self.metric(pred.clamp(0, 1), target)
+        else:
+            loss = (pred - target).abs() * self.pixel_weights(pred, target)
+        if self.reduction == 'mean':
+            loss = loss.mean()
+        elif self.reduction == 'sum':
+            loss = loss.sum()
+        return self.loss_weight * loss
+
+    def pixel_weights(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Bx1xHxW weights of the ``'region'`` mode, mean 1 per image."""
+        with torch.no_grad():
+            label_maps = label_maps_of(target, self.metric.segmenter)
+            scores = predict(self.metric.network, pred.clamp(0, 1), target.clamp(0, 1), label_maps)['anchor_score']
+            region_weights = 1 + self.strength * (1 - scores)
+            index = label_maps.clamp(min=0).flatten(1)
+            weights = torch.gather(region_weights, 1, index).view_as(label_maps)
+            weights = torch.where(label_maps >= 0, weights, torch.ones_like(weights))
+            return (weights / weights.mean((1, 2), keepdim=True))[:, None]
