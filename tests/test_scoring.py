@@ -37,6 +37,8 @@ def test_colour_only_change_lowers_ssim_color_but_not_ssim(astronaut):
 
 
 def test_pyiqa_metric_scores_regions(astronaut, blurred_quadrant):
+    import pyiqa  # noqa: F401  (registers the pyiqa scorers)
+
     degraded, label_map = blurred_quadrant
     scores = build_scorer('pyiqa:ssim')(degraded, astronaut, label_map)
     assert scores[1] < 0.9 and scores[1] == scores.min()
@@ -54,6 +56,8 @@ def test_interior_pooling_ignores_borders():
 def test_bad_scorer_and_sizes(astronaut):
     with pytest.raises(PandaInputError, match="'lpips2'.*ssim_color"):
         build_scorer('lpips2')
+    import pyiqa  # noqa: F401
+
     with pytest.raises(PandaInputError, match='weights file'):
         build_scorer('topiq_fr:/nonexistent.pth')
     with pytest.raises(PandaInputError, match='differ in size'):

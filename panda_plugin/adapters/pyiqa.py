@@ -1,5 +1,14 @@
-"""The pyiqa metric ``panda`` (registered by ``adapters.import_hooks`` when pyiqa is imported)."""
+"""pyiqa: the metric ``panda`` (registered by ``adapters.import_hooks`` when pyiqa is imported)
+and pyiqa full-reference metrics as region scorers (``pyiqa:<name>``, ``topiq_fr:<weights>``)."""
 from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.masks import boxes_and_areas
+from panda_plugin.engine.scoring import Calibration, check_scorer_inputs, register_scorer_scheme
 
 #: pyiqa's name of the metric.
 METRIC_NAME = 'panda'
@@ -23,3 +32,98 @@ def register_pyiqa_metric() -> None:
     if 'PandaMetric' not in ARCH_REGISTRY:
         ARCH_REGISTRY.register(PandaMetric)
     DEFAULT_CONFIGS.setdefault(METRIC_NAME, METRIC_CONFIG)
+
+
+def pyiqa_scorer(metric: str, device: str = 'cpu') -> PyiqaRegionScorer:
+    """Scheme ``pyiqa:<metric>`` of ``scoring.build_scorer``."""
+    return PyiqaRegionScorer(metric, device=device)
+
+
+def topiq_scorer(path: str, device: str = 'cpu') -> PyiqaRegionScorer:
+    """Scheme ``topiq_fr:<weights path>`` of ``scoring.build_scorer``."""
+    if not Path(path).is_file():
+        raise PandaInputError(f'TOPIQ-FR weights file {path!r} does not exist')
+    return PyiqaRegionScorer('topiq_fr', device=device, pretrained_model_path=path)
+
+
+class PyiqaRegionScorer:
+    """Scores regions with a pyiqa full-reference metric on bounding-box crops.
+
+    Each region's crop of the distorted image has its pixels outside the region replaced by
+    the clean image, so only the region's own distortion counts.
+
+    Args:
+        metric: pyiqa metric name (e.g. ``'ssim'``, ``'fsim'``, ``'topiq_fr'``).
+        calibration: Map from the metric value (after flipping lower-is-better metrics
+            onto higher-is-better) to the score. Default: from pyiqa's score range.
+        min_crop: Crops are padded around the region to at least this side. Default: 64.
+        device: Torch device. Default: ``'cpu'``.
+        **metric_kwargs: Passed to ``pyiqa.create_metric`` (e.g. ``pretrained_model_path``).
+    """
+
+    def __init__(self, metric: str, calibration: Calibration | None = None, min_crop: int = 64,
+                 device: str = 'cpu', **metric_kwargs):
+        try:
+            import pyiqa
+        except ImportError:
+            raise PandaInputError(
+                f'scorer pyiqa:{metric} needs pyiqa; install it with: pip install pyiqa') from None
+        if metric not in pyiqa.list_models(metric_mode='FR'):
+            raise PandaInputError(f'{metric!r} is not a pyiqa full-reference metric; accepted: '
+                                  f'{", ".join(pyiqa.list_models(metric_mode="FR"))}')
+        self.metric = pyiqa.create_metric(metric, device=device, **metric_kwargs)
+        self.lower_better = bool(self.metric.lower_better)
+        if calibration is None:
+            low, high = _score_range(self.metric)
+            calibration = Calibration(-high, -low) if self.lower_better else Calibration(low, high)
+        self.calibration = calibration
+        self.min_crop = min_crop
+
+    def __call__(self, distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarray) -> np.ndarray:
+        """Score every region of ``distorted`` against ``clean``.
+
+        Args:
+            distorted: HxWx3 uint8 RGB image.
+            clean: HxWx3 uint8 RGB reference of the same size.
+            label_map: int32 HxW label map.
+
+        Returns:
+            float64 array of N scores in [0, 1].
+        """
+        import torch
+
+        check_scorer_inputs(distorted, clean, label_map)
+        boxes, _ = boxes_and_areas(label_map)
+        height, width = label_map.shape
+        raw = []
+        for index, (x, y, w, h) in enumerate(boxes):
+            x0, x1 = _pad_span(x, w, self.min_crop, width)
+            y0, y1 = _pad_span(y, h, self.min_crop, height)
+            inside = (label_map[y0:y1, x0:x1] == index)[..., None]
+            crop = np.where(inside, distorted[y0:y1, x0:x1], clean[y0:y1, x0:x1])
+            pair = [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float()[None] / 255.0
+                    for a in (crop, clean[y0:y1, x0:x1])]
+            with torch.no_grad():
+                value = float(self.metric(*pair).reshape(-1)[0])
+            raw.append(-value if self.lower_better else value)
+        return self.calibration(np.asarray(raw))
+
+
+def _score_range(metric) -> tuple[float, float]:
+    text = str(getattr(metric, 'score_range', '0, 1')).replace('~', ',')
+    try:
+        low, high = (float(part) for part in text.split(','))
+    except ValueError:
+        low, high = 0.0, 1.0
+    return low, high
+
+
+def _pad_span(start: int, length: int, minimum: int, limit: int) -> tuple[int, int]:
+    size = min(max(int(length), minimum), limit)
+    begin = int(np.clip(start + length // 2 - size // 2, 0, limit - size))
+    return begin, begin + size
+
+
+
+register_scorer_scheme('pyiqa', pyiqa_scorer)
+register_scorer_scheme('topiq_fr', topiq_scorer)

@@ -1,14 +1,12 @@
 """Distortion graphs of a validation pass, written to TensorBoard."""
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.adapters.pictures import render_graph
 from panda_plugin.core.graph import DistortionGraph
-from panda_plugin.engine.image_io import load_image
 from panda_plugin.core.taxonomy import DISTORTIONS
 
 
@@ -60,10 +58,9 @@ def log_graphs(writer, dataset: str, step: int, images: list[ValidatedImage], *,
         writer.add_scalar(f'{prefix}/area/{distortion}', float(np.mean([a.get(distortion, 0.0) for a in areas])), step)
     if worst_regions:
         writer.add_text(f'{prefix}/worst_regions', worst_regions_table(images, worst_regions), step)
-    with tempfile.TemporaryDirectory() as scratch:
-        for image in images[:pictures]:
-            path = image.graph.render(Path(scratch) / 'graph.png', image.restored, image.reference)
-            writer.add_image(f'{prefix}/graph/{image.name}', load_image(path), step, dataformats='HWC')
+    for image in images[:pictures]:
+        picture = render_graph(image.graph, image.restored, image.reference)
+        writer.add_image(f'{prefix}/graph/{image.name}', picture, step, dataformats='HWC')
 
 
 def worst_regions_table(images: list[ValidatedImage], rows: int) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from panda_plugin.engine.evaluation import FIELDS, METRICS, RegionAccumulator, baseline_predictions, confusion_matrix, region_metrics
+from panda_plugin.engine.evaluation import METRICS, RegionAccumulator, baseline_predictions, confusion_matrix, region_metrics
 from panda_plugin.engine.predictor import predict_regions, resolve_model
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 

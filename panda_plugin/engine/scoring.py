@@ -8,20 +8,19 @@ region). ``build_scorer`` turns a name into one:
   region's interior and calibrated to [0, 1]. Chosen by the measurement in docs/labeling.md.
 - ``ssim_color``: luminance SSIM times a CIELAB colour-difference similarity.
 - ``ssim``, ``psnr``: luminance SSIM alone, PSNR alone.
-- ``pyiqa:<name>``: any pyiqa full-reference metric, run on each region's bounding-box crop
-  with the pixels outside the region taken from the clean image.
-- ``topiq_fr:<weights path>``: pyiqa's TOPIQ-FR (the paper's oracle) from a local file.
+- ``<scheme>:<argument>``: a scorer registered with ``register_scorer_scheme``; with pyiqa
+  installed, ``pyiqa:<name>`` (any pyiqa full-reference metric) and ``topiq_fr:<weights path>``
+  (the paper's oracle from a local file), see ``adapters.pyiqa``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.core.masks import boxes_and_areas, region_count
+from panda_plugin.core.masks import region_count
 
 #: Pixels this close to a region border are left out of its score, so that the analysis
 #: window of a pixel never straddles two regions with different distortions.
@@ -94,7 +93,7 @@ class PixelMapScorer:
         Returns:
             float64 array of N scores in [0, 1].
         """
-        _check_inputs(distorted, clean, label_map)
+        check_scorer_inputs(distorted, clean, label_map)
         scores = 1.0
         components = self.MEASURES[self.measure]
         for name, values in self.pixel_maps(distorted, clean, components).items():
@@ -187,84 +186,6 @@ def pool_interior(values: np.ndarray, label_map: np.ndarray, border: int = BORDE
     return totals / np.maximum(sizes, 1)
 
 
-class PyiqaRegionScorer:
-    """Scores regions with a pyiqa full-reference metric on bounding-box crops.
-
-    Each region's crop of the distorted image has its pixels outside the region replaced by
-    the clean image, so only the region's own distortion counts.
-
-    Args:
-        metric: pyiqa metric name (e.g. ``'ssim'``, ``'fsim'``, ``'topiq_fr'``).
-        calibration: Map from the metric value (after flipping lower-is-better metrics
-            onto higher-is-better) to the score. Default: from pyiqa's score range.
-        min_crop: Crops are padded around the region to at least this side. Default: 64.
-        device: Torch device. Default: ``'cpu'``.
-        **metric_kwargs: Passed to ``pyiqa.create_metric`` (e.g. ``pretrained_model_path``).
-    """
-
-    def __init__(self, metric: str, calibration: Calibration | None = None, min_crop: int = 64,
-                 device: str = 'cpu', **metric_kwargs):
-        try:
-            import pyiqa
-        except ImportError:
-            raise PandaInputError(
-                f'scorer pyiqa:{metric} needs pyiqa; install it with: pip install pyiqa') from None
-        if metric not in pyiqa.list_models(metric_mode='FR'):
-            raise PandaInputError(f'{metric!r} is not a pyiqa full-reference metric; accepted: '
-                                  f'{", ".join(pyiqa.list_models(metric_mode="FR"))}')
-        self.metric = pyiqa.create_metric(metric, device=device, **metric_kwargs)
-        self.lower_better = bool(self.metric.lower_better)
-        if calibration is None:
-            low, high = _score_range(self.metric)
-            calibration = Calibration(-high, -low) if self.lower_better else Calibration(low, high)
-        self.calibration = calibration
-        self.min_crop = min_crop
-
-    def __call__(self, distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarray) -> np.ndarray:
-        """Score every region of ``distorted`` against ``clean``.
-
-        Args:
-            distorted: HxWx3 uint8 RGB image.
-            clean: HxWx3 uint8 RGB reference of the same size.
-            label_map: int32 HxW label map.
-
-        Returns:
-            float64 array of N scores in [0, 1].
-        """
-        import torch
-
-        _check_inputs(distorted, clean, label_map)
-        boxes, _ = boxes_and_areas(label_map)
-        height, width = label_map.shape
-        raw = []
-        for index, (x, y, w, h) in enumerate(boxes):
-            x0, x1 = _pad_span(x, w, self.min_crop, width)
-            y0, y1 = _pad_span(y, h, self.min_crop, height)
-            inside = (label_map[y0:y1, x0:x1] == index)[..., None]
-            crop = np.where(inside, distorted[y0:y1, x0:x1], clean[y0:y1, x0:x1])
-            pair = [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float()[None] / 255.0
-                    for a in (crop, clean[y0:y1, x0:x1])]
-            with torch.no_grad():
-                value = float(self.metric(*pair).reshape(-1)[0])
-            raw.append(-value if self.lower_better else value)
-        return self.calibration(np.asarray(raw))
-
-
-def _score_range(metric) -> tuple[float, float]:
-    text = str(getattr(metric, 'score_range', '0, 1')).replace('~', ',')
-    try:
-        low, high = (float(part) for part in text.split(','))
-    except ValueError:
-        low, high = 0.0, 1.0
-    return low, high
-
-
-def _pad_span(start: int, length: int, minimum: int, limit: int) -> tuple[int, int]:
-    size = min(max(int(length), minimum), limit)
-    begin = int(np.clip(start + length // 2 - size // 2, 0, limit - size))
-    return begin, begin + size
-
-
 def _to_work_size(image: np.ndarray) -> np.ndarray:
     long_side = max(image.shape[:2])
     if long_side <= WORK_SIZE:
@@ -274,7 +195,7 @@ def _to_work_size(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _check_inputs(distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarray) -> None:
+def check_scorer_inputs(distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarray) -> None:
     if distorted.shape != clean.shape:
         raise PandaInputError(f'distorted image {distorted.shape} and clean image {clean.shape} '
                               'differ in size; they must be aligned pairs of the same size')
@@ -282,16 +203,27 @@ def _check_inputs(distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarra
         raise PandaInputError(f'label map {label_map.shape} does not match image {clean.shape[:2]}')
 
 
-SCORERS = ('ssim_psnr', 'ssim_color', 'ssim', 'psnr', 'pyiqa:<metric>', 'topiq_fr:<weights path>')
+#: Scorer factories by spec prefix: ``factory(argument, device) -> scorer``.
+_SCHEMES: dict = {}
+
+
+def register_scorer_scheme(prefix: str, factory) -> None:
+    """Make ``build_scorer('<prefix>:<argument>')`` call ``factory(argument, device)``.
+
+    Args:
+        prefix: Spec prefix, e.g. ``'pyiqa'``.
+        factory: Callable returning a region scorer.
+    """
+    _SCHEMES[prefix] = factory
 
 
 def build_scorer(spec='ssim_psnr', device: str = 'cpu'):
     """Make a region scorer from its name.
 
     Args:
-        spec: One of ``SCORERS`` or a callable ``(distorted, clean, label_map) -> scores``.
-            Default: ``'ssim_psnr'``.
-        device: Torch device for pyiqa scorers. Default: ``'cpu'``.
+        spec: A measure of ``PixelMapScorer``, ``'<scheme>:<argument>'`` of a registered scheme,
+            or a callable ``(distorted, clean, label_map) -> scores``. Default: ``'ssim_psnr'``.
+        device: Torch device for scorers that use one. Default: ``'cpu'``.
 
     Returns:
         A region scorer.
@@ -300,11 +232,9 @@ def build_scorer(spec='ssim_psnr', device: str = 'cpu'):
         return spec
     if spec in PixelMapScorer.MEASURES:
         return PixelMapScorer(spec)
-    if isinstance(spec, str) and spec.startswith('pyiqa:'):
-        return PyiqaRegionScorer(spec.split(':', 1)[1], device=device)
-    if isinstance(spec, str) and spec.startswith('topiq_fr:'):
-        path = spec.split(':', 1)[1]
-        if not Path(path).is_file():
-            raise PandaInputError(f'TOPIQ-FR weights file {path!r} does not exist')
-        return PyiqaRegionScorer('topiq_fr', device=device, pretrained_model_path=path)
-    raise PandaInputError(f'unknown scorer {spec!r}; accepted: {", ".join(SCORERS)}')
+    prefix, _, argument = str(spec).partition(':')
+    if argument and prefix in _SCHEMES:
+        return _SCHEMES[prefix](argument, device)
+    accepted = [*PixelMapScorer.MEASURES, *(f'{name}:...' for name in _SCHEMES)]
+    hint = '' if 'pyiqa' in _SCHEMES else ' (pyiqa:<metric> and topiq_fr:<weights> after import pyiqa)'
+    raise PandaInputError(f'unknown scorer {spec!r}; accepted: {", ".join(accepted)}{hint}')
