@@ -49,11 +49,11 @@ def test_eval_is_deterministic_and_swapping_mirrors_exactly(network):
         swapped = network(target, anchor, labels)
     assert all(torch.equal(first[k], again[k]) for k in first)
     forward, backward = decode(first), decode(swapped)
-    mirrored = torch.tensor([0, 3, 4, 1, 2])[forward['relation']]
-    assert torch.equal(mirrored, backward['relation'])
-    for name in ('distortion', 'severity'):
-        assert torch.equal(forward[f'anchor_{name}'], backward[f'target_{name}'])
-    assert torch.allclose(forward['anchor_score'], backward['target_score'], atol=1e-6)
+    mirrored = torch.tensor([0, 3, 4, 1, 2])[forward.relation]
+    assert torch.equal(mirrored, backward.relation)
+    assert torch.equal(forward.anchor_distortion, backward.target_distortion)
+    assert torch.equal(forward.anchor_severity, backward.target_severity)
+    assert torch.allclose(forward.anchor_score, backward.target_score, atol=1e-6)
 
 
 def test_decoded_severity_is_clean_exactly_when_the_distortion_is():
@@ -67,8 +67,8 @@ def test_decoded_severity_is_clean_exactly_when_the_distortion_is():
         outputs.update({f'{side}_distortion': distortion, f'{side}_severity': severity,
                         f'{side}_score': torch.full((1, 3), 0.5)})
     decoded = decode(outputs)
-    assert decoded['anchor_distortion'].tolist() == [[0, 4, 9]]
-    assert decoded['anchor_severity'].tolist() == [[0, 2, 2]]
+    assert decoded.anchor_distortion.tolist() == [[0, 4, 9]]
+    assert decoded.anchor_severity.tolist() == [[0, 2, 2]]
 
 
 def test_basicsr_build_network_builds_the_arch():

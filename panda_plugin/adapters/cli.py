@@ -52,7 +52,7 @@ def _make_dataset(args) -> int:
     from panda_plugin.engine.data.builder import BuildSettings, make_dataset
 
     if args.scorer.startswith(('pyiqa:', 'topiq_fr:')):
-        import panda_plugin.adapters.pyiqa  # noqa: F401  (registers the pyiqa scorers)
+        from panda_plugin.adapters import pyiqa  # noqa: F401 (registers the pyiqa scorers)
 
     settings = BuildSettings(split=args.split, pairs_per_image=args.pairs_per_image, size=args.size,
                              seed=args.seed, segmenter=args.segmenter, scorer=args.scorer,

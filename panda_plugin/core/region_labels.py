@@ -1,14 +1,18 @@
-"""The per-region labels of a distortion graph and their checks.
+"""The per-region labels of an image pair, in every form the package uses, and their checks.
 
 A region carries, in each image (``SIDES``), a distortion, a severity and a score
-(``LABEL_KEYS``), and one relation between the two images.
+(``LABEL_KEYS``), and one relation between the two images. ``RegionLabels`` holds them as
+arrays (numpy or torch, one value per region or per batch and region): the network's heads
+decode into it, the datasets, LMDB records, loss, evaluation and benchmark read it, and graphs
+are built from it. ``LABEL_FIELDS`` are its flat field names; nothing else spells them.
 """
 from __future__ import annotations
 
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, Callable
 
 import numpy as np
 
@@ -20,6 +24,64 @@ from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES, disto
 SIDES = ('anchor', 'target')
 #: What every region carries in each image.
 LABEL_KEYS = ('distortion', 'severity', 'score')
+#: Flat label fields (``relation`` and ``<side>_<key>``) and their class counts (0: a score).
+LABEL_FIELDS = {'relation': len(RELATIONS),
+                **{f'{side}_{key}': {'distortion': len(DISTORTIONS), 'severity': len(SEVERITIES), 'score': 0}[key]
+                   for side in SIDES for key in LABEL_KEYS}}
+
+
+def label_field(side: str, key: str) -> str:
+    """Flat field name of one side's label, e.g. ``label_field('anchor', 'score')``.
+
+    Args:
+        side: One of ``SIDES``.
+        key: One of ``LABEL_KEYS``.
+
+    Returns:
+        A key of ``LABEL_FIELDS``.
+    """
+    return f'{side}_{key}'
+
+
+@dataclass(frozen=True)
+class RegionLabels:
+    """Per-region labels: relation ids, distortion and severity ids and scores per side.
+
+    Every field is an array (numpy or torch) with one entry per region (or per batch and region).
+    """
+
+    relation: Any
+    anchor_distortion: Any
+    anchor_severity: Any
+    anchor_score: Any
+    target_distortion: Any
+    target_severity: Any
+    target_score: Any
+
+    @classmethod
+    def from_fields(cls, values) -> RegionLabels:
+        """From a mapping with the keys of ``LABEL_FIELDS`` (extra keys are ignored)."""
+        return cls(**{name: values[name] for name in LABEL_FIELDS})
+
+    @classmethod
+    def from_stored(cls, labels: Mapping) -> RegionLabels:
+        """From the JSON labels of a stored record: ``relation`` and per side ``{distortion,
+        severity, score}`` lists."""
+        return cls(relation=np.asarray(labels['relation'], np.int64),
+                   **{label_field(side, key): np.asarray(labels[side][key], np.float64 if key == 'score' else np.int64)
+                      for side in SIDES for key in LABEL_KEYS})
+
+    def as_dict(self) -> dict:
+        """``{field: array}`` with the keys of ``LABEL_FIELDS``."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+    def side(self, side: str) -> dict:
+        """One image's labels as ``{distortion, severity, score}``."""
+        return {key: getattr(self, label_field(side, key)) for key in LABEL_KEYS}
+
+    def map(self, function: Callable) -> RegionLabels:
+        """The labels with ``function`` applied to every array."""
+        return RegionLabels(**{name: function(value) for name, value in self.as_dict().items()})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from panda_plugin.engine.evaluation import METRICS, RegionAccumulator, baseline_predictions, confusion_matrix, region_metrics
 from panda_plugin.engine.predictor import predict_regions, resolve_model
+from panda_plugin.core.region_labels import LABEL_FIELDS, SIDES, label_field
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 
 #: PANDA's results in the paper (relation/distortion/severity macro F1, SRCC, PLCC).
@@ -39,13 +40,8 @@ def run_bench(database, model=None, device=None, progress: bool = True) -> dict:
     accumulator = RegionAccumulator()
     for position in tqdm(range(len(reader)), desc='bench', unit='pair', disable=not progress):
         record = reader.read(position)
-        labels = record['labels']
-        truth = {'relation': labels['relation']}
-        for side in ('anchor', 'target'):
-            for name in ('distortion', 'severity', 'score'):
-                truth[f'{side}_{name}'] = labels[side][name]
-        accumulator.add(truth, predict_regions(network, record['anchor'], record['target'],
-                                               record['label_map']))
+        accumulator.add(record['region_labels'], predict_regions(network, record['anchor'], record['target'],
+                                                                 record['label_map']))
     truth, predicted = accumulator.collected()
     name = getattr(network, 'weights_name', 'panda')
     methods = {name: region_metrics(truth, predicted)}
@@ -53,10 +49,9 @@ def run_bench(database, model=None, device=None, progress: bool = True) -> dict:
         methods[baseline] = region_metrics(truth, baseline_predictions(truth, baseline))
     confusion = {
         'relation': confusion_matrix(truth['relation'], predicted['relation'], len(RELATIONS)),
-        'distortion': sum(confusion_matrix(truth[k], predicted[k], len(DISTORTIONS))
-                          for k in ('anchor_distortion', 'target_distortion')),
-        'severity': sum(confusion_matrix(truth[k], predicted[k], len(SEVERITIES))
-                        for k in ('anchor_severity', 'target_severity')),
+        **{name: sum(confusion_matrix(truth[key], predicted[key], LABEL_FIELDS[key])
+                     for key in (label_field(side, name) for side in SIDES))
+           for name in ('distortion', 'severity')},
     }
     return {'split': reader.config().get('split'), 'pairs': len(reader),
             'regions': int(len(truth['relation'])), 'methods': methods, 'confusion': confusion}

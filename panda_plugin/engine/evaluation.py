@@ -10,15 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
-from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
+from panda_plugin.core.region_labels import LABEL_FIELDS, SIDES, RegionLabels, label_field
 
 METRICS = ('relation_acc', 'relation_f1', 'distortion_acc', 'distortion_f1', 'severity_acc',
            'severity_f1', 'srcc', 'plcc')
-#: Per-region label arrays a benchmark collects: (key, number of classes or 0 for scores).
-FIELDS = (('relation', len(RELATIONS)),
-          ('anchor_distortion', len(DISTORTIONS)), ('target_distortion', len(DISTORTIONS)),
-          ('anchor_severity', len(SEVERITIES)), ('target_severity', len(SEVERITIES)),
-          ('anchor_score', 0), ('target_score', 0))
 
 
 def macro_f1(labels: np.ndarray, predictions: np.ndarray) -> float:
@@ -52,7 +47,7 @@ def region_metrics(labels: dict, predictions: dict) -> dict:
     """All benchmark metrics from pooled region arrays.
 
     Args:
-        labels: One array per key of ``FIELDS`` (valid regions of all pairs, concatenated).
+        labels: One array per key of ``LABEL_FIELDS`` (valid regions of all pairs, concatenated).
         predictions: The same keys, predicted.
 
     Returns:
@@ -64,11 +59,12 @@ def region_metrics(labels: dict, predictions: dict) -> dict:
     result = {'relation_acc': accuracy('relation'),
               'relation_f1': macro_f1(labels['relation'], predictions['relation'])}
     for name in ('distortion', 'severity'):
-        sides = [f'{side}_{name}' for side in ('anchor', 'target')]
+        sides = [label_field(side, name) for side in SIDES]
         result[f'{name}_acc'] = float(np.mean([accuracy(key) for key in sides]))
         result[f'{name}_f1'] = float(np.mean([macro_f1(labels[key], predictions[key]) for key in sides]))
-    truth = np.concatenate([labels['anchor_score'], labels['target_score']]).astype(float)
-    guess = np.concatenate([predictions['anchor_score'], predictions['target_score']]).astype(float)
+    scores = [label_field(side, 'score') for side in SIDES]
+    truth = np.concatenate([labels[key] for key in scores]).astype(float)
+    guess = np.concatenate([predictions[key] for key in scores]).astype(float)
     result['srcc'] = _correlation(spearmanr, guess, truth)
     result['plcc'] = _correlation(pearsonr, guess, truth)
     return result
@@ -93,17 +89,17 @@ def baseline_predictions(labels: dict, kind: str, seed: int = 0) -> dict:
     """Predictions of a label-blind baseline for the same regions.
 
     Args:
-        labels: Collected label arrays (keys of ``FIELDS``).
+        labels: Collected label arrays (keys of ``LABEL_FIELDS``).
         kind: ``'random'`` (uniform classes and scores, seeded) or ``'majority'`` (the most
             frequent label of each field, the mean score).
         seed: Seed of the random baseline.
 
     Returns:
-        Arrays with the keys of ``FIELDS``.
+        Arrays with the keys of ``LABEL_FIELDS``.
     """
     rng = np.random.default_rng(seed)
     result = {}
-    for key, classes in FIELDS:
+    for key, classes in LABEL_FIELDS.items():
         values = labels[key]
         if kind == 'random':
             result[key] = rng.random(len(values)) if not classes else rng.integers(0, classes, len(values))
@@ -118,19 +114,19 @@ class RegionAccumulator:
     """Collects labels and predictions of many pairs, then computes ``region_metrics``."""
 
     def __init__(self):
-        self.labels: dict = {key: [] for key, _ in FIELDS}
-        self.predictions: dict = {key: [] for key, _ in FIELDS}
+        self.labels: dict = {key: [] for key in LABEL_FIELDS}
+        self.predictions: dict = {key: [] for key in LABEL_FIELDS}
 
-    def add(self, labels: dict, predictions: dict) -> None:
-        """Add one pair (or batch) of per-region arrays.
+    def add(self, labels: RegionLabels, predictions: RegionLabels) -> None:
+        """Add one pair (or batch) of per-region labels.
 
         Args:
-            labels: One array per key of ``FIELDS``, valid regions only.
-            predictions: The same keys.
+            labels: numpy labels of the valid regions.
+            predictions: The predictions for the same regions.
         """
         for store, source in ((self.labels, labels), (self.predictions, predictions)):
-            for key, _ in FIELDS:
-                store[key].append(np.asarray(source[key]).ravel())
+            for key, values in source.as_dict().items():
+                store[key].append(np.asarray(values).ravel())
 
     def collected(self) -> tuple[dict, dict]:
         """(labels, predictions) concatenated over everything added."""

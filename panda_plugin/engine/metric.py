@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.region_labels import label_field
 from panda_plugin.engine.predictor import graphs_of, image_scores, label_maps_of, predict
 from panda_plugin.engine.regions import build_segmenter
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS, load_model
@@ -51,7 +52,7 @@ class PandaMetric(nn.Module):
         self.network.eval()
         label_maps = label_maps_of(reference, self.segmenter)
         outputs = predict(self.network, restored, reference, label_maps)
-        scores = image_scores(outputs['anchor_score'], label_maps)
+        scores = image_scores(outputs[label_field('anchor', 'score')], label_maps)
         if not return_graph:
             return scores
         name = getattr(self.network, 'weights_name', 'custom')

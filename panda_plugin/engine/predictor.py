@@ -8,6 +8,7 @@ import torch
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
+from panda_plugin.core.region_labels import RegionLabels
 from panda_plugin.engine.image_io import load_image
 from panda_plugin.engine.models.heads import decode
 from panda_plugin.engine.models.panda_arch import PANDA
@@ -60,7 +61,7 @@ def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=No
 
 
 def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
-                    label_map: np.ndarray) -> dict:
+                    label_map: np.ndarray) -> RegionLabels:
     """Run the network on one pair and decode its per-region labels (see ``heads.decode``).
 
     Args:
@@ -70,15 +71,13 @@ def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
         label_map: HxW int label map, ``0..N-1`` regions and ``-1`` elsewhere.
 
     Returns:
-        Arrays ``relation``, ``<side>_distortion``, ``<side>_severity`` and ``<side>_score``,
-        one value per region.
+        numpy labels, one value per region (scores as float64).
     """
     device = next(network.parameters()).device
     labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(device)
     with torch.inference_mode():
         decoded = decode(predict(network, _tensor(anchor, device), _tensor(target, device), labels))
-    return {key: value[0].double().cpu().numpy() if key.endswith('score') else value[0].cpu().numpy()
-            for key, value in decoded.items()}
+    return decoded.map(lambda value: (value[0].double() if value.is_floating_point() else value[0]).cpu().numpy())
 
 
 def predict(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor) -> dict:
@@ -146,15 +145,14 @@ def graphs_of(outputs: dict, label_maps: torch.Tensor, metadata: dict | None = N
     Returns:
         One graph per pair.
     """
-    decoded = {key: value.detach().cpu() for key, value in decode(outputs).items()}
+    decoded = decode(outputs).map(lambda value: value.detach().cpu())
     graphs = []
     for index, label_map in enumerate(label_maps.cpu().numpy()):
         count = int(label_map.max()) + 1
-        sides = [{name: decoded[f'{side}_{name}'][index, :count].numpy() for name in ('distortion', 'severity')}
-                 | {'score': decoded[f'{side}_score'][index, :count].double().numpy()}
-                 for side in ('anchor', 'target')]
-        graphs.append(DistortionGraph.from_labels(label_map, *sides, decoded['relation'][index, :count].numpy(),
-                                                  metadata=metadata))
+        labels = decoded.map(lambda value: (value[index, :count].double() if value.is_floating_point()
+                                            else value[index, :count]).numpy())
+        graphs.append(DistortionGraph.from_labels(label_map, labels.side('anchor'), labels.side('target'),
+                                                  labels.relation, metadata=metadata))
     return graphs
 
 

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.region_labels import label_field
 from panda_plugin.engine.metric import PandaMetric
 from panda_plugin.engine.predictor import label_maps_of, predict
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS
@@ -67,7 +68,7 @@ class PandaRegionLoss(nn.Module):
         """Bx1xHxW weights of the ``'region'`` mode, mean 1 per image."""
         with torch.no_grad():
             label_maps = label_maps_of(target, self.metric.segmenter)
-            scores = predict(self.metric.network, pred.clamp(0, 1), target.clamp(0, 1), label_maps)['anchor_score']
+            scores = predict(self.metric.network, pred.clamp(0, 1), target.clamp(0, 1), label_maps)[label_field('anchor', 'score')]
             region_weights = 1 + self.strength * (1 - scores)
             index = label_maps.clamp(min=0).flatten(1)
             weights = torch.gather(region_weights, 1, index).view_as(label_maps)

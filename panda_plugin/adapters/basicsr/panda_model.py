@@ -10,13 +10,13 @@ from basicsr.models.base_model import BaseModel
 from basicsr.utils import get_root_logger
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.evaluation import FIELDS, METRICS, RegionAccumulator
+from panda_plugin.core.region_labels import LABEL_FIELDS, RegionLabels
+from panda_plugin.engine.evaluation import METRICS, RegionAccumulator
 from panda_plugin.engine.models.heads import decode
 from panda_plugin.engine.models.loss import PandaLoss
 
-_SIDES = ('anchor', 'target')
-_LABEL_KEYS = ('relation', 'region_valid', 'label_map', 'anchor', 'target') + tuple(
-    f'{side}_{name}' for side in _SIDES for name in ('distortion', 'severity', 'score'))
+#: Batch entries the model uses.
+_BATCH_KEYS = ('region_valid', 'label_map', 'anchor', 'target', *LABEL_FIELDS)
 
 
 class PandaModel(BaseModel):
@@ -62,7 +62,7 @@ class PandaModel(BaseModel):
 
     def feed_data(self, data: dict) -> None:
         """Keep one batch on the model's device."""
-        self.batch = {k: v.to(self.device) for k, v in data.items() if k in _LABEL_KEYS}
+        self.batch = {k: v.to(self.device) for k, v in data.items() if k in _BATCH_KEYS}
 
     def _forward(self) -> dict:
         regions = int(self.batch['region_valid'].sum(1).max())
@@ -122,7 +122,7 @@ class PandaModel(BaseModel):
         self.save_training_state(epoch, current_iter)
 
 
-def split_valid(outputs: dict, batch: dict) -> tuple[dict, dict]:
+def split_valid(outputs: dict, batch: dict) -> tuple[RegionLabels, RegionLabels]:
     """Labels and decoded predictions of the valid regions of a batch, as numpy arrays.
 
     Args:
@@ -134,7 +134,6 @@ def split_valid(outputs: dict, batch: dict) -> tuple[dict, dict]:
     """
     count = outputs['relation'].shape[1]
     valid = batch['region_valid'][:, :count]
-    decoded = decode(outputs)
-    labels = {key: batch[key][:, :count][valid].cpu().numpy() for key, _ in FIELDS}
-    predictions = {key: decoded[key][valid].cpu().numpy() for key, _ in FIELDS}
+    labels = RegionLabels.from_fields(batch).map(lambda value: value[:, :count][valid].cpu().numpy())
+    predictions = decode(outputs).map(lambda value: value[valid].cpu().numpy())
     return labels, predictions

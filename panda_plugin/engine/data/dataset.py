@@ -6,9 +6,8 @@ import torch
 from torch.utils.data import Dataset
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.region_labels import LABEL_FIELDS
 from panda_plugin.engine.data.lmdb_store import RecordReader
-
-_SIDES = ('anchor', 'target')
 
 
 class PandaSetDataset(Dataset):
@@ -22,9 +21,8 @@ class PandaSetDataset(Dataset):
             ``max_regions`` (per-region tensors are padded to this length; default 128).
 
     Each item is a dict: ``anchor``, ``target`` (3xHxW float in [0,1]), ``label_map``
-    (HxW int64, -1 outside regions), ``region_valid`` (R bool), per side
-    ``<side>_distortion``, ``<side>_severity`` (R int64, -1 padding) and ``<side>_score``
-    (R float), ``relation`` (R int64, -1 padding) and ``key``.
+    (HxW int64, -1 outside regions), ``region_valid`` (R bool), ``key`` and one R-vector per
+    field of ``region_labels.LABEL_FIELDS`` (class ids int64 with -1 padding, scores float).
     """
 
     def __init__(self, opt: dict):
@@ -46,8 +44,8 @@ class PandaSetDataset(Dataset):
         record = self.reader.read(index)
         arrays = [record['anchor'], record['target'], record['label_map']]
         arrays = self._augment(arrays)
-        labels = record['labels']
-        count = len(labels['relation'])
+        labels = record['region_labels']
+        count = len(labels.relation)
         if count > self.max_regions:
             raise PandaInputError(f'record {record["key"]} has {count} regions; max_regions is '
                                   f'{self.max_regions} (raise max_regions in the dataset options)')
@@ -57,12 +55,11 @@ class PandaSetDataset(Dataset):
             'target': _image_tensor(arrays[1]),
             'label_map': torch.from_numpy(np.ascontiguousarray(arrays[2])).long(),
             'region_valid': torch.arange(self.max_regions) < count,
-            'relation': _padded(labels['relation'], self.max_regions, -1, torch.long),
         }
-        for side in _SIDES:
-            item[f'{side}_distortion'] = _padded(labels[side]['distortion'], self.max_regions, -1, torch.long)
-            item[f'{side}_severity'] = _padded(labels[side]['severity'], self.max_regions, -1, torch.long)
-            item[f'{side}_score'] = _padded(labels[side]['score'], self.max_regions, 0.0, torch.float32)
+        for name, values in labels.as_dict().items():
+            scores = LABEL_FIELDS[name] == 0
+            item[name] = _padded(values, self.max_regions, 0.0 if scores else -1,
+                                 torch.float32 if scores else torch.long)
         return item
 
     def _augment(self, arrays: list) -> list:
@@ -82,5 +79,5 @@ def _image_tensor(image: np.ndarray) -> torch.Tensor:
 
 def _padded(values: list, length: int, fill, dtype) -> torch.Tensor:
     out = torch.full((length,), fill, dtype=dtype)
-    out[:len(values)] = torch.tensor(values, dtype=dtype)
+    out[:len(values)] = torch.as_tensor(values, dtype=dtype)
     return out

@@ -18,6 +18,7 @@ import lmdb
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.region_labels import RegionLabels
 
 CONFIG_KEY = b'__config__'
 COMPLETE_KEY = b'__complete__'
@@ -242,14 +243,16 @@ class RecordReader:
 
         Returns:
             Dict with ``key``, ``anchor`` and ``target`` (HxWx3 uint8 RGB), ``label_map``
-            (int32 HxW) and ``labels`` (dict).
+            (int32 HxW), ``labels`` (the stored JSON) and ``region_labels`` (``RegionLabels``).
         """
         raw = self.raw(position)
         key = self.index[position][1]
+        labels = json.loads(raw['labels'])
         return {
             'key': key,
             'anchor': decode_png(raw['anchor']),
             'target': decode_png(raw['target']),
             'label_map': decode_png(raw['regions']).astype(np.int32) - 1,
-            'labels': json.loads(raw['labels']),
+            'labels': labels,
+            'region_labels': RegionLabels.from_stored(labels),
         }

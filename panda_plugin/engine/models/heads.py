@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from panda_plugin.core.region_labels import SIDES, RegionLabels, label_field
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 
 # Class order of the relations seen from the other image (worse <-> better).
@@ -52,20 +53,20 @@ class PandaHeads(nn.Module):
             target: BxRxD target region tokens.
 
         Returns:
-            Dict of logits ``relation`` (BxRx5), ``<side>_distortion`` (BxRx15),
-            ``<side>_severity`` (BxRx4) and scores ``<side>_score`` (BxR, in [0, 1]).
+            Dict keyed by ``region_labels.LABEL_FIELDS``: logits of the relation (BxRx5),
+            distortion (BxRx15) and severity (BxRx4) and scores (BxR, in [0, 1]).
         """
         forward = self.relation(torch.cat([anchor, target, anchor - target], -1))
         backward = self.relation(torch.cat([target, anchor, target - anchor], -1))
         out = {'relation': 0.5 * (forward + backward[..., self.mirrored])}
-        for side, tokens in (('anchor', anchor), ('target', target)):
-            out[f'{side}_distortion'] = self.distortion(tokens)
-            out[f'{side}_severity'] = self.severity(tokens)
-            out[f'{side}_score'] = torch.sigmoid(self.score(tokens).squeeze(-1))
+        for side, tokens in zip(SIDES, (anchor, target)):
+            out[label_field(side, 'distortion')] = self.distortion(tokens)
+            out[label_field(side, 'severity')] = self.severity(tokens)
+            out[label_field(side, 'score')] = torch.sigmoid(self.score(tokens).squeeze(-1))
         return out
 
 
-def decode(outputs: dict) -> dict:
+def decode(outputs: dict) -> RegionLabels:
     """Class ids and scores from PANDA outputs.
 
     Severity is ``clean`` exactly when the distortion is; otherwise the most likely of
@@ -75,14 +76,13 @@ def decode(outputs: dict) -> dict:
         outputs: ``PandaHeads`` outputs.
 
     Returns:
-        ``relation``, ``<side>_distortion``, ``<side>_severity`` (int64) and ``<side>_score``
-        tensors, one value per region slot.
+        The labels as tensors (class ids int64), one value per region slot.
     """
     result = {'relation': outputs['relation'].argmax(-1)}
-    for side in ('anchor', 'target'):
-        distortion = outputs[f'{side}_distortion'].argmax(-1)
-        severity = outputs[f'{side}_severity'][..., 1:].argmax(-1) + 1
-        result[f'{side}_distortion'] = distortion
-        result[f'{side}_severity'] = torch.where(distortion == 0, torch.zeros_like(severity), severity)
-        result[f'{side}_score'] = outputs[f'{side}_score'].clamp(0, 1)
-    return result
+    for side in SIDES:
+        distortion = outputs[label_field(side, 'distortion')].argmax(-1)
+        severity = outputs[label_field(side, 'severity')][..., 1:].argmax(-1) + 1
+        result[label_field(side, 'distortion')] = distortion
+        result[label_field(side, 'severity')] = torch.where(distortion == 0, torch.zeros_like(severity), severity)
+        result[label_field(side, 'score')] = outputs[label_field(side, 'score')].clamp(0, 1)
+    return RegionLabels.from_fields(result)

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from panda_plugin.core.region_labels import SIDES, label_field
 
-_SIDES = ('anchor', 'target')
 
 
 class PandaLoss(nn.Module):
@@ -52,11 +52,11 @@ class PandaLoss(nn.Module):
         valid = batch['region_valid'][:, :count]
         terms = {'relation': self._cross_entropy('relation', outputs['relation'], batch['relation'][:, :count], valid)}
         for name in ('distortion', 'severity'):
-            terms[name] = sum(self._cross_entropy(name, outputs[f'{s}_{name}'], batch[f'{s}_{name}'][:, :count], valid)
-                              for s in _SIDES) / 2
-        predicted = {s: outputs[f'{s}_score'] for s in _SIDES}
-        labelled = {s: batch[f'{s}_score'][:, :count] for s in _SIDES}
-        terms['score'] = sum(F.l1_loss(predicted[s][valid], labelled[s][valid]) for s in _SIDES) / 2
+            terms[name] = sum(self._cross_entropy(name, outputs[label_field(s, name)],
+                                                  batch[label_field(s, name)][:, :count], valid) for s in SIDES) / 2
+        predicted = {s: outputs[label_field(s, 'score')] for s in SIDES}
+        labelled = {s: batch[label_field(s, 'score')][:, :count] for s in SIDES}
+        terms['score'] = sum(F.l1_loss(predicted[s][valid], labelled[s][valid]) for s in SIDES) / 2
         if self.weights['margin'] > 0:
             terms['margin'] = self._margin(predicted, labelled, valid)
         total = sum(self.weights[name] * value for name, value in terms.items())
@@ -71,7 +71,7 @@ class PandaLoss(nn.Module):
         across = (predicted['anchor'] - predicted['target']) - (labelled['anchor'] - labelled['target'])
         terms = [across[valid].abs().mean()]
         pair_valid = (valid[:, :, None] & valid[:, None, :]).float()
-        for side in _SIDES:
+        for side in SIDES:
             p, t = predicted[side], labelled[side]
             error = ((p[:, :, None] - p[:, None, :]) - (t[:, :, None] - t[:, None, :])).abs()
             terms.append((error * pair_valid).sum() / pair_valid.sum().clamp(min=1))
