@@ -170,6 +170,7 @@ def sr_data(image_folder, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_sr_training_logs_graphs_to_tensorboard_and_resumes(sr_data, tmp_path, monkeypatch):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -1,6 +1,8 @@
 import collections
 import re
 
+import pytest
+
 import torch
 
 from panda_plugin.adapters.cli import main
@@ -60,6 +62,7 @@ def run(tmp_path, data, iters):
     return (tmp_path / 'experiments' / 'tiny').glob('train_tiny_*.log')
 
 
+@pytest.mark.slow
 def test_two_iterations_write_a_checkpoint_and_resume(tiny_bench, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run(tmp_path, tiny_bench, 2)
