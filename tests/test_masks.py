@@ -51,3 +51,30 @@ def test_boxes_and_areas():
     boxes, areas = boxes_and_areas(label_map)
     assert boxes.tolist() == [[3, 2, 6, 3], [15, 6, 5, 4]]
     assert areas.tolist() == [18, 20]
+
+
+def test_boxes_match_scipy_find_objects_on_random_label_maps():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        label_map = rng.integers(-1, 6, rng.integers(1, 40, 2)).astype(np.int32)
+        boxes, areas = boxes_and_areas(label_map)
+        for index, found in enumerate(ndimage.find_objects(label_map + 1, max_label=len(boxes))):
+            rows, cols = found or (slice(0, 0), slice(0, 0))
+            assert boxes[index].tolist() == [cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start]
+            assert areas[index] == (label_map == index).sum()
+
+
+def test_rle_is_byte_identical_to_pycocotools():
+    from pycocotools import mask as coco
+
+    rng = np.random.default_rng(1)
+    masks = [np.zeros((5, 7), bool), np.ones((5, 7), bool), rng.random((64, 48)) < 0.5,
+             np.pad(np.ones((30, 20), bool), ((10, 24), (3, 25))), rng.random((1, 300)) < 0.02]
+    for mask in masks:
+        theirs = coco.encode(np.asfortranarray(mask.astype(np.uint8)))
+        ours = rle_encode(mask)
+        assert ours['counts'] == theirs['counts'].decode('ascii')
+        assert list(ours['size']) == list(theirs['size'])
+        np.testing.assert_array_equal(rle_decode({'size': theirs['size'], 'counts': theirs['counts'].decode()}), mask)

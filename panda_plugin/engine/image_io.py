@@ -32,7 +32,7 @@ def load_image(image, *, convert: bool = False, name: str = 'image') -> np.ndarr
         HxWx3 uint8 RGB array (a new array; the input is never modified).
     """
     if isinstance(image, (str, os.PathLike)):
-        return _to_rgb8(_read_file(Path(image)), convert, f'{name} {str(image)!r}', bgr=True)
+        return _to_rgb8(decode_file(Path(image)), convert, f'{name} {str(image)!r}', bgr=True)
     if type(image).__module__.startswith('PIL.'):
         return _to_rgb8(np.asarray(image), convert, f'{name} (PIL mode {image.mode})', bgr=False)
     if type(image).__module__.startswith('torch'):
@@ -48,14 +48,24 @@ def load_image(image, *, convert: bool = False, name: str = 'image') -> np.ndarr
     raise PandaInputError(f'{name}: cannot read a {type(image).__name__}; accepted: {_ACCEPTED}')
 
 
-def _read_file(path: Path) -> np.ndarray:
+def decode_file(path: Path, what: str = 'image', accepted: str = ', '.join(IMAGE_SUFFIXES)) -> np.ndarray:
+    """Decode an image file as stored (OpenCV channel order, any depth and channel count).
+
+    Args:
+        path: The file.
+        what: What the file is, for error messages. Default: ``'image'``.
+        accepted: The accepted formats, for error messages.
+
+    Returns:
+        The decoded array.
+    """
     if not path.is_file():
-        raise PandaInputError(f'image file {str(path)!r} does not exist')
+        raise PandaInputError(f'{what} file {str(path)!r} does not exist')
     data = np.fromfile(path, dtype=np.uint8)
     decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if decoded is None:
-        raise PandaInputError(f'cannot decode image file {str(path)!r} (corrupt or not an image; '
-                              f'accepted: {", ".join(IMAGE_SUFFIXES)})')
+        raise PandaInputError(f'cannot decode {what} file {str(path)!r} (corrupt or not an image); '
+                              f'accepted: {accepted}')
     return decoded
 
 

@@ -9,13 +9,14 @@ from torch import nn
 class MultiScaleEncoder(nn.Module):
     """Features of a timm model at several strides, projected and summed at one stride.
 
-    CNNs use ``features_only``; ViTs (e.g. ``vit_small_patch14_dinov2``) use their patch
-    tokens as a single scale.
+    Every backbone runs with timm's ``features_only``; ViTs (e.g. ``vit_small_patch14_dinov2``)
+    give their last block's patch tokens as a single scale.
 
     Args:
         name: timm model name. Default: ``'resnet18'``.
         dim: Output channels. Default: 128.
-        out_indices: Feature levels of a CNN to fuse (later levels cost more). Default: (1, 2).
+        out_indices: Feature levels of a CNN to fuse (later levels cost more; ignored for ViTs).
+            Default: (1, 2).
         checkpoint: Optional local weights file for the backbone (never downloaded).
         frozen: Keep the backbone's weights fixed. Default: False.
     """
@@ -28,14 +29,11 @@ class MultiScaleEncoder(nn.Module):
         options = {}
         if checkpoint:
             options = {'pretrained': True, 'pretrained_cfg_overlay': {'file': str(checkpoint)}}
-        self.is_vit = 'vit' in name
-        if self.is_vit:
-            self.backbone = timm.create_model(name, num_classes=0, dynamic_img_size=True, **options)
-            channels = [self.backbone.num_features]
-        else:
-            self.backbone = timm.create_model(name, features_only=True, out_indices=tuple(out_indices),
-                                              **options)
-            channels = self.backbone.feature_info.channels()
+        if 'vit' in name:  # one scale: the last block's patch tokens, at any image size
+            options['dynamic_img_size'] = True
+            out_indices = (-1,)
+        self.backbone = timm.create_model(name, features_only=True, out_indices=tuple(out_indices), **options)
+        channels = self.backbone.feature_info.channels()
         self.projections = nn.ModuleList(nn.Conv2d(c, dim, 1) for c in channels)
         self.fuse = nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1), nn.GroupNorm(8, dim), nn.GELU())
         self.frozen = frozen
@@ -56,18 +54,10 @@ class MultiScaleEncoder(nn.Module):
             BxDxhxw features on the grid of the second fused level (the only one for ViTs).
         """
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-            features = self._features((images - self.mean) / self.std)
+            features = self.backbone((images - self.mean) / self.std)
         grid = features[min(1, len(features) - 1)].shape[-2:]
         fused = 0
         for projection, feature in zip(self.projections, features):
             fused = fused + F.interpolate(projection(feature), size=grid, mode='bilinear',
                                           align_corners=False)
         return self.fuse(fused)
-
-    def _features(self, images: torch.Tensor) -> list:
-        if not self.is_vit:
-            return self.backbone(images)
-        tokens = self.backbone.forward_features(images)[:, self.backbone.num_prefix_tokens:]
-        patch = self.backbone.patch_embed.patch_size[0]
-        height, width = images.shape[-2] // patch, images.shape[-1] // patch
-        return [tokens.transpose(1, 2).reshape(len(images), -1, height, width)]

@@ -5,11 +5,10 @@ import torch
 from torch import nn
 
 from panda_plugin.core.region_labels import SIDES, RegionLabels, label_field
-from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
+from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES, invert_relation
 
 # Class order of the relations seen from the other image (worse <-> better).
-_MIRRORED = [RELATIONS.index(n) for n in
-             ('same', 'slightly_better', 'significantly_better', 'slightly_worse', 'significantly_worse')]
+_MIRRORED = [RELATIONS.index(invert_relation(name)) for name in RELATIONS]
 
 
 def mlp(dim_in: int, dim_out: int, width: int) -> nn.Sequential:

@@ -5,11 +5,10 @@ import json
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.image_io import load_image
+from panda_plugin.engine.image_io import decode_file, load_image
 from panda_plugin.core.masks import label_map_from_array, label_map_from_masks, rle_decode
 
 _ACCEPTED = ('an HxW integer label map, an NxHxW boolean mask stack, or a path to a '
@@ -87,15 +86,9 @@ def _check_size(labels: np.ndarray, image_size: tuple[int, int]) -> None:
 
 
 def _read_file(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise PandaInputError(f'mask file {str(path)!r} does not exist')
-    if path.suffix.lower() == '.json':
+    if path.suffix.lower() == '.json' and path.is_file():
         return _read_rle_json(path)
-    data = np.fromfile(path, dtype=np.uint8)
-    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if decoded is None:
-        raise PandaInputError(f'cannot decode mask file {str(path)!r} (corrupt or not an image); '
-                              f'accepted: {_ACCEPTED}')
+    decoded = decode_file(path, 'mask', _ACCEPTED)
     if decoded.ndim == 2 and decoded.dtype in (np.uint8, np.uint16):
         return label_map_from_array(decoded)
     if decoded.ndim == 3 and decoded.shape[2] == 3 and decoded.dtype == np.uint8:
