@@ -9,6 +9,13 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 
+#: Most pixels of an image or mask the package reads (16384 x 8192); sizes declared in files
+#: are checked against it before anything is allocated.
+MAX_PIXELS = 1 << 27
+#: Smallest region, in pixels, the region proposers make (an 8x8 tile); on small images they
+#: make fewer regions instead.
+MIN_REGION_AREA = 64
+
 
 def label_map_from_array(labels: np.ndarray, ignore: int | None = None) -> np.ndarray:
     """Turn any integer id image into a label map with contiguous indices.

@@ -74,7 +74,7 @@ class MaskSegmenter:
         Returns:
             int32 HxW label map (a copy).
         """
-        _check_size(self.labels, load_image(image).shape[:2])
+        _check_size(self.labels, load_image(image, min_side=1).shape[:2])
         return self.labels.copy()
 
 
