@@ -179,9 +179,10 @@ def rle_decode(rle: dict, image_size: tuple[int, int] | None = None) -> np.ndarr
         counts = np.asarray(counts, dtype=np.int64)
     except (TypeError, ValueError, OverflowError):
         raise PandaInputError('RLE counts must be a string or a list of integers') from None
-    if counts.ndim != 1 or (counts < 0).any() or counts.sum() != height * width:
-        total = int(counts.sum()) if counts.ndim == 1 else 'not a list'
-        raise PandaInputError(f'RLE counts sum to {total}, expected h*w = {height * width}')
+    if counts.ndim != 1:
+        raise PandaInputError('RLE counts must be a string or a list of integers')
+    if (counts < 0).any() or counts.sum() != height * width:
+        raise PandaInputError(f'RLE counts sum to {int(counts.sum())}, expected h*w = {height * width}')
     values = np.arange(len(counts)) % 2 == 1
     flat = np.repeat(values, counts)
     return flat.reshape((height, width), order='F')

@@ -27,7 +27,7 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import RegionLabels
-from panda_plugin.engine.data.integrity import WriterLock, check_data_file, damaged
+from panda_plugin.engine.data.integrity import WriterLock, check_data_file, damaged, rebuild_command
 
 CONFIG_KEY = b'__config__'
 COMPLETE_KEY = b'__complete__'
@@ -279,7 +279,8 @@ def check_database(path) -> tuple[dict, list[str]]:
             if mark.get('format', 1) > FORMAT:
                 raise PandaInputError(
                     f'database {str(path)!r} has record format {mark["format"]}; accepted: format '
-                    f'{FORMAT} or older (update panda-plugin, or rebuild it with this version)')
+                    f'{FORMAT} or older (update panda-plugin, or rebuild it with '
+                    f'`{rebuild_command(path, config)}`)')
             done = sum(1 for _ in _prefixed(txn, DONE_PREFIX.encode()))
             entries = txn.stat()['entries']
             checks = mark.get('checks') or {}
@@ -295,7 +296,7 @@ def check_database(path) -> tuple[dict, list[str]]:
     if entries != expected:
         raise damaged(path, f'holds {entries} LMDB entries; {len(keys)} records need {expected}', config)
     for key in keys[:1] + keys[-1:]:
-        record = _decoded(path, key, _raw(path, key))
+        record = _decoded(path, key, _raw(path, key, config), config)
         size = config.get('size')
         if size and record['anchor'].shape[:2] != (size, size):
             raise damaged(path, f'holds record {record["key"]} of {record["anchor"].shape[0]}x'
@@ -327,9 +328,10 @@ class RecordReader:
             paths = [paths]
         self.paths = [Path(p) for p in paths]
         self.index: list[tuple[int, str]] = []
-        sizes = {}
+        self.configs, sizes = [], {}
         for number, path in enumerate(self.paths):
             config, keys = check_database(path)
+            self.configs.append(config)
             sizes[str(path)] = config.get('size')
             self.index += [(number, key) for key in keys]
         if len(set(sizes.values())) > 1:
@@ -354,7 +356,7 @@ class RecordReader:
             Dict of ``anchor``, ``target``, ``regions`` and ``labels`` bytes.
         """
         number, key = self.index[position]
-        return _raw(self.paths[number], key)
+        return _raw(self.paths[number], key, self.configs[number])
 
     def read(self, position: int) -> dict:
         """Decode one record.
@@ -367,32 +369,32 @@ class RecordReader:
             (int32 HxW), ``labels`` (the stored JSON) and ``region_labels`` (``RegionLabels``).
         """
         number, key = self.index[position]
-        return _decoded(self.paths[number], key, self.raw(position))
+        return _decoded(self.paths[number], key, self.raw(position), self.configs[number])
 
 
-def _raw(path: Path, key: str) -> dict:
+def _raw(path: Path, key: str, config: dict) -> dict:
     try:
         with _reading_env(path).begin() as txn:
             raw = {field: txn.get(f'{key}.{field}'.encode()) for field in FIELDS}
             raw = {field: None if value is None else bytes(value) for field, value in raw.items()}
     except lmdb.Error as error:
-        raise damaged(path, f'cannot be read at record {key} ({error})') from None
+        raise damaged(path, f'cannot be read at record {key} ({error})', config) from None
     missing = [field for field, value in raw.items() if value is None]
     if missing:
-        raise damaged(path, f'has no {", ".join(missing)} entry for record {key}')
+        raise damaged(path, f'has no {", ".join(missing)} entry for record {key}', config)
     return raw
 
 
-def _decoded(path: Path, key: str, raw: dict) -> dict:
+def _decoded(path: Path, key: str, raw: dict, config: dict) -> dict:
     try:
         labels = json.loads(raw['labels'])
         record = {'key': key, 'anchor': decode_png(raw['anchor']), 'target': decode_png(raw['target']),
                   'label_map': decode_png(raw['regions']).astype(np.int32) - 1, 'labels': labels,
                   'region_labels': RegionLabels.from_stored(labels)}
     except (PandaInputError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise damaged(path, f'holds a corrupt record {key} ({error})') from None
+        raise damaged(path, f'holds a corrupt record {key} ({error})', config) from None
     shapes = {record[name].shape[:2] for name in ('anchor', 'target', 'label_map')}
     if len(shapes) != 1 or record['anchor'].ndim != 3:
         raise damaged(path, f'holds record {key} with images and regions of different sizes '
-                            f'{sorted(shapes)}')
+                            f'{sorted(shapes)}', config)
     return record
