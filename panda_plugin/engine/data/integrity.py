@@ -20,6 +20,7 @@ import socket
 import struct
 import sys
 import time
+import zlib
 from pathlib import Path
 
 from panda_plugin.core.errors import PandaInputError
@@ -99,6 +100,33 @@ def check_data_file(path: Path) -> None:
     needed = (last_page + 1) * page
     if size < needed:
         raise damaged(path, f'is truncated: data.mdb has {size} bytes, its header needs {needed}')
+
+
+def record_checksum(txn, key: str, fields) -> str:
+    """CRC-32 of a record's entries ``<key>.<field>``, as hex (a missing entry counts as empty).
+
+    Args:
+        txn: An LMDB transaction.
+        key: The record key.
+        fields: Its entry names, in order.
+
+    Returns:
+        Eight hex digits.
+    """
+    crc = 0
+    for field in fields:
+        crc = zlib.crc32(bytes(txn.get(f'{key}.{field}'.encode()) or b''), crc)
+    return f'{crc:08x}'
+
+
+def prefixed(txn, prefix: bytes):
+    """``(key, value)`` of every LMDB entry whose key starts with ``prefix``, in key order."""
+    cursor = txn.cursor()
+    if cursor.set_range(prefix):
+        for key, value in cursor:
+            if not key.startswith(prefix):
+                break
+            yield key, value
 
 
 class WriterLock:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import zlib
 from pathlib import Path
 
 import cv2
@@ -27,7 +26,8 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import RegionLabels
-from panda_plugin.engine.data.integrity import WriterLock, check_data_file, damaged, rebuild_command
+from panda_plugin.engine.data.integrity import (WriterLock, check_data_file, damaged, prefixed,
+                                                rebuild_command, record_checksum)
 
 CONFIG_KEY = b'__config__'
 COMPLETE_KEY = b'__complete__'
@@ -138,7 +138,7 @@ class RecordWriter:
         keys = self._all_keys()
         keys.sort()
         with self.env.begin(write=True) as txn:
-            checks = {key: _checksum(txn, key) for key in keys[:1] + keys[-1:]}
+            checks = {key: record_checksum(txn, key, FIELDS) for key in keys[:1] + keys[-1:]}
             txn.put(COMPLETE_KEY, dumps({'records': len(keys), 'format': FORMAT, 'checks': checks}))
         self.env.sync()
         self.env.close()
@@ -156,7 +156,7 @@ class RecordWriter:
     def _done_entries(self) -> list[tuple[str, list[str]]]:
         with self.env.begin() as txn:
             return [(key[len(DONE_PREFIX):].decode(), json.loads(value))
-                    for key, value in _prefixed(txn, DONE_PREFIX.encode())]
+                    for key, value in prefixed(txn, DONE_PREFIX.encode())]
 
     def close(self) -> None:
         """Close the partial database without publishing it (it can be resumed)."""
@@ -206,14 +206,6 @@ def _release(path: Path) -> None:
     entry = _READERS.pop(str(path.resolve()), None)
     if entry is not None:
         entry[0].close()
-
-
-def _checksum(txn, key: str) -> str:
-    """CRC-32 of a record's four entries, as hex (missing entries count as empty)."""
-    crc = 0
-    for field in FIELDS:
-        crc = zlib.crc32(bytes(txn.get(f'{key}.{field}'.encode()) or b''), crc)
-    return f'{crc:08x}'
 
 
 def _stored_json(path, data: bytes | None, what: str, config=None):
@@ -281,11 +273,11 @@ def check_database(path) -> tuple[dict, list[str]]:
                     f'database {str(path)!r} has record format {mark["format"]}; accepted: format '
                     f'{FORMAT} or older (update panda-plugin, or rebuild it with '
                     f'`{rebuild_command(path, config)}`)')
-            done = sum(1 for _ in _prefixed(txn, DONE_PREFIX.encode()))
+            done = sum(1 for _ in prefixed(txn, DONE_PREFIX.encode()))
             entries = txn.stat()['entries']
             checks = mark.get('checks') or {}
             for key in keys[:1] + keys[-1:]:
-                if key in checks and _checksum(txn, key) != checks[key]:
+                if key in checks and record_checksum(txn, key, FIELDS) != checks[key]:
                     raise damaged(path, f'fails the checksum of record {key}', config)
     except lmdb.Error as error:
         raise damaged(path, f'cannot be read ({error})', config) from None
@@ -302,15 +294,6 @@ def check_database(path) -> tuple[dict, list[str]]:
             raise damaged(path, f'holds record {record["key"]} of {record["anchor"].shape[0]}x'
                                 f'{record["anchor"].shape[1]} pixels; its config says {size}', config)
     return config, keys
-
-
-def _prefixed(txn, prefix: bytes):
-    cursor = txn.cursor()
-    if cursor.set_range(prefix):
-        for key, value in cursor:
-            if not key.startswith(prefix):
-                break
-            yield key, value
 
 
 class RecordReader:
