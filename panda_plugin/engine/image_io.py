@@ -26,6 +26,7 @@ _PIL_CONVERTED = {'P': 'RGB', 'PA': 'RGBA', '1': 'L', 'CMYK': 'RGB', 'YCbCr': 'R
                   'HSV': 'RGB', 'La': 'LA', 'RGBa': 'RGBA', 'RGBX': 'RGB'}
 
 _ACCEPTED = 'an 8-bit RGB image (path, PIL image, HxWx3 uint8 array or 3xHxW [0,1] tensor)'
+_CONVERT = ' (load_image(..., convert=True) converts grey, RGBA and 16-bit images)'
 
 
 def load_image(image, *, convert: bool = False, name: str = 'image',
@@ -194,14 +195,15 @@ def _to_rgb8(array: np.ndarray, convert: bool, label: str, *, bgr: bool) -> np.n
         array = np.round(array * 255).astype(np.uint8)
     elif array.dtype == np.uint16:
         if not convert:
-            raise PandaInputError(f'{label}: 16-bit image; accepted: {_ACCEPTED}')
+            raise PandaInputError(f'{label}: 16-bit image; accepted: {_ACCEPTED}{_CONVERT}')
         array = ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     elif array.dtype != np.uint8:
         raise PandaInputError(f'{label}: dtype {array.dtype}; accepted: {_ACCEPTED}')
     if channels != 3:
         if not convert:
             kind = {1: 'grey', 2: 'grey+alpha', 4: 'RGBA'}[channels]
-            raise PandaInputError(f'{label}: {kind} image with {channels} channel(s); accepted: {_ACCEPTED}')
+            raise PandaInputError(f'{label}: {kind} image with {channels} channel(s); accepted: '
+                                  f'{_ACCEPTED}{_CONVERT}')
         array = np.repeat(array[:, :, :1], 3, axis=2) if channels < 3 else array[:, :, :3]
     if bgr and channels >= 3:
         array = array[:, :, ::-1]
