@@ -29,7 +29,7 @@ setup(
         'basicsr': ['basicsr==1.4.2', 'tensorboard'],
         'pyiqa': ['pyiqa'],
         'sam': ['segment-anything'],
-        'test': ['pytest', 'pycocotools'],
+        'test': ['pytest', 'pycocotools', 'hypothesis'],
     },
     entry_points={'console_scripts': ['panda = panda_plugin.adapters.cli:main']},
 )

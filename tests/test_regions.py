@@ -11,7 +11,7 @@ from scipy import ndimage
 from skimage import data
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.core.masks import region_count, rle_encode
+from panda_plugin.core.masks import MIN_REGION_AREA, region_count, rle_encode
 from panda_plugin.engine.regions import (GridSegmenter, MaskSegmenter, SamSegmenter, SuperpixelSegmenter,
                                   build_segmenter, load_masks)
 from panda_plugin.engine.regions.sam import masks_to_partition
@@ -74,6 +74,17 @@ def test_superpixel_tiny_images(shape):
     _assert_full_partition(SuperpixelSegmenter()(image), shape)
 
 
+@pytest.mark.parametrize('shape', [(7, 7), (16, 16), (32, 32), (40, 90)])
+def test_region_count_is_capped_by_area(shape):
+    image = np.random.default_rng(1).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    for segmenter in (SuperpixelSegmenter(), GridSegmenter(6, 6)):
+        labels = segmenter(image)
+        count = _assert_full_partition(labels, shape)
+        assert count <= max(1, labels.size // MIN_REGION_AREA)
+        if labels.size >= MIN_REGION_AREA:
+            assert np.bincount(labels.ravel()).min() >= MIN_REGION_AREA
+
+
 def test_superpixel_options():
     labels = SuperpixelSegmenter(n_regions=12, min_regions=4)(_rgb('coffee'))
     assert 4 <= region_count(labels) <= 12
@@ -86,10 +97,10 @@ def test_superpixel_options():
 # Grid -------------------------------------------------------------------------------------
 
 def test_grid_tiles():
-    labels = GridSegmenter(3, 4)(np.zeros((10, 13, 3), np.uint8))
-    assert _assert_full_partition(labels, (10, 13)) == 12
+    labels = GridSegmenter(3, 4)(np.zeros((30, 39, 3), np.uint8))
+    assert _assert_full_partition(labels, (30, 39)) == 12
     areas = np.bincount(labels.ravel())
-    assert areas.max() - areas.min() <= 3 + 4 + 1
+    assert areas.max() - areas.min() <= 10 + 3 + 1
     assert labels[0, 0] == 0 and labels[0, -1] == 3 and labels[-1, 0] == 8 and labels[-1, -1] == 11
     assert np.array_equal(np.unique(labels[:, 0]), [0, 4, 8])
 
@@ -99,8 +110,6 @@ def test_grid_errors():
         GridSegmenter(0, 2)
     with pytest.raises(PandaInputError, match='cols=1.5'):
         GridSegmenter(2, 1.5)
-    with pytest.raises(PandaInputError, match='5x4 image'):
-        GridSegmenter(6, 2)(np.zeros((5, 4, 3), np.uint8))
 
 
 # User masks -------------------------------------------------------------------------------

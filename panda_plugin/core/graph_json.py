@@ -12,7 +12,7 @@ import numpy as np
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.region_labels import LABEL_KEYS, SIDES, Region, RegionLabel, is_int, is_number
-from panda_plugin.core.masks import rle_decode, rle_encode
+from panda_plugin.core.masks import MAX_PIXELS, rle_decode, rle_encode, rle_size
 from panda_plugin.core.taxonomy import DISTORTIONS
 
 #: Value of the ``schema`` key of the JSON form.
@@ -45,6 +45,9 @@ def graph_from_dict(data: Mapping) -> DistortionGraph:
             or not all(is_int(v) and v > 0 for v in size)):
         raise PandaInputError(f'image_size {size!r} must be [h, w], two positive integers')
     height, width = int(size[0]), int(size[1])
+    if height * width > MAX_PIXELS:
+        raise PandaInputError(f'image_size {[height, width]} is too large; accepted: at most '
+                              f'{MAX_PIXELS} pixels')
     records = data['regions']
     if not isinstance(records, Sequence) or isinstance(records, str) or not records:
         raise PandaInputError('regions must be a non-empty list of region objects')
@@ -62,10 +65,11 @@ def graph_from_dict(data: Mapping) -> DistortionGraph:
             raise PandaInputError(f'duplicate region id {index}; every id appears exactly once')
         seen.add(index)
         regions.append(_region_from_record(index, record))
-        mask = rle_decode(record['mask'])
-        if mask.shape != (height, width):
-            raise PandaInputError(f'region {index}: mask size {list(mask.shape)} differs from '
+        declared = rle_size(record['mask'])
+        if declared != (height, width):
+            raise PandaInputError(f'region {index}: mask size {list(declared)} differs from '
                                   f'image_size {[height, width]}')
+        mask = rle_decode(record['mask'])
         if not mask.any():
             raise PandaInputError(f'region {index}: mask is empty; every region needs a pixel')
         taken = label_map[mask]

@@ -9,6 +9,13 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 
+#: Most pixels of an image or mask the package reads (16384 x 8192); sizes declared in files
+#: are checked against it before anything is allocated.
+MAX_PIXELS = 1 << 27
+#: Smallest region, in pixels, the region proposers make (an 8x8 tile); on small images they
+#: make fewer regions instead.
+MIN_REGION_AREA = 64
+
 
 def label_map_from_array(labels: np.ndarray, ignore: int | None = None) -> np.ndarray:
     """Turn any integer id image into a label map with contiguous indices.
@@ -119,31 +126,99 @@ def rle_encode(mask: np.ndarray) -> dict:
     return {'size': [int(mask.shape[0]), int(mask.shape[1])], 'counts': _compress_counts(counts)}
 
 
-def rle_decode(rle: dict) -> np.ndarray:
+def rle_size(rle: dict, image_size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The ``(height, width)`` a COCO RLE object declares, checked before anything is decoded.
+
+    Args:
+        rle: ``{'size': [h, w], 'counts': ...}``.
+        image_size: ``(height, width)`` the mask must have; not checked when None.
+
+    Returns:
+        ``(height, width)``: positive, at most ``MAX_PIXELS`` pixels, equal to ``image_size``.
+    """
+    try:
+        size = rle['size']
+        rle['counts']
+        height, width = size
+    except (KeyError, TypeError, ValueError) as error:
+        raise PandaInputError(f'not a COCO RLE object (needs size [h, w] and counts): {error!r}') from None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in (height, width)):
+        raise PandaInputError(f'RLE size {size!r}; accepted: [h, w], two positive integers')
+    height, width = int(height), int(width)
+    if height * width > MAX_PIXELS:
+        raise PandaInputError(f'RLE size {height}x{width} (HxW) is too large; accepted: at most '
+                              f'{MAX_PIXELS} pixels')
+    if image_size is not None and (height, width) != tuple(image_size):
+        raise PandaInputError(f'RLE size {height}x{width} (HxW) but the image is '
+                              f'{image_size[0]}x{image_size[1]}; accepted: masks of the image size')
+    return height, width
+
+
+def rle_decode(rle: dict, image_size: tuple[int, int] | None = None) -> np.ndarray:
     """Decode COCO RLE (compressed string or uncompressed list of counts) to a boolean mask.
+
+    The declared size is checked (``rle_size``) before the mask is allocated.
 
     Args:
         rle: ``{'size': [h, w], 'counts': str | bytes | list[int]}``.
+        image_size: ``(height, width)`` the mask must have; not checked when None.
 
     Returns:
         HxW boolean array.
     """
-    try:
-        height, width = (int(v) for v in rle['size'])
-        counts = rle['counts']
-    except (KeyError, TypeError, ValueError) as error:
-        raise PandaInputError(f'not a COCO RLE object (needs size [h, w] and counts): {error}') from None
+    height, width = rle_size(rle, image_size)
+    counts = rle['counts']
     if isinstance(counts, bytes):
-        counts = counts.decode('ascii')
+        try:
+            counts = counts.decode('ascii')
+        except UnicodeDecodeError:
+            raise PandaInputError('RLE counts bytes are not ASCII; accepted: a COCO counts string') from None
     if isinstance(counts, str):
         counts = _decompress_counts(counts)
-    counts = np.asarray(counts, dtype=np.int64)
+    try:
+        counts = np.asarray(counts, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise PandaInputError('RLE counts must be a string or a list of integers') from None
+    if counts.ndim != 1:
+        raise PandaInputError('RLE counts must be a string or a list of integers')
     if (counts < 0).any() or counts.sum() != height * width:
-        raise PandaInputError(
-            f'RLE counts sum to {int(counts.sum())}, expected h*w = {height * width}')
+        raise PandaInputError(f'RLE counts sum to {int(counts.sum())}, expected h*w = {height * width}')
     values = np.arange(len(counts)) % 2 == 1
     flat = np.repeat(values, counts)
     return flat.reshape((height, width), order='F')
+
+
+def label_map_from_rles(rles: list, image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Build a label map from COCO RLE objects without holding more than one mask at a time.
+
+    Every declared size is checked before any mask is decoded.
+
+    Args:
+        rles: RLE objects of one image; masks must be non-empty and must not overlap.
+        image_size: ``(height, width)`` the masks must have; not checked when None.
+
+    Returns:
+        int32 HxW label map; mask ``i`` becomes region ``i``.
+    """
+    sizes = sorted({rle_size(rle, image_size) for rle in rles})
+    if len(sizes) != 1:
+        raise PandaInputError(f'masks have different sizes {sizes}; accepted: masks of one image')
+    labels = np.full(sizes[0], -1, np.int32)
+    overlapped = np.zeros(sizes[0], bool)
+    empty = []
+    for index, rle in enumerate(rles):
+        mask = rle_decode(rle)
+        if not mask.any():
+            empty.append(index)
+        overlapped |= mask & (labels >= 0)
+        labels[mask & (labels < 0)] = index
+    if empty:
+        raise PandaInputError(f'masks {empty} are empty; every mask needs at least one pixel')
+    if overlapped.any():
+        raise PandaInputError(
+            f'masks overlap on {int(overlapped.sum())} pixels; give disjoint masks '
+            '(a partition) or a label map')
+    return labels
 
 
 def _compress_counts(counts: list[int]) -> str:

@@ -1,6 +1,9 @@
 """Reading images from paths, PIL images, arrays and tensors into one format.
 
-Every image the package works on is an HxWx3 ``uint8`` RGB numpy array.
+Every image the package works on is an HxWx3 ``uint8`` RGB numpy array. Files are turned
+upright by their EXIF orientation tag, as are PIL images that carry one. Images whose short side
+is below ``MIN_SIDE`` pixels, or with more than ``MAX_PIXELS`` pixels, are refused (a file's
+declared size is checked before it is decoded).
 """
 from __future__ import annotations
 
@@ -11,14 +14,23 @@ import cv2
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.masks import MAX_PIXELS
 
 #: File name endings read as images.
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff')
+#: Shortest side, in pixels, of an image ``load_image`` accepts (PANDA's smallest regions are
+#: 8x8 pixels; below 32 pixels an image holds too few of them to compare).
+MIN_SIDE = 32
+#: PIL modes whose pixels are not RGB(A) or grey values; read through PIL's RGB conversion.
+_PIL_CONVERTED = {'P': 'RGB', 'PA': 'RGBA', '1': 'L', 'CMYK': 'RGB', 'YCbCr': 'RGB', 'LAB': 'RGB',
+                  'HSV': 'RGB', 'La': 'LA', 'RGBa': 'RGBA', 'RGBX': 'RGB'}
 
 _ACCEPTED = 'an 8-bit RGB image (path, PIL image, HxWx3 uint8 array or 3xHxW [0,1] tensor)'
+_CONVERT = ' (load_image(..., convert=True) converts grey, RGBA and 16-bit images)'
 
 
-def load_image(image, *, convert: bool = False, name: str = 'image') -> np.ndarray:
+def load_image(image, *, convert: bool = False, name: str = 'image',
+               min_side: int = MIN_SIDE) -> np.ndarray:
     """Read an image into an HxWx3 uint8 RGB array.
 
     Args:
@@ -27,14 +39,25 @@ def load_image(image, *, convert: bool = False, name: str = 'image') -> np.ndarr
         convert: Convert grey, grey+alpha, RGBA and 16-bit images to 8-bit RGB instead of
             rejecting them (alpha is dropped). Default: False.
         name: What to call the image in error messages. Default: ``'image'``.
+        min_side: Shortest side accepted, in pixels. Default: ``MIN_SIDE`` (32).
 
     Returns:
-        HxWx3 uint8 RGB array (a new array; the input is never modified).
+        HxWx3 uint8 RGB array (a new array; the input is never modified), upright when the
+        file or PIL image carries an EXIF orientation tag.
     """
     if isinstance(image, (str, os.PathLike)):
-        return _to_rgb8(decode_file(Path(image)), convert, f'{name} {str(image)!r}', bgr=True)
+        label = f'{name} {str(image)!r}'
+        array = decode_file(Path(image))
+        array = _to_rgb8(array, convert, label, bgr=True)
+        return _checked_size(orient(array, exif_orientation(Path(image))), label, min_side)
     if type(image).__module__.startswith('PIL.'):
-        return _to_rgb8(np.asarray(image), convert, f'{name} (PIL mode {image.mode})', bgr=False)
+        from PIL import ImageOps
+
+        label = f'{name} (PIL mode {image.mode})'
+        upright = ImageOps.exif_transpose(image)
+        if upright.mode in _PIL_CONVERTED:
+            upright = upright.convert(_PIL_CONVERTED[upright.mode])
+        return _checked_size(_to_rgb8(np.asarray(upright), convert, label, bgr=False), label, min_side)
     if type(image).__module__.startswith('torch'):
         array = image.detach().cpu().float().numpy()
         if array.ndim == 4 and array.shape[0] == 1:
@@ -42,9 +65,9 @@ def load_image(image, *, convert: bool = False, name: str = 'image') -> np.ndarr
         if array.ndim != 3 or array.shape[0] not in (1, 3, 4):
             raise PandaInputError(f'{name}: tensor of shape {tuple(image.shape)}; accepted: '
                                   '3xHxW or 1x3xHxW in [0,1]')
-        return _to_rgb8(array.transpose(1, 2, 0), convert, name, bgr=False)
+        return _checked_size(_to_rgb8(array.transpose(1, 2, 0), convert, name, bgr=False), name, min_side)
     if isinstance(image, np.ndarray):
-        return _to_rgb8(image, convert, name, bgr=False)
+        return _checked_size(_to_rgb8(image, convert, name, bgr=False), name, min_side)
     raise PandaInputError(f'{name}: cannot read a {type(image).__name__}; accepted: {_ACCEPTED}')
 
 
@@ -61,12 +84,100 @@ def decode_file(path: Path, what: str = 'image', accepted: str = ', '.join(IMAGE
     """
     if not path.is_file():
         raise PandaInputError(f'{what} file {str(path)!r} does not exist')
+    declared = declared_size(path)
+    if declared is not None and declared[0] * declared[1] > MAX_PIXELS:
+        raise PandaInputError(f'{what} file {str(path)!r} declares {declared[0]}x{declared[1]} '
+                              f'pixels (HxW); accepted: at most {MAX_PIXELS} pixels')
     data = np.fromfile(path, dtype=np.uint8)
     decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if decoded is None:
         raise PandaInputError(f'cannot decode {what} file {str(path)!r} (corrupt or not an image); '
                               f'accepted: {accepted}')
     return decoded
+
+
+def declared_size(path: Path) -> tuple[int, int] | None:
+    """``(height, width)`` an image file declares in its header, read without decoding it.
+
+    Args:
+        path: An image file.
+
+    Returns:
+        The size, or None when PIL cannot read the header (the decoder then decides).
+    """
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return image.size[1], image.size[0]
+    except Image.DecompressionBombError:
+        raise PandaInputError(f'image file {str(path)!r} declares more than {MAX_PIXELS} pixels; '
+                              f'accepted: at most {MAX_PIXELS} pixels') from None
+    except Exception:  # any format PIL does not know: OpenCV decodes it or names the error
+        return None
+
+
+def exif_orientation(path: Path) -> int:
+    """The EXIF orientation tag (1..8) of an image file; 1 (upright) when there is none.
+
+    Args:
+        path: An image file.
+
+    Returns:
+        The tag value.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            value = int(image.getexif().get(0x0112, 1))
+    except Exception:  # no readable EXIF block: the file is taken as stored
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def orient(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an HxWxC array as stored into its upright view, given an EXIF orientation tag.
+
+    Args:
+        image: The array as decoded.
+        orientation: EXIF tag value 1..8 (1: upright, 6: rotate 90 degrees clockwise, ...).
+
+    Returns:
+        A contiguous upright array (the same one for tag 1).
+    """
+    turned = {
+        2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1), 8: lambda a: np.rot90(a, 1),
+    }.get(orientation)
+    return image if turned is None else np.ascontiguousarray(turned(image))
+
+
+def _checked_size(image: np.ndarray, label: str, min_side: int) -> np.ndarray:
+    check_image_size(image.shape[0], image.shape[1], label, min_side)
+    return image
+
+
+def check_image_size(height: int, width: int, name: str = 'image', min_side: int = MIN_SIDE) -> None:
+    """Refuse an image smaller than ``min_side`` on its short side or larger than ``MAX_PIXELS``.
+
+    Args:
+        height: Image height in pixels.
+        width: Image width in pixels.
+        name: What to call the image in the message. Default: ``'image'``.
+        min_side: Shortest side accepted. Default: ``MIN_SIDE``.
+    """
+    if min(height, width) < min_side:
+        raise PandaInputError(f'{name}: {height}x{width} pixels (HxW) is too small; accepted: at '
+                              f'least {min_side} pixels on the short side')
+    if height * width > MAX_PIXELS:
+        raise PandaInputError(f'{name}: {height}x{width} pixels (HxW) is too large; accepted: at '
+                              f'most {MAX_PIXELS} pixels')
 
 
 def _to_rgb8(array: np.ndarray, convert: bool, label: str, *, bgr: bool) -> np.ndarray:
@@ -84,14 +195,15 @@ def _to_rgb8(array: np.ndarray, convert: bool, label: str, *, bgr: bool) -> np.n
         array = np.round(array * 255).astype(np.uint8)
     elif array.dtype == np.uint16:
         if not convert:
-            raise PandaInputError(f'{label}: 16-bit image; accepted: {_ACCEPTED}')
+            raise PandaInputError(f'{label}: 16-bit image; accepted: {_ACCEPTED}{_CONVERT}')
         array = ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     elif array.dtype != np.uint8:
         raise PandaInputError(f'{label}: dtype {array.dtype}; accepted: {_ACCEPTED}')
     if channels != 3:
         if not convert:
             kind = {1: 'grey', 2: 'grey+alpha', 4: 'RGBA'}[channels]
-            raise PandaInputError(f'{label}: {kind} image with {channels} channel(s); accepted: {_ACCEPTED}')
+            raise PandaInputError(f'{label}: {kind} image with {channels} channel(s); accepted: '
+                                  f'{_ACCEPTED}{_CONVERT}')
         array = np.repeat(array[:, :, :1], 3, axis=2) if channels < 3 else array[:, :, :3]
     if bgr and channels >= 3:
         array = array[:, :, ::-1]

@@ -8,9 +8,10 @@ from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import label_field
+from panda_plugin.engine.image_io import check_image_size
 from panda_plugin.engine.predictor import graphs_of, image_scores, label_maps_of, predict
 from panda_plugin.engine.regions import build_segmenter
-from panda_plugin.engine.weights import DEFAULT_WEIGHTS, load_model
+from panda_plugin.engine.weights import DEFAULT_WEIGHTS, check_device, load_model
 
 
 class PandaMetric(nn.Module):
@@ -65,7 +66,26 @@ def _rgb(images: torch.Tensor, name: str) -> torch.Tensor:
         raise PandaInputError(f'{name}: {shape}; accepted: a Bx3xHxW or Bx1xHxW tensor in [0, 1]')
     if not torch.isfinite(images).all():
         raise PandaInputError(f'{name} contains NaN or infinite values')
+    check_values(images, name)
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+#: How far outside [0, 1] image tensors may stray (rounding), in ``check_values``.
+RANGE_TOLERANCE = 1e-3
+
+
+def check_values(images: torch.Tensor, name: str) -> None:
+    """Refuse image tensors outside [0, 1] (e.g. [0, 255]) or smaller than ``MIN_SIDE``.
+
+    Args:
+        images: Bx3xHxW or Bx1xHxW tensor.
+        name: What to call the images in the message.
+    """
+    check_image_size(images.shape[-2], images.shape[-1], name)
+    low, high = float(images.detach().min()), float(images.detach().max())
+    if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+        raise PandaInputError(f'{name} values span [{low:.4g}, {high:.4g}]; accepted: [0, 1] '
+                              '(divide 8-bit images by 255, clamp network outputs to [0, 1])')
 
 
 _METRICS: dict = {}
@@ -82,7 +102,7 @@ def shared_metric(weights=DEFAULT_WEIGHTS, segmenter='superpixel', device=None) 
     Returns:
         The metric module, in eval mode.
     """
-    device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    device = check_device(device) or torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     key = (str(weights), str(segmenter), str(device))
     if key not in _METRICS:
         _METRICS[key] = PandaMetric(weights, segmenter).to(device).eval()

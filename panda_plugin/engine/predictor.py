@@ -13,7 +13,7 @@ from panda_plugin.engine.image_io import load_image
 from panda_plugin.engine.models.heads import decode
 from panda_plugin.engine.models.panda_arch import PANDA
 from panda_plugin.engine.regions import build_segmenter, load_masks
-from panda_plugin.engine.weights import WEIGHTS_VARIABLE, load_model
+from panda_plugin.engine.weights import WEIGHTS_VARIABLE, check_device, load_model
 
 _MODELS: dict = {}
 
@@ -166,6 +166,7 @@ def resolve_model(model=None, device=None) -> PANDA:
     Returns:
         The network in eval mode.
     """
+    check_device(device)
     if isinstance(model, PANDA):
         return model.to(device).eval() if device is not None else model.eval()
     name = 'panda-tiny' if model is None else os.fspath(model)

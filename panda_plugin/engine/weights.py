@@ -2,12 +2,16 @@
 
 Weights are safetensors files whose metadata holds the arch options (``panda_config``), so a
 file alone rebuilds its network. BasicSR checkpoints (``.pth``) load with
-``weights_only=True`` and the arch options given by the caller.
+``weights_only=True`` and the arch options given by the caller. The arch options may only name
+an encoder that timm builds offline (a plain timm model name, no ``hf-hub:`` or URL); anything
+else is refused before timm is called, and an encoder checkpoint named in them is not read (the
+file's own tensors replace the encoder's).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import torch
@@ -24,6 +28,66 @@ SHIPPED = Path(__file__).parents[1] / 'weights'
 DEFAULT_WEIGHTS = 'panda-tiny'
 #: Environment variable that overrides the default weights with a local file.
 WEIGHTS_VARIABLE = 'PANDA_WEIGHTS'
+#: A timm model name with an optional pretrained tag (``resnet18``, ``convnext_tiny.fb_in1k``).
+_TIMM_NAME = re.compile(r'[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?')
+
+
+def check_device(device):
+    """Refuse a torch device this machine does not have, before anything is loaded.
+
+    Args:
+        device: None, a ``torch.device`` or its name (``'cpu'``, ``'cuda'``, ``'cuda:1'``).
+
+    Returns:
+        The ``torch.device`` (None for None).
+    """
+    if device is None:
+        return None
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise PandaInputError(f"device {device!r} is not a torch device; accepted: 'cpu', 'cuda', "
+                              "'cuda:N'") from None
+    if parsed.type == 'cuda':
+        if not torch.cuda.is_available():
+            why = 'this torch build has no CUDA' if torch.version.cuda is None else 'no CUDA GPU was found'
+            raise PandaInputError(f'device {str(device)!r} requested but CUDA is not available '
+                                  f"({why}); accepted here: 'cpu'")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise PandaInputError(f'device {str(device)!r}: this machine has '
+                                  f'{torch.cuda.device_count()} CUDA device(s); accepted: cuda:0.. '
+                                  f'cuda:{torch.cuda.device_count() - 1}')
+    elif parsed.type != 'cpu':
+        backend = getattr(torch.backends, parsed.type, None) or getattr(torch, parsed.type, None)
+        if not getattr(backend, 'is_available', lambda: False)():
+            raise PandaInputError(f'device {str(device)!r} is not available on this machine; '
+                                  "accepted here: 'cpu'")
+    return parsed
+
+
+def check_offline_config(config, where: str) -> dict:
+    """Arch options that build without the network: a timm encoder name and no checkpoint.
+
+    Args:
+        config: Arch options (``network_g`` without ``type``).
+        where: The file they come from, for messages.
+
+    Returns:
+        A copy without ``encoder_checkpoint`` (the weights replace the encoder's anyway).
+    """
+    if not isinstance(config, dict):
+        raise PandaInputError(f'{where}: arch options are a {type(config).__name__}; accepted: a '
+                              'JSON object of PANDA options')
+    encoder = config.get('encoder', 'resnet18')
+    if not isinstance(encoder, str) or not _TIMM_NAME.fullmatch(encoder):
+        raise PandaInputError(f'{where}: encoder {encoder!r} does not build offline; accepted: a '
+                              'timm model name such as resnet18 (no hf-hub: or URL names)')
+    import timm
+
+    if not timm.is_model(encoder.split('.')[0]):
+        raise PandaInputError(f'{where}: encoder {encoder!r} is not a timm model of this timm '
+                              f'({timm.__version__}); accepted: a name from timm.list_models()')
+    return {key: value for key, value in config.items() if key != 'encoder_checkpoint'}
 
 
 def resolve_weights(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS) -> Path:
@@ -67,11 +131,13 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS, device='cpu',
     Returns:
         The network, on ``device``, in eval mode.
     """
+    check_device(device)
     path = resolve_weights(name_or_path)
     if path.suffix == '.safetensors':
         config, state = read_safetensors(path)
     else:
         state = _read_checkpoint(path)
+    config = check_offline_config(config or {}, f'weights {str(path)!r}')
     try:
         network = PANDA(**(config or {}))
         network.load_state_dict(state)
@@ -100,7 +166,12 @@ def read_safetensors(path: Path) -> tuple[dict, dict]:
     if 'panda_config' not in metadata:
         raise PandaInputError(f'weights file {str(path)!r} has no panda_config metadata; '
                               'write it with `panda export-weights`')
-    return json.loads(metadata['panda_config']), state
+    try:
+        config = json.loads(metadata['panda_config'])
+    except json.JSONDecodeError as error:
+        raise PandaInputError(f'weights file {str(path)!r}: panda_config metadata is not JSON '
+                              f'({error}); write it with `panda export-weights`') from None
+    return config, state
 
 
 def _read_checkpoint(path: Path) -> dict:

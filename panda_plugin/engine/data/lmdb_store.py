@@ -5,6 +5,13 @@ is in, so a folder named like the requested output is always complete. Each reco
 entries: ``<key>.anchor`` and ``<key>.target`` (PNG), ``<key>.regions`` (16-bit PNG of the
 label map plus one) and ``<key>.labels`` (JSON). ``meta_info.txt`` lists the records as
 BasicSR's LMDB tools do.
+
+One process at a time writes an output (``integrity.WriterLock``, the file ``<path>.lock``).
+Databases are checked when opened (``check_database``): LMDB header against the file size
+(before the file is mapped), build config, format version, record count against
+``meta_info.txt`` and the entry count, and the first and last records decoded and compared with
+the checksums stored when the database was finished. Every read error is a ``PandaInputError``
+naming the database and the ``panda make-dataset`` command that rebuilds it.
 """
 from __future__ import annotations
 
@@ -19,10 +26,15 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import RegionLabels
+from panda_plugin.engine.data.integrity import (WriterLock, check_data_file, damaged, prefixed,
+                                                rebuild_command, record_checksum)
 
 CONFIG_KEY = b'__config__'
 COMPLETE_KEY = b'__complete__'
 DONE_PREFIX = '__done__/'
+#: Layout of the records; a database of a later format is refused.
+FORMAT = 1
+FIELDS = ('anchor', 'target', 'regions', 'labels')
 _MAP_SIZE = 1 << 40
 
 
@@ -76,17 +88,26 @@ class RecordWriter:
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + '.partial')
         self.config = config
+        self.env = None
+        self.lock = WriterLock(self.path).acquire()
+        try:
+            self._open()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self) -> None:
         if self.path.exists():
             raise PandaInputError(f'output {str(self.path)!r} already exists; choose another path '
                                   'or remove it')
-        if self.partial.exists() and read_config(self.partial, complete=False) != config:
+        if self.partial.exists() and read_config(self.partial, complete=False) != self.config:
             _release(self.partial)
             shutil.rmtree(self.partial)
         self.partial.mkdir(parents=True, exist_ok=True)
         _release(self.partial)
         self.env = lmdb.open(str(self.partial), map_size=_MAP_SIZE, subdir=True, lock=True)
         with self.env.begin(write=True) as txn:
-            txn.put(CONFIG_KEY, dumps(config))
+            txn.put(CONFIG_KEY, dumps(self.config))
 
     def done_units(self) -> set[str]:
         """Names of the units of work (source images) already written."""
@@ -117,53 +138,64 @@ class RecordWriter:
         keys = self._all_keys()
         keys.sort()
         with self.env.begin(write=True) as txn:
-            txn.put(COMPLETE_KEY, dumps({'records': len(keys)}))
+            checks = {key: record_checksum(txn, key, FIELDS) for key in keys[:1] + keys[-1:]}
+            txn.put(COMPLETE_KEY, dumps({'records': len(keys), 'format': FORMAT, 'checks': checks}))
         self.env.sync()
-        self.close()
+        self.env.close()
+        self.env = None
         size = self.config.get('size', 0)
         lines = [f'{key} ({size},{size},3) 1' for key in keys]
         (self.partial / 'meta_info.txt').write_text('\n'.join(lines) + '\n', encoding='utf-8')
         self.partial.rename(self.path)
+        self.lock.release()
         return len(keys)
 
     def _all_keys(self) -> list[str]:
         return [key for _, keys in self._done_entries() for key in keys]
 
     def _done_entries(self) -> list[tuple[str, list[str]]]:
-        prefix = DONE_PREFIX.encode()
-        entries = []
         with self.env.begin() as txn:
-            cursor = txn.cursor()
-            if cursor.set_range(prefix):
-                for key, value in cursor:
-                    if not key.startswith(prefix):
-                        break
-                    entries.append((key[len(prefix):].decode(), json.loads(value)))
-        return entries
+            return [(key[len(DONE_PREFIX):].decode(), json.loads(value))
+                    for key, value in prefixed(txn, DONE_PREFIX.encode())]
 
     def close(self) -> None:
         """Close the partial database without publishing it (it can be resumed)."""
         if self.env is not None:
             self.env.close()
             self.env = None
+        self.lock.release()
 
 
 _READERS: dict = {}
 
 
 def _reading_env(path: Path) -> lmdb.Environment:
-    """One read-only environment per database and process (LMDB allows only one)."""
+    """One read-only environment per database and process (LMDB allows only one).
+
+    ``data.mdb`` is checked against LMDB's header before it is mapped, and again whenever its
+    size or time stamp changed since.
+    """
     key = str(path.resolve())
-    if key in _READERS and not path.exists():
-        _READERS.pop(key).close()
+    try:
+        stamp = (path / 'data.mdb').stat()
+        stamp = (stamp.st_size, stamp.st_mtime_ns, stamp.st_ino)
+    except OSError:
+        stamp = None
+    if key in _READERS and _READERS[key][1] != stamp:
+        _READERS.pop(key)[0].close()
     if key not in _READERS:
-        _READERS[key] = lmdb.open(str(path), readonly=True, lock=False, readahead=False, subdir=True)
-    return _READERS[key]
+        check_data_file(path)
+        try:
+            env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, subdir=True)
+        except lmdb.Error as error:
+            raise damaged(path, f'cannot be opened by LMDB ({error})') from None
+        _READERS[key] = (env, stamp)
+    return _READERS[key][0]
 
 
 def _close_readers() -> None:
     while _READERS:
-        _READERS.popitem()[1].close()
+        _READERS.popitem()[1][0].close()
 
 
 # A forked child (e.g. a dataloader worker) must open its own environments.
@@ -171,9 +203,18 @@ os.register_at_fork(before=_close_readers)
 
 
 def _release(path: Path) -> None:
-    env = _READERS.pop(str(path.resolve()), None)
-    if env is not None:
-        env.close()
+    entry = _READERS.pop(str(path.resolve()), None)
+    if entry is not None:
+        entry[0].close()
+
+
+def _stored_json(path, data: bytes | None, what: str, config=None):
+    if data is None:
+        return None
+    try:
+        return json.loads(bytes(data))
+    except (UnicodeDecodeError, ValueError):
+        raise damaged(path, f'holds a corrupt {what} entry', config) from None
 
 
 def read_config(path, complete: bool = True) -> dict | None:
@@ -186,16 +227,80 @@ def read_config(path, complete: bool = True) -> dict | None:
     Returns:
         The config dict, or None when the folder holds no config.
     """
-    with _reading_env(Path(path)).begin() as txn:
-        config = txn.get(CONFIG_KEY)
-        if complete and txn.get(COMPLETE_KEY) is None:
-            raise PandaInputError(f'database {str(path)!r} is incomplete (an interrupted build); '
-                                  're-run the same make-dataset command to finish it')
-    return json.loads(config) if config is not None else None
+    try:
+        with _reading_env(Path(path)).begin() as txn:
+            config = _stored_json(path, txn.get(CONFIG_KEY), 'config')
+            finished = txn.get(COMPLETE_KEY)
+    except lmdb.Error as error:
+        raise damaged(path, f'cannot be read ({error})') from None
+    if config is not None and not isinstance(config, dict):
+        raise damaged(path, 'holds a config that is not a JSON object')
+    if complete and config is None:
+        raise damaged(path, 'holds no PANDASET build config: it was not written by make-dataset')
+    if complete and finished is None:
+        raise PandaInputError(f'database {str(path)!r} is incomplete (an interrupted build); '
+                              're-run the same make-dataset command to finish it')
+    return config
+
+
+def check_database(path) -> tuple[dict, list[str]]:
+    """Check a complete database before any record is read, and list its record keys.
+
+    Checks: LMDB header against the file size, build config, format version, the record count
+    of the completion mark against ``meta_info.txt`` and LMDB's entry count, and the first and
+    last records (checksums written at finish, and a full decode).
+
+    Args:
+        path: Database folder.
+
+    Returns:
+        (build config, record keys in order).
+    """
+    path = Path(path)
+    config = read_config(path)
+    meta = path / 'meta_info.txt'
+    try:
+        keys = [line.split(' ')[0] for line in meta.read_text(encoding='utf-8').splitlines() if line]
+    except (OSError, UnicodeDecodeError):
+        raise damaged(path, 'has no readable meta_info.txt', config) from None
+    try:
+        with _reading_env(path).begin() as txn:
+            mark = _stored_json(path, txn.get(COMPLETE_KEY), 'completion', config)
+            if not isinstance(mark, dict) or not isinstance(mark.get('records'), int):
+                raise damaged(path, 'holds a corrupt completion mark', config)
+            if mark.get('format', 1) > FORMAT:
+                raise PandaInputError(
+                    f'database {str(path)!r} has record format {mark["format"]}; accepted: format '
+                    f'{FORMAT} or older (update panda-plugin, or rebuild it with '
+                    f'`{rebuild_command(path, config)}`)')
+            done = sum(1 for _ in prefixed(txn, DONE_PREFIX.encode()))
+            entries = txn.stat()['entries']
+            checks = mark.get('checks') or {}
+            for key in keys[:1] + keys[-1:]:
+                if key in checks and record_checksum(txn, key, FIELDS) != checks[key]:
+                    raise damaged(path, f'fails the checksum of record {key}', config)
+    except lmdb.Error as error:
+        raise damaged(path, f'cannot be read ({error})', config) from None
+    if len(keys) != mark['records'] or len(set(keys)) != len(keys):
+        raise damaged(path, f'lists {len(keys)} records in meta_info.txt but holds '
+                            f'{mark["records"]}', config)
+    expected = len(FIELDS) * len(keys) + done + 2
+    if entries != expected:
+        raise damaged(path, f'holds {entries} LMDB entries; {len(keys)} records need {expected}', config)
+    for key in keys[:1] + keys[-1:]:
+        record = _decoded(path, key, _raw(path, key, config), config)
+        size = config.get('size')
+        if size and record['anchor'].shape[:2] != (size, size):
+            raise damaged(path, f'holds record {record["key"]} of {record["anchor"].shape[0]}x'
+                                f'{record["anchor"].shape[1]} pixels; its config says {size}', config)
+    return config, keys
 
 
 class RecordReader:
     """Random access to the records of one or more complete databases.
+
+    Every database is checked when the reader is made (``check_database``); several
+    databases (e.g. the shards of one build) must have images of one size.
 
     Args:
         paths: One database folder or a list of them (e.g. one per shard).
@@ -206,13 +311,16 @@ class RecordReader:
             paths = [paths]
         self.paths = [Path(p) for p in paths]
         self.index: list[tuple[int, str]] = []
+        self.configs, sizes = [], {}
         for number, path in enumerate(self.paths):
-            if not (path / 'data.mdb').is_file():
-                raise PandaInputError(f'{str(path)!r} is not an LMDB database (no data.mdb)')
-            read_config(path)
-            meta = path / 'meta_info.txt'
-            keys = [line.split(' ')[0] for line in meta.read_text(encoding='utf-8').splitlines() if line]
+            config, keys = check_database(path)
+            self.configs.append(config)
+            sizes[str(path)] = config.get('size')
             self.index += [(number, key) for key in keys]
+        if len(set(sizes.values())) > 1:
+            listed = ', '.join(f'{path} {size}' for path, size in sizes.items())
+            raise PandaInputError(f'databases of different --size read together ({listed}); '
+                                  'accepted: databases of one size (rebuild them with one --size)')
 
     def __len__(self) -> int:
         return len(self.index)
@@ -231,9 +339,7 @@ class RecordReader:
             Dict of ``anchor``, ``target``, ``regions`` and ``labels`` bytes.
         """
         number, key = self.index[position]
-        with _reading_env(self.paths[number]).begin() as txn:
-            return {field: bytes(txn.get(f'{key}.{field}'.encode()))
-                    for field in ('anchor', 'target', 'regions', 'labels')}
+        return _raw(self.paths[number], key, self.configs[number])
 
     def read(self, position: int) -> dict:
         """Decode one record.
@@ -245,14 +351,33 @@ class RecordReader:
             Dict with ``key``, ``anchor`` and ``target`` (HxWx3 uint8 RGB), ``label_map``
             (int32 HxW), ``labels`` (the stored JSON) and ``region_labels`` (``RegionLabels``).
         """
-        raw = self.raw(position)
-        key = self.index[position][1]
+        number, key = self.index[position]
+        return _decoded(self.paths[number], key, self.raw(position), self.configs[number])
+
+
+def _raw(path: Path, key: str, config: dict) -> dict:
+    try:
+        with _reading_env(path).begin() as txn:
+            raw = {field: txn.get(f'{key}.{field}'.encode()) for field in FIELDS}
+            raw = {field: None if value is None else bytes(value) for field, value in raw.items()}
+    except lmdb.Error as error:
+        raise damaged(path, f'cannot be read at record {key} ({error})', config) from None
+    missing = [field for field, value in raw.items() if value is None]
+    if missing:
+        raise damaged(path, f'has no {", ".join(missing)} entry for record {key}', config)
+    return raw
+
+
+def _decoded(path: Path, key: str, raw: dict, config: dict) -> dict:
+    try:
         labels = json.loads(raw['labels'])
-        return {
-            'key': key,
-            'anchor': decode_png(raw['anchor']),
-            'target': decode_png(raw['target']),
-            'label_map': decode_png(raw['regions']).astype(np.int32) - 1,
-            'labels': labels,
-            'region_labels': RegionLabels.from_stored(labels),
-        }
+        record = {'key': key, 'anchor': decode_png(raw['anchor']), 'target': decode_png(raw['target']),
+                  'label_map': decode_png(raw['regions']).astype(np.int32) - 1, 'labels': labels,
+                  'region_labels': RegionLabels.from_stored(labels)}
+    except (PandaInputError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise damaged(path, f'holds a corrupt record {key} ({error})', config) from None
+    shapes = {record[name].shape[:2] for name in ('anchor', 'target', 'label_map')}
+    if len(shapes) != 1 or record['anchor'].ndim != 3:
+        raise damaged(path, f'holds record {key} with images and regions of different sizes '
+                            f'{sorted(shapes)}', config)
+    return record

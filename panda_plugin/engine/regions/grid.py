@@ -4,13 +4,19 @@ from __future__ import annotations
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.masks import MIN_REGION_AREA
 from panda_plugin.engine.image_io import load_image
+
+#: Shortest tile side, in pixels: tiles are at least ``MIN_REGION_AREA`` (8x8) pixels.
+MIN_TILE_SIDE = int(MIN_REGION_AREA ** 0.5)
 
 
 class GridSegmenter:
     """Split an image into ``rows`` x ``cols`` tiles of equal size (within one pixel).
 
-    Tiles are numbered row by row: tile ``(r, c)`` is region ``r * cols + c``.
+    Tiles are numbered row by row: tile ``(r, c)`` is region ``r * cols + c``. On an image
+    too small for tiles of at least 8x8 pixels (``MIN_REGION_AREA``), the rows and columns are
+    capped at one per 8 pixels of height and width (at least one each).
 
     Args:
         rows: Number of tile rows, at least 1. Default: 4.
@@ -31,13 +37,12 @@ class GridSegmenter:
             image: HxWx3 uint8 RGB array.
 
         Returns:
-            int32 HxW label map with ``rows * cols`` regions covering every pixel.
+            int32 HxW label map with ``rows * cols`` regions (fewer on small images, see
+            above) covering every pixel.
         """
-        height, width = load_image(image).shape[:2]
-        if self.rows > height or self.cols > width:
-            raise PandaInputError(
-                f'a {self.rows}x{self.cols} grid does not fit a {height}x{width} image; '
-                'accepted: at most one tile row per pixel row and one tile column per pixel column')
-        row_index = (np.arange(height) * self.rows // height).astype(np.int32)
-        col_index = (np.arange(width) * self.cols // width).astype(np.int32)
-        return row_index[:, None] * self.cols + col_index[None, :]
+        height, width = load_image(image, min_side=1).shape[:2]
+        rows = min(self.rows, max(1, height // MIN_TILE_SIDE))
+        cols = min(self.cols, max(1, width // MIN_TILE_SIDE))
+        row_index = (np.arange(height) * rows // height).astype(np.int32)
+        col_index = (np.arange(width) * cols // width).astype(np.int32)
+        return row_index[:, None] * cols + col_index[None, :]

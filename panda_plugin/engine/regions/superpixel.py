@@ -6,6 +6,7 @@ import numpy as np
 from skimage.segmentation import slic
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.masks import MIN_REGION_AREA
 from panda_plugin.engine.image_io import load_image
 
 #: SLIC is asked for this many times ``n_regions`` superpixels before merging.
@@ -31,9 +32,14 @@ class SuperpixelSegmenter:
     indexing, so every region stays 4-connected and every pixel belongs to a region. Region
     areas are measured as they will be at full size, so ``min_area`` holds on the output.
 
-    The output has between ``min_regions`` and ``n_regions`` regions, except for images so
-    small that SLIC finds fewer than ``min_regions`` superpixels. Regions are numbered by
-    their first pixel in raster order, and the same image always gives the same label map.
+    No region is smaller than ``MIN_REGION_AREA`` (64) pixels: on small images the region
+    counts are capped at one region per 64 pixels (a 32x32 image gets at most 16 regions, an
+    image under 128 pixels a single one) and regions below 64 pixels are always merged.
+
+    The output has between ``min_regions`` and ``n_regions`` regions (after that cap), except
+    for images so small that SLIC finds fewer than ``min_regions`` superpixels. Regions are
+    numbered by their first pixel in raster order, and the same image always gives the same
+    label map.
 
     Args:
         n_regions: Most regions in the output. Default: 24.
@@ -76,8 +82,10 @@ class SuperpixelSegmenter:
         Returns:
             int32 HxW label map with regions ``0..N-1`` covering every pixel.
         """
-        image = load_image(image)
+        image = load_image(image, min_side=1)
         height, width = image.shape[:2]
+        most = min(self.n_regions, max(1, height * width // MIN_REGION_AREA))
+        fewest = min(self.min_regions, most)
         scale = min(1.0, self.work_size / max(height, width))
         small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
         small = image if scale == 1 else cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
@@ -87,22 +95,23 @@ class SuperpixelSegmenter:
         # Full-size pixels that each working pixel stands for.
         weights = np.outer(np.bincount(rows), np.bincount(cols)).astype(np.float64)
 
-        merged = self._merge(self._oversegment(small), lab, weights)
+        merged = self._merge(self._oversegment(small, most), lab, weights, most, fewest)
         return np.take(merged[rows], cols, axis=1)
 
-    def _oversegment(self, small: np.ndarray) -> np.ndarray:
+    def _oversegment(self, small: np.ndarray, n_regions: int) -> np.ndarray:
         """SLIC superpixels, retried with rounder shapes while texture leaves too few."""
         compactness = self.compactness
         for _ in range(_ATTEMPTS):
-            superpixels = slic(small, n_segments=round(_OVERSEGMENT * self.n_regions),
+            superpixels = slic(small, n_segments=round(_OVERSEGMENT * n_regions),
                                compactness=compactness, sigma=_SMOOTHING, convert2lab=True,
                                enforce_connectivity=True, start_label=0, channel_axis=-1)
-            if superpixels.max() + 1 >= self.n_regions:
+            if superpixels.max() + 1 >= n_regions:
                 break
             compactness *= 2
         return _first_appearance(superpixels)
 
-    def _merge(self, labels: np.ndarray, lab: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def _merge(self, labels: np.ndarray, lab: np.ndarray, weights: np.ndarray, n_regions: int,
+               min_regions: int) -> np.ndarray:
         count = int(labels.max()) + 1
         flat, flat_weights = labels.ravel(), weights.ravel()
         areas = np.bincount(flat, weights=flat_weights, minlength=count)
@@ -121,12 +130,13 @@ class SuperpixelSegmenter:
         while remaining > 1 and adjacent.any():
             means = sums / areas[:, None]
             colour = np.square(means[:, None, :] - means[None, :, :]).sum(axis=2)
-            too_small = alive & (areas < min_pixels)
-            if too_small.any() and remaining > self.min_regions:
+            smallest = max(min_pixels, MIN_REGION_AREA) if remaining > min_regions else MIN_REGION_AREA
+            too_small = alive & (areas < smallest)
+            if too_small.any():
                 keep = int(np.flatnonzero(too_small)[np.argmin(areas[too_small])])
                 neighbours = np.flatnonzero(adjacent[keep])
                 gone = int(neighbours[np.argmin(colour[keep, neighbours])])
-            elif remaining > self.n_regions:
+            elif remaining > n_regions:
                 ward = areas[:, None] * areas[None, :] / (areas[:, None] + areas[None, :]) * colour
                 keep, gone = np.unravel_index(np.argmin(np.where(adjacent, ward, np.inf)), ward.shape)
                 keep, gone = int(keep), int(gone)

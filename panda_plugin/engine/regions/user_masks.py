@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.image_io import decode_file, load_image
-from panda_plugin.core.masks import label_map_from_array, label_map_from_masks, rle_decode
+from panda_plugin.engine.image_io import decode_file, declared_size, load_image
+from panda_plugin.core.masks import label_map_from_array, label_map_from_masks, label_map_from_rles
 
 _ACCEPTED = ('an HxW integer label map, an NxHxW boolean mask stack, or a path to a '
              'label-map PNG (8/16-bit, one channel), a COCO panoptic PNG (RGB) or a COCO RLE '
@@ -34,13 +34,15 @@ def load_masks(source, image_size: tuple[int, int] | None = None) -> np.ndarray:
 
     Args:
         source: One of the sources above.
-        image_size: ``(height, width)`` the masks must have; not checked when None.
+        image_size: ``(height, width)`` the masks must have; not checked when None. A file's
+            declared size is checked against it (and against ``masks.MAX_PIXELS``) before the
+            masks are decoded.
 
     Returns:
         int32 HxW label map with values ``-1..N-1``.
     """
     if isinstance(source, (str, os.PathLike)):
-        labels = _read_file(Path(source))
+        labels = _read_file(Path(source), image_size)
     elif isinstance(source, np.ndarray) and source.ndim == 2:
         labels = label_map_from_array(source, ignore=-1)
     elif isinstance(source, np.ndarray) and source.ndim == 3:
@@ -74,7 +76,7 @@ class MaskSegmenter:
         Returns:
             int32 HxW label map (a copy).
         """
-        _check_size(self.labels, load_image(image).shape[:2])
+        _check_size(self.labels, load_image(image, min_side=1).shape[:2])
         return self.labels.copy()
 
 
@@ -85,9 +87,14 @@ def _check_size(labels: np.ndarray, image_size: tuple[int, int]) -> None:
             f'{image_size[0]}x{image_size[1]}; accepted: masks of the image size')
 
 
-def _read_file(path: Path) -> np.ndarray:
+def _read_file(path: Path, image_size: tuple[int, int] | None) -> np.ndarray:
     if path.suffix.lower() == '.json' and path.is_file():
-        return _read_rle_json(path)
+        return _read_rle_json(path, image_size)
+    declared = declared_size(path) if path.is_file() else None
+    if image_size is not None and declared is not None and declared != tuple(image_size):
+        raise PandaInputError(
+            f'mask file {str(path)!r} is {declared[0]}x{declared[1]} (HxW) but the image is '
+            f'{image_size[0]}x{image_size[1]}; accepted: masks of the image size')
     decoded = decode_file(path, 'mask', _ACCEPTED)
     if decoded.ndim == 2 and decoded.dtype in (np.uint8, np.uint16):
         return label_map_from_array(decoded)
@@ -99,7 +106,7 @@ def _read_file(path: Path) -> np.ndarray:
         f'{1 if decoded.ndim == 2 else decoded.shape[2]} channel(s); accepted: {_ACCEPTED}')
 
 
-def _read_rle_json(path: Path) -> np.ndarray:
+def _read_rle_json(path: Path, image_size: tuple[int, int] | None) -> np.ndarray:
     try:
         content = json.loads(path.read_text(encoding='utf-8'))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -118,12 +125,7 @@ def _read_rle_json(path: Path) -> np.ndarray:
                 f'mask {index} in {str(path)!r} is a {type(rle).__name__}, not an RLE object '
                 "(polygons are not accepted); accepted: {'size': [h, w], 'counts': ...}")
         rles.append(rle)
-    masks = [_with_path(rle_decode, path, rle) for rle in rles]
-    sizes = sorted({mask.shape for mask in masks})
-    if len(sizes) > 1:
-        raise PandaInputError(f'masks in {str(path)!r} have different sizes {sizes}; '
-                              'accepted: masks of one image')
-    return _with_path(label_map_from_masks, path, np.stack(masks))
+    return _with_path(label_map_from_rles, path, rles, image_size)
 
 
 def _with_path(function, path: Path, *args, **kwargs):
