@@ -213,9 +213,11 @@ class RegionPooling:
         self.shape = label_map.shape
         self.count = region_count(label_map)
         labels = label_map.astype(np.float32)
-        kernel = np.ones((2 * border + 1, 2 * border + 1), np.uint8)
         inside = label_map >= 0
-        interior = (cv2.erode(labels, kernel) == cv2.dilate(labels, kernel)) & inside
+        interior = inside.copy()
+        if border > 0:
+            kernel = np.ones((2 * border + 1, 2 * border + 1), np.uint8)
+            interior &= cv2.erode(labels, kernel) == cv2.dilate(labels, kernel)
         sizes = np.bincount(label_map[interior], minlength=self.count)[:self.count]
         thin = sizes == 0
         if thin.any():
@@ -256,7 +258,7 @@ def identical_regions(restored: torch.Tensor, reference: torch.Tensor, label_map
 
 def region_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_map: np.ndarray,
                     measure: str = 'ssim_psnr', calibrations: dict | None = None,
-                    colour_scale: float = COLOUR_SCALE) -> torch.Tensor:
+                    colour_scale: float = COLOUR_SCALE, border: int = BORDER) -> torch.Tensor:
     """Score every region of one restored image against its reference.
 
     Args:
@@ -266,6 +268,7 @@ def region_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_map: 
         measure: A key of ``MEASURES``. Default: ``'ssim_psnr'``.
         calibrations: Per component, the map onto [0, 1]. Default: ``DEFAULT_CALIBRATIONS``.
         colour_scale: CIELAB distance of the colour similarity. Default: ``COLOUR_SCALE``.
+        border: Band along region borders left out of the pooling. Default: ``BORDER``.
 
     Returns:
         N float64 scores in [0, 1] (1 exactly for regions identical in both images),
@@ -278,12 +281,12 @@ def region_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_map: 
     label_map = np.asarray(label_map)
     if label_map.shape != tuple(restored.shape[-2:]):
         raise PandaInputError(f'label map {label_map.shape} does not match image {tuple(restored.shape[-2:])}')
-    return batch_fidelity(restored, reference, [label_map], measure, calibrations, colour_scale)[0]
+    return batch_fidelity(restored, reference, [label_map], measure, calibrations, colour_scale, border)[0]
 
 
 def batch_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_maps,
                    measure: str = 'ssim_psnr', calibrations: dict | None = None,
-                   colour_scale: float = COLOUR_SCALE) -> list:
+                   colour_scale: float = COLOUR_SCALE, border: int = BORDER) -> list:
     """``region_fidelity`` of a batch.
 
     Args:
@@ -293,6 +296,7 @@ def batch_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_maps,
         measure: A key of ``MEASURES``. Default: ``'ssim_psnr'``.
         calibrations: Per component, the map onto [0, 1]. Default: ``DEFAULT_CALIBRATIONS``.
         colour_scale: CIELAB distance of the colour similarity.
+        border: Band along region borders left out of the pooling. Default: ``BORDER``.
 
     Returns:
         One float64 tensor of region scores per image.
@@ -303,7 +307,7 @@ def batch_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_maps,
     results = []
     for index, label_map in enumerate(label_maps):
         label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
-        pooling = RegionPooling(label_map, device=restored.device)
+        pooling = RegionPooling(label_map, border, restored.device)
         product = 1.0
         for name in components:
             values = maps[name][index]
