@@ -25,8 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import PandaInputError
-from .masks import region_count
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.masks import region_count
 
 #: Pixels this close to a region border are left out of its score, so that the analysis
 #: window of a pixel never straddles two regions with different distortions.
