@@ -8,19 +8,24 @@ from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import label_field
+from panda_plugin.engine.fidelity import padded
 from panda_plugin.engine.image_io import check_image_size
-from panda_plugin.engine.predictor import graphs_of, image_scores, label_maps_of, predict
+from panda_plugin.engine.predictor import image_scores, label_maps_of, predict
+from panda_plugin.engine.reference import reference_graphs, reference_scores
 from panda_plugin.engine.regions import build_segmenter
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS, check_device, load_model
 
 
 class PandaMetric(nn.Module):
-    """Quality of restored images against their references, from PANDA's distortion graph.
+    """Quality of restored images against their references, from PANDA's distortion graph
+    in reference mode (see ``engine.reference``).
 
-    The score of an image is the area-weighted mean of the predicted region scores of the
-    restored image (0 = worst, 1 = as good as the reference). Regions come from the
-    reference. Gradients flow to the restored images (not to PANDA, which stays frozen), so
-    ``1 - score`` is a loss.
+    Regions come from the reference. The score of an image is the area-weighted mean of the
+    region scores of the restored image: each region's fidelity to the reference region
+    (1 = identical pixels, exactly; lower for every visible degradation; docs/calibration.md
+    says what 0.9, 0.8 and 0.6 mean). Gradients flow to the restored images, so
+    ``1 - score`` is a loss. With ``return_graph`` the frozen network adds each degraded
+    region's distortion type.
 
     Args:
         weights: Shipped weights name or a weights file. Default: ``'panda-tiny'``
@@ -52,12 +57,15 @@ class PandaMetric(nn.Module):
                                   f'{tuple(reference.shape)}; they must have the same shape')
         self.network.eval()
         label_maps = label_maps_of(reference, self.segmenter)
-        outputs = predict(self.network, restored, reference, label_maps)
-        scores = image_scores(outputs[label_field('anchor', 'score')], label_maps)
+        region_scores = reference_scores(restored, reference, label_maps)
+        scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
         if not return_graph:
             return scores
+        with torch.no_grad():
+            outputs = predict(self.network, restored, reference, label_maps)
         name = getattr(self.network, 'weights_name', 'custom')
-        return scores, graphs_of(outputs, label_maps, {'weights': name})
+        distortion = outputs[label_field('anchor', 'distortion')]
+        return scores, reference_graphs(distortion, region_scores, label_maps, {'weights': name})
 
 
 def _rgb(images: torch.Tensor, name: str) -> torch.Tensor:

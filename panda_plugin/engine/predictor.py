@@ -8,21 +8,30 @@ import torch
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
-from panda_plugin.core.region_labels import RegionLabels
+from panda_plugin.core.region_labels import RegionLabels, label_field
 from panda_plugin.engine.image_io import load_image
 from panda_plugin.engine.models.heads import decode
 from panda_plugin.engine.models.panda_arch import PANDA
+from panda_plugin.engine.reference import reference_graphs, reference_scores
 from panda_plugin.engine.regions import build_segmenter, load_masks
 from panda_plugin.engine.weights import WEIGHTS_VARIABLE, check_device, load_model
 
 _MODELS: dict = {}
 
 
-def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=None) -> DistortionGraph:
+def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=None,
+            reference: bool = False) -> DistortionGraph:
     """Predict the distortion graph of ``anchor`` relative to ``target``.
 
     Regions come from ``masks`` when given, otherwise from ``segmenter`` run on the target
     (in restoration the target is the reference, whose edges are the true ones).
+
+    By default both images are of unknown quality (the paper's pairwise mode: the network
+    predicts every label; swapping the images mirrors the graph). With ``reference=True``
+    the target is the reference: each anchor region's score is its fidelity to the target
+    region (1 exactly when identical), the target scores 1 and is ``clean``, relations and
+    severities follow from the score gap, and the network gives the distortion type (see
+    ``engine.reference``).
 
     Args:
         anchor: Path, PIL image, HxWx3 uint8 RGB array or 3xHxW [0,1] tensor.
@@ -33,9 +42,11 @@ def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=No
         model: A ``PANDA`` network, or a weights name or path for ``load_model``.
             Default: ``'panda-tiny'``.
         device: Torch device. Default: the model's device (CPU for loaded weights).
+        reference: Treat ``target`` as the reference of ``anchor``. Default: False.
 
     Returns:
-        The validated graph; its metadata names the weights and the region source.
+        The validated graph; its metadata names the weights, the region source and the
+        mode (``'pairwise'`` or ``'reference'``).
     """
     anchor_image = load_image(anchor, name='anchor')
     target_image = load_image(target, name='target')
@@ -54,10 +65,15 @@ def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=No
     network = resolve_model(model, device)
     where = next(network.parameters()).device
     labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
+    restored, clean = _tensor(anchor_image, where), _tensor(target_image, where)
     with torch.inference_mode():
-        outputs = predict(network, _tensor(anchor_image, where), _tensor(target_image, where), labels)
+        outputs = predict(network, restored, clean, labels)
     metadata = {'weights': getattr(network, 'weights_name', 'custom'), 'regions': os.fspath(regions)}
-    return graphs_of(outputs, labels, metadata)[0]
+    if reference:
+        with torch.no_grad():
+            scores = reference_scores(restored, clean, labels)
+        return reference_graphs(outputs[label_field('anchor', 'distortion')], scores, labels, metadata)[0]
+    return graphs_of(outputs, labels, {**metadata, 'mode': 'pairwise'})[0]
 
 
 def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,

@@ -5,9 +5,10 @@ import torch
 from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.core.region_labels import label_field
+from panda_plugin.engine.fidelity import padded
 from panda_plugin.engine.metric import PandaMetric
-from panda_plugin.engine.predictor import label_maps_of, predict
+from panda_plugin.engine.predictor import label_maps_of
+from panda_plugin.engine.reference import reference_scores
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS
 
 
@@ -15,10 +16,13 @@ class PandaRegionLoss(nn.Module):
     """Region-aware loss from PANDA's graph of the restored image against the ground truth.
 
     Modes:
-        ``'region'``: a pixel L1 loss whose weight in each region grows with how bad PANDA
-            judges that region: ``w = 1 + strength * (1 - score)``, normalised to mean 1 per
-            image (the graph itself is not differentiated).
-        ``'score'``: ``1 - PANDA score`` of each image, differentiable through PANDA (frozen).
+        ``'region'``: a pixel L1 loss whose weight in each region grows with how far the
+            region is from the ground truth: ``w = 1 + strength * (1 - score)``, normalised
+            to mean 1 per image (the scores are not differentiated).
+        ``'score'``: ``1 - PANDA score`` of each image, differentiable.
+
+    Scores are the reference-mode region scores of ``PandaMetric`` (fidelity to the ground
+    truth; 1 for identical regions).
 
     Args:
         loss_weight: Multiplier of the loss. Default: 1.0.
@@ -68,7 +72,7 @@ class PandaRegionLoss(nn.Module):
         """Bx1xHxW weights of the ``'region'`` mode, mean 1 per image."""
         with torch.no_grad():
             label_maps = label_maps_of(target, self.metric.segmenter)
-            scores = predict(self.metric.network, pred.clamp(0, 1), target.clamp(0, 1), label_maps)[label_field('anchor', 'score')]
+            scores = padded(reference_scores(pred.clamp(0, 1), target.clamp(0, 1), label_maps)).to(pred.dtype)
             region_weights = 1 + self.strength * (1 - scores)
             index = label_maps.clamp(min=0).flatten(1)
             weights = torch.gather(region_weights, 1, index).view_as(label_maps)
