@@ -168,6 +168,9 @@ def _add_compare(commands) -> None:
                                             '(default), grid, grid:RxC or sam:CHECKPOINT')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
     parser.add_argument('--device', help='torch device (default cpu)')
+    parser.add_argument('--reference', action='store_true',
+                        help='TARGET is the reference of ANCHOR (e.g. restored vs ground truth): region scores '
+                             'are fidelities to it (1 = identical), the target is clean with score 1')
     parser.add_argument('--json', help='write the graph as JSON (schema panda-dg/1)')
     parser.add_argument('--viz', help='write a PNG of the graph over both images')
     parser.set_defaults(handler=_compare)
@@ -179,7 +182,7 @@ def _compare(args) -> int:
 
     anchor, target = load_image(args.anchor, name='anchor'), load_image(args.target, name='target')
     graph = compare(anchor, target, masks=args.masks, segmenter=args.segmenter,
-                    model=args.weights, device=args.device)
+                    model=args.weights, device=args.device, reference=args.reference)
     print(graph_table(graph))
     if args.json:
         graph.to_json(args.json, indent=2)
