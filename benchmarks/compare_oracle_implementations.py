@@ -1,14 +1,14 @@
 """How far the torch label oracle (``engine.fidelity``) is from the numpy one it replaced.
 
 The numpy ``PixelMapScorer`` is read from a git revision that still has it (default
-``ff8c7a4``, the last commit before the torch measure) and run beside the current one on
+``df3cb21``, the last commit before the torch measure) and run beside the current one on
 held-out bundled photographs at their own size (coffee 400x600 and rocket 427x640 go through
 the 512-pixel working size, gravel and immunohistochemistry are 512x512): every other
 superpixel region degraded with one of six distortions at minor and at severe strength.
 Reports, per measure, the mean, 99th percentile and largest absolute difference of the region
 scores, and how many ``ssim_psnr`` regions change their relation to the clean image.
 
-Usage: python benchmarks/compare_oracle_implementations.py [--revision ff8c7a4]
+Usage: python benchmarks/compare_oracle_implementations.py [--revision df3cb21]
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def old_scorer_module(revision: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--revision', default='ff8c7a4')
+    parser.add_argument('--revision', default='df3cb21')
     args = parser.parse_args()
     old = old_scorer_module(args.revision)
     segmenter = build_segmenter('superpixel')
