@@ -15,6 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from panda_plugin import __version__
@@ -131,6 +132,13 @@ def _init_worker(settings: BuildSettings) -> None:
     _worker_state['scorer'] = build_scorer(settings.scorer)
 
 
+def _init_forked_worker(settings: BuildSettings) -> None:
+    # A forked child cannot use the parent's torch (OpenMP) thread pool: its first parallel
+    # region would wait forever. One thread per worker process, as torch's own data loaders do.
+    torch.set_num_threads(1)
+    _init_worker(settings)
+
+
 def _process(task: tuple[int, str, str]) -> tuple[str, list, str | None]:
     index, path, source = task
     try:
@@ -200,7 +208,7 @@ def _run(todo: list, settings: BuildSettings, workers: int):
         yield from map(_process, todo)
         return
     context = multiprocessing.get_context('fork')
-    with context.Pool(workers, initializer=_init_worker, initargs=(settings,)) as pool:
+    with context.Pool(workers, initializer=_init_forked_worker, initargs=(settings,)) as pool:
         yield from pool.imap(_process, todo)
 
 
