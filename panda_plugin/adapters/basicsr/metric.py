@@ -26,7 +26,8 @@ def calculate_panda(img, img2, crop_border, input_order='HWC', test_y_channel=Fa
         segmenter: Region proposer spec. Default: ``'superpixel'``.
 
     Returns:
-        The score in [0, 1] (higher is better).
+        The score in [0, 1] (higher is better): the reference-mode score of the pyiqa metric,
+        exactly 1 when the two images are identical.
     """
     unknown = sorted(set(kwargs) - set(_BASICSR_METRIC_KEYS))
     if unknown:

@@ -32,7 +32,8 @@ class PandaSRModel(SRModel):
     - ``train: panda_opt:`` (a ``PandaRegionLoss``), alone or beside ``pixel_opt`` and
       ``perceptual_opt``; logged as ``l_panda``.
     - ``val: panda:`` (options in ``MONITOR_DEFAULTS``): at each monitored validation, the
-      distortion graph of every validated image against its ground truth goes to TensorBoard
+      reference-mode distortion graph of every validated image against its ground truth
+      (the ground truth against itself scores 1) goes to TensorBoard
       (see ``tensorboard.log_graphs``) and, with ``save_json``, to a JSON file next to
       BasicSR's validation images.
     """
