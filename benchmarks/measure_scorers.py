@@ -76,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     bundled = bundled_images('all')
     images = [(name, square_crop(image, args.size)) for name, image in bundled
-              if not name.startswith('procedural')]
+              if not name.startswith('procedural') and '_tile' not in name]
     images += [(name, square_crop(image, args.size)) for name, image in bundled
                if name.startswith('procedural')][:8]
     report = {'machine': f'{platform.machine()}, {platform.python_version()}',
