@@ -108,8 +108,8 @@ def pixel_maps(restored: torch.Tensor, reference: torch.Tensor, components,
         Dict of Bxhxw float32 maps (``h, w`` at most ``WORK_SIZE``): similarities, or the
         channel-mean squared error for ``psnr``.
     """
-    restored = work_size(restored.float().clamp(0, 1))
-    reference = work_size(reference.float().clamp(0, 1))
+    restored = work_size(restored.float().clamp(0, 1)).contiguous()
+    reference = work_size(reference.float().clamp(0, 1)).contiguous()
     maps = {}
     if 'psnr' in components:
         maps['psnr'] = ((restored - reference) ** 2).mean(1)
