@@ -167,124 +167,175 @@ class Alternatives:
                 for border in self.BORDERS for high in self.PSNR_HIGHS]
 
 
+PARTS = ('identity', 'ladders', 'visible', 'clean')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--size', type=int, default=512)
     parser.add_argument('--clean-sizes', type=int, nargs='+', default=[256, 512, 1024])
+    parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS),
+                        help='measure only these parts (to spread a run over processes)')
+    parser.add_argument('--ladders', nargs='+', choices=list(LADDERS), default=list(LADDERS))
+    parser.add_argument('--merge', nargs='+', help='only merge the JSON files of such partial runs and report')
     parser.add_argument('--json', default='reference_ladders.json')
     parser.add_argument('--markdown', default='reference_ladders.md')
     args = parser.parse_args()
+    if args.merge:
+        results = merge([json.loads(Path(path).read_text()) for path in args.merge])
+    else:
+        results = measure_parts(args)
+        Path(args.json).write_text(json.dumps(results))  # the raw measurements first
+        results = summarise(results)
+    with open(args.json, 'w') as handle:
+        json.dump(results, handle, indent=1)
+    if all(part in results for part in ('identity', 'ladders', 'visible', 'clean')):
+        markdown = report(results)
+        with open(args.markdown, 'w') as handle:
+            handle.write(markdown)
+        print(markdown)
+
+
+def measure_parts(args) -> dict:
+    """The parts of a run named by ``args.parts``, as a JSON-able dict."""
     start = time.time()
     panda = pyiqa.create_metric('panda', device='cpu')
     ssim = pyiqa.create_metric('ssim', device='cpu')
     ms_ssim = pyiqa.create_metric('ms_ssim', device='cpu')
     images = [(name, square_crop(image, args.size)) for name, image in photographs()]
 
+    def score(image, reference) -> float:
+        with torch.no_grad():
+            return float(panda(tensor(image), tensor(reference)))
+
     def measure(image, reference) -> dict:
         a, b = tensor(image), tensor(reference)
         with torch.no_grad():
-            return {'panda': float(panda(a, b)), 'ssim': float(ssim(a, b)), 'ms_ssim': float(ms_ssim(a, b)),
+            return {'panda': score(image, reference), 'ssim': float(ssim(a, b)), 'ms_ssim': float(ms_ssim(a, b)),
                     'psnr': psnr(image, reference)}
 
     options = ' '.join(f'--{k.replace("_", "-")} {" ".join(map(str, v)) if isinstance(v, list) else v}'
-                       for k, v in vars(args).items())
-    results = {'command': f'python benchmarks/bench_reference_ladders.py {options}',
-        'machine': f'{platform.machine()}, {torch.get_num_threads()} torch threads, Python {platform.python_version()}',
-        'images': [name for name, _ in images], 'size': args.size}
+                       for k, v in vars(args).items() if v is not None)
+    results = {'commands': [f'python benchmarks/bench_reference_ladders.py {options}'],
+               'machine': f'{platform.machine()}, {torch.get_num_threads()} torch threads, '
+                          f'Python {platform.python_version()}',
+               'images': [name for name, _ in images], 'size': args.size}
 
-    # identity
-    identity = []
-    for index, (name, image) in enumerate(images):
-        row = {'image': name}
-        for label, (ladder, value) in {'clean': (None, None), 'jpeg_q10': ('jpeg', 10), 'blur_3': ('blur', 3),
-                                       'noise_0.1': ('noise', 0.1)}.items():
-            version = image if ladder is None else degrade(image, ladder, value, index)
-            with torch.no_grad():
-                row[label] = float(panda(tensor(version), tensor(version)))
-        identity.append(row)
-    results['identity'] = identity
-    print('identity done', flush=True)
-
-    # ladders
-    ladders = {}
-    for ladder, (parameter, steps) in LADDERS.items():
-        per_image = []
+    if 'identity' in args.parts:
+        identity = []
         for index, (name, image) in enumerate(images):
-            grey = bool(np.all(image[..., 0] == image[..., 1]) and np.all(image[..., 1] == image[..., 2]))
-            if ladder == 'desaturation' and grey:
-                continue
-            versions = [degrade(image, ladder, v, index) for v in steps]
-            per_image.append({'image': name, 'steps': [measure(version, image) for version in versions]})
-        spearman = {key: float(np.mean([order_correlation([s[key] for s in entry['steps']]) for entry in per_image]))
-                    for key in ('panda', 'ssim', 'ms_ssim', 'psnr')}
+            row = {'image': name}
+            for label, (ladder, value) in {'clean': (None, None), 'jpeg_q10': ('jpeg', 10), 'blur_3': ('blur', 3),
+                                           'noise_0.1': ('noise', 0.1)}.items():
+                version = image if ladder is None else degrade(image, ladder, value, index)
+                row[label] = score(version, version)
+            identity.append(row)
+        results['identity'] = identity
+        print('identity done', flush=True)
+
+    if 'ladders' in args.parts:
+        ladders = {}
+        for ladder in args.ladders:
+            parameter, steps = LADDERS[ladder]
+            per_image = []
+            for index, (name, image) in enumerate(images):
+                grey = bool(np.all(image[..., 0] == image[..., 1]) and np.all(image[..., 1] == image[..., 2]))
+                if ladder == 'desaturation' and grey:
+                    continue
+                versions = [degrade(image, ladder, v, index) for v in steps]
+                per_image.append({'image': name, 'steps': [measure(version, image) for version in versions]})
+            ladders[ladder] = {'parameter': parameter, 'steps': steps, 'images': per_image}
+            print(ladder, 'done', flush=True)
+        results['ladders'] = ladders
+
+    if 'visible' in args.parts:
+        cases = []
+        alternatives = Alternatives()
+        for index, (name, image) in enumerate(images):
+            itself = score(image, image)
+            for ladder, values in VISIBLE.items():
+                for value in values:
+                    degraded = degrade(image, ladder, value, index)
+                    graph = panda_plugin.compare(degraded, image, reference=True)
+                    alternatives.add('visible', degraded, image, graph.label_map)
+                    metric_score = score(degraded, image)
+                    cases.append({'image': name, 'ladder': ladder, 'value': value, 'relation': graph.relation,
+                                  'anchor_score': graph.anchor_score, 'metric_score': metric_score,
+                                  'reference_above': itself > metric_score})
+            label_map = panda.net.segmenter(image)
+            for ladder, (_, steps) in LADDERS.items():
+                alternatives.add('mildest', degrade(image, ladder, steps[0], index), image, label_map)
+        results['visible'] = {'cases': cases}
+        results['calibrations'] = alternatives.table()
+        print('visible done', flush=True)
+
+    if 'clean' in args.parts:
+        graphics = [(f'procedural_{seed:04d}', procedural_image(seed)) for seed in PROCEDURAL_SEEDS['bench']]
+        clean = []
+        for side in args.clean_sizes:
+            regions = both_clean = same = 0
+            for name, image in photographs() + graphics:
+                picture = square_crop(image, side)
+                graph = panda_plugin.compare(picture, picture, reference=True)
+                regions += len(graph.regions)
+                both_clean += sum(r.anchor.distortion == r.target.distortion == 'clean' for r in graph.regions)
+                same += sum(r.relation == 'same' for r in graph.regions)
+            clean.append({'size': side, 'images': len(photographs()) + len(graphics), 'regions': regions,
+                          'clean_both': both_clean / regions, 'same': same / regions})
+            print('clean', side, 'done', flush=True)
+        results['clean'] = clean
+    results['seconds'] = time.time() - start
+    return results
+
+
+def merge(runs: list[dict]) -> dict:
+    """One result from partial runs of the same images and size."""
+    merged = {'commands': [], 'seconds': 0.0, 'ladders': {}}
+    for run in runs:
+        if run['images'] != runs[0]['images'] or run['size'] != runs[0]['size']:
+            raise SystemExit('partial runs of different images or sizes cannot be merged')
+        merged['commands'] += run['commands']
+        merged['seconds'] += run['seconds']
+        merged['ladders'].update({name: {k: data[k] for k in ('parameter', 'steps', 'images')}
+                                  for name, data in run.get('ladders', {}).items()})
+        for key in ('machine', 'images', 'size', 'identity', 'visible', 'calibrations', 'clean'):
+            if key in run:
+                merged[key] = run[key]
+    merged['ladders'] = {name: merged['ladders'][name] for name in LADDERS if name in merged['ladders']}
+    return summarise(merged)
+
+
+def summarise(results: dict) -> dict:
+    """Means, Spearman correlations, crossings and bands of the ladders; rates of the visible cases."""
+    for data in results.get('ladders', {}).values():
+        steps, per_image = data['steps'], data['images']
+        data['spearman'] = {key: float(np.mean([order_correlation([s[key] for s in entry['steps']])
+                                                for entry in per_image]))
+                            for key in ('panda', 'ssim', 'ms_ssim', 'psnr')}
         means = {key: [float(np.mean([entry['steps'][i][key] for entry in per_image])) for i in range(len(steps))]
                  for key in ('panda', 'ssim', 'ms_ssim', 'psnr')}
-        ladders[ladder] = {'parameter': parameter, 'steps': steps, 'images': per_image, 'mean': means,
-                           'min_panda': [min(e['steps'][i]['panda'] for e in per_image) for i in range(len(steps))],
-                           'max_panda': [max(e['steps'][i]['panda'] for e in per_image) for i in range(len(steps))],
-                           'spearman': spearman,
-                           'meaning': {str(level): crossing(steps, means['panda'], {k: means[k] for k in
-                                                                                   ('psnr', 'ssim', 'ms_ssim')}, level)
-                                       for level in LEVELS}}
-        print(ladder, 'done', {k: round(v, 3) for k, v in spearman.items()}, flush=True)
-    results['ladders'] = ladders
-    results['bands'] = bands(ladders)
-
-    # visible degradations: reference above, compare's whole-image relation
-    cases = []
-    alternatives = Alternatives()
-    for index, (name, image) in enumerate(images):
-        for ladder, values in VISIBLE.items():
-            for value in values:
-                degraded = degrade(image, ladder, value, index)
-                graph = panda_plugin.compare(degraded, image, reference=True)
-                alternatives.add('visible', degraded, image, graph.label_map)
-                step = ladders[ladder]['steps'].index(value)
-                metric_score = next(e for e in ladders[ladder]['images'] if e['image'] == name)['steps'][step]['panda']
-                cases.append({'image': name, 'ladder': ladder, 'value': value, 'relation': graph.relation,
-                              'anchor_score': graph.anchor_score, 'metric_score': metric_score,
-                              'reference_above': identity[index]['clean'] > metric_score})
-    results['visible'] = {
-        'cases': cases,
-        'worse': float(np.mean([c['relation'].endswith('worse') for c in cases])),
-        'reference_above': float(np.mean([c['reference_above'] for c in cases])),
-        'max_metric_compare_difference': float(max(abs(c['anchor_score'] - c['metric_score']) for c in cases)),
-        'per_ladder': {ladder: float(np.mean([c['relation'].endswith('worse') for c in cases if c['ladder'] == ladder]))
-                       for ladder in VISIBLE}}
-    for index, (name, image) in enumerate(images):
-        label_map = panda.net.segmenter(image)
-        for ladder, (_, steps) in LADDERS.items():
-            alternatives.add('mildest', degrade(image, ladder, steps[0], index), image, label_map)
-    results['calibrations'] = alternatives.table()
-    print('visible done', results['visible']['worse'], flush=True)
-
-    # clean images against themselves
-    graphics = [(f'procedural_{seed:04d}', procedural_image(seed)) for seed in PROCEDURAL_SEEDS['bench']]
-    clean = []
-    for side in args.clean_sizes:
-        regions = both_clean = same = 0
-        for name, image in photographs() + graphics:
-            picture = square_crop(image, side)
-            graph = panda_plugin.compare(picture, picture, reference=True)
-            regions += len(graph.regions)
-            both_clean += sum(r.anchor.distortion == r.target.distortion == 'clean' for r in graph.regions)
-            same += sum(r.relation == 'same' for r in graph.regions)
-        clean.append({'size': side, 'images': len(photographs()) + len(graphics), 'regions': regions,
-                      'clean_both': both_clean / regions, 'same': same / regions})
-        print('clean', side, 'done', flush=True)
-    results['clean'] = clean
-    results['seconds'] = time.time() - start
-    with open(args.json, 'w') as handle:
-        json.dump(results, handle, indent=1)
-    markdown = report(results)
-    with open(args.markdown, 'w') as handle:
-        handle.write(markdown)
-    print(markdown)
+        data['mean'] = means
+        data['min_panda'] = [min(e['steps'][i]['panda'] for e in per_image) for i in range(len(steps))]
+        data['max_panda'] = [max(e['steps'][i]['panda'] for e in per_image) for i in range(len(steps))]
+        others = {k: means[k] for k in ('psnr', 'ssim', 'ms_ssim')}
+        data['meaning'] = {str(level): crossing(steps, means['panda'], others, level) for level in LEVELS}
+    if results.get('ladders'):
+        results['bands'] = bands(results['ladders'])
+    if 'visible' in results:
+        cases = results['visible']['cases']
+        results['visible'].update({
+            'worse': float(np.mean([c['relation'].endswith('worse') for c in cases])),
+            'reference_above': float(np.mean([c['reference_above'] for c in cases])),
+            'max_metric_compare_difference': float(max(abs(c['anchor_score'] - c['metric_score']) for c in cases)),
+            'per_ladder': {ladder: float(np.mean([c['relation'].endswith('worse') for c in cases
+                                                  if c['ladder'] == ladder])) for ladder in VISIBLE}})
+    return results
 
 
 def report(results: dict) -> str:
     """The markdown tables of a run."""
-    lines = [f'Command: `{results["command"]}` ({results["seconds"] / 60:.1f} min; {results["machine"]}).', '',
+    commands = '; '.join(f'`{command}`' for command in results['commands'])
+    lines = [f'Commands: {commands} ({results["seconds"] / 60:.1f} min in all; {results["machine"]}).', '',
              f'Images ({results["size"]} px): {", ".join(results["images"])}.', '',
              '### Identity: the pyiqa metric `panda` on an image against itself', '',
              '| image | clean | JPEG q10 | blur sigma 3 | noise 0.1 |', '|---|---|---|---|---|']
