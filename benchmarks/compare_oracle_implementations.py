@@ -6,7 +6,8 @@ held-out bundled photographs at their own size (coffee 400x600 and rocket 427x64
 the 512-pixel working size, gravel and immunohistochemistry are 512x512): every other
 superpixel region degraded with one of six distortions at minor and at severe strength.
 Reports, per measure, the mean, 99th percentile and largest absolute difference of the region
-scores, and how many ``ssim_psnr`` regions change their relation to the clean image.
+scores, how many ``ssim_psnr`` regions change their relation to the clean image, and the
+median time of one ``ssim_psnr`` call of each (torch on one thread) at 256 and 512 px.
 
 Usage: python benchmarks/compare_oracle_implementations.py [--revision df3cb21]
 """
@@ -17,13 +18,16 @@ import importlib.util
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from panda_plugin.core.taxonomy import relation_ids_from_scores
 from panda_plugin.engine.data.bundled import packaged_image
-from panda_plugin.engine.distortions import degrade_regions
+from panda_plugin.engine.distortions import apply_distortion, degrade_regions
+from panda_plugin.engine.image_io import square_crop
 from panda_plugin.engine.regions import build_segmenter
 from panda_plugin.engine.scoring import PixelMapScorer
 
@@ -79,6 +83,25 @@ def main() -> None:
         values = np.concatenate(values)
         print(f'| `{measure}` | {values.mean():.1e} | {np.percentile(values, 99):.1e} | {values.max():.1e} |')
     print(f'\n`ssim_psnr` regions whose relation to the clean image changes: {changed} of {regions}')
+    torch.set_num_threads(1)
+    print('\n| size | numpy ms per call | torch ms per call |\n|---|---|---|')
+    for side in (256, 512):
+        clean = square_crop(packaged_image('skimage', 'coffee'), side)
+        degraded = apply_distortion(clean, 'blur', 2, seed=0)
+        whole = np.zeros(clean.shape[:2], np.int32)
+        times = [median_ms(lambda s=scorer: s(degraded, clean, whole))
+                 for scorer in (old.PixelMapScorer('ssim_psnr'), PixelMapScorer('ssim_psnr'))]
+        print(f'| {side} | {times[0]:.1f} | {times[1]:.1f} |')
+
+
+def median_ms(function, repeats: int = 15) -> float:
+    function()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - start)
+    return 1000 * float(np.median(samples))
 
 
 if __name__ == '__main__':
