@@ -11,9 +11,10 @@ This is the one implementation of the pixel measures behind the label oracle
 - ``ssim_psnr`` (the default): geometric mean of calibrated ``ssim_color`` and ``psnr``.
 
 The maps are computed at ``WORK_SIZE`` pixels on the long side at most (area averaging),
-brought back to the label map's size (bilinear) and averaged over each region's interior
-(``BORDER`` pixels away from its edge). A region whose pixels are identical in both images
-scores exactly 1. Everything is differentiable in the restored image.
+brought back to the label map's size (bilinear) and averaged over each region: over its
+interior (``BORDER`` pixels away from its edge) for the label oracle, over all of it in
+reference mode. A region whose pixels are identical in both images scores exactly 1.
+Everything is differentiable in the restored image.
 """
 from __future__ import annotations
 
