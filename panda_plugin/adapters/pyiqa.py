@@ -8,7 +8,8 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import boxes_and_areas
-from panda_plugin.engine.scoring import Calibration, check_scorer_inputs, register_scorer_scheme
+from panda_plugin.engine.fidelity import Calibration
+from panda_plugin.engine.scoring import check_scorer_inputs, register_scorer_scheme
 
 #: pyiqa's name of the metric.
 METRIC_NAME = 'panda'

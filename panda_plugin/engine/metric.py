@@ -7,11 +7,10 @@ import torch
 from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.core.region_labels import label_field
 from panda_plugin.engine.fidelity import padded
 from panda_plugin.engine.image_io import check_image_size
-from panda_plugin.engine.predictor import image_scores, label_maps_of, predict
-from panda_plugin.engine.reference import reference_graphs, reference_scores
+from panda_plugin.engine.predictor import image_scores, label_maps_of, predict_graphs
+from panda_plugin.engine.reference import reference_scores
 from panda_plugin.engine.regions import build_segmenter
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS, check_device, load_model
 
@@ -61,11 +60,8 @@ class PandaMetric(nn.Module):
         scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
         if not return_graph:
             return scores
-        with torch.no_grad():
-            outputs = predict(self.network, restored, reference, label_maps)
-        name = getattr(self.network, 'weights_name', 'custom')
-        distortion = outputs[label_field('anchor', 'distortion')]
-        return scores, reference_graphs(distortion, region_scores, label_maps, {'weights': name})
+        return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True,
+                                      region_scores=region_scores)
 
 
 def _rgb(images: torch.Tensor, name: str) -> torch.Tensor:

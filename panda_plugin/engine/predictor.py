@@ -65,15 +65,37 @@ def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=No
     network = resolve_model(model, device)
     where = next(network.parameters()).device
     labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
-    restored, clean = _tensor(anchor_image, where), _tensor(target_image, where)
-    with torch.inference_mode():
-        outputs = predict(network, restored, clean, labels)
-    metadata = {'weights': getattr(network, 'weights_name', 'custom'), 'regions': os.fspath(regions)}
-    if reference:
-        with torch.no_grad():
-            scores = reference_scores(restored, clean, labels)
-        return reference_graphs(outputs[label_field('anchor', 'distortion')], scores, labels, metadata)[0]
-    return graphs_of(outputs, labels, {**metadata, 'mode': 'pairwise'})[0]
+    return predict_graphs(network, _tensor(anchor_image, where), _tensor(target_image, where), labels,
+                          reference=reference, metadata={'regions': os.fspath(regions)})[0]
+
+
+def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor, *,
+                   reference: bool = False, region_scores: list | None = None,
+                   metadata: dict | None = None) -> list[DistortionGraph]:
+    """Distortion graphs of a batch: the one prediction path behind ``compare``, ``PandaMetric``
+    (pyiqa ``panda``, BasicSR ``calculate_panda``) and ``PandaSRModel``'s monitoring.
+
+    Args:
+        network: PANDA in eval mode.
+        anchor: Bx3xHxW anchor (restored) images in [0, 1].
+        target: Bx3xHxW target (reference) images in [0, 1].
+        label_maps: BxHxW int64 label maps.
+        reference: Reference mode (``engine.reference``); default: the pairwise mode.
+        region_scores: Reference mode only: the region scores of ``reference_scores`` when the
+            caller has them already. Default: computed here.
+        metadata: Stored with every graph, beside the weights name and the mode.
+
+    Returns:
+        One graph per pair.
+    """
+    metadata = {'weights': getattr(network, 'weights_name', 'custom'), **(metadata or {})}
+    with torch.no_grad():
+        outputs = predict(network, anchor, target, label_maps)
+        if not reference:
+            return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
+        if region_scores is None:
+            region_scores = reference_scores(anchor, target, label_maps)
+    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, metadata)
 
 
 def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,

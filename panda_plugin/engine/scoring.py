@@ -19,7 +19,7 @@ import torch
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine import fidelity
-from panda_plugin.engine.fidelity import BORDER, WORK_SIZE, Calibration  # noqa: F401 (re-exported)
+from panda_plugin.engine.fidelity import BORDER
 
 
 class PixelMapScorer:
