@@ -25,12 +25,16 @@ class PandaModel(CPUDistributedMixin, BaseModel):
 
     Options: ``network_g`` (type PANDA), ``train.loss_opt`` (type PandaLoss; default the
     paper's weights), ``train.optim_g`` (``Adam`` or ``AdamW``), ``train.scheduler``,
+    ``find_unused_parameters`` (distributed runs; default true here),
     ``val.metrics`` (any of ``relation_acc``, ``relation_f1``, ``distortion_acc``,
     ``distortion_f1``, ``severity_acc``, ``severity_f1``, ``srcc``, ``plcc``).
     """
 
     def __init__(self, opt: dict):
         super().__init__(opt)
+        # timm's CNN feature extractors run the blocks past the last fused level too; their
+        # parameters get no gradient, which DistributedDataParallel must be told about.
+        opt.setdefault('find_unused_parameters', True)
         self.net_g = self.model_to_device(build_network(opt['network_g']))
         self.print_network(self.net_g)
         load_path = opt['path'].get('pretrain_network_g')
