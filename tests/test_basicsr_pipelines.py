@@ -204,6 +204,17 @@ def test_cpu_fallbacks_are_installed_on_import_only_without_cuda():
         cpu.init_dist('slurm')
 
 
+def test_launcher_pytorch_without_torchrun_is_one_line(tmp_path, capsys, monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip('BasicSR starts nccl itself where CUDA is available')
+    for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.delenv(name, raising=False)
+    options = tmp_path / 'x.yml'
+    options.write_text(PANDA_OPTIONS.format(data=tmp_path / 'none.lmdb', iters=2))
+    assert main(['train', '-opt', str(options), '--launcher', 'pytorch']) == 2
+    assert 'needs RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT in the environment' in capsys.readouterr().err
+
+
 def test_graph_json_goes_beside_basicsr_images():
     from panda_plugin.adapters.basicsr.outputs import graph_json_path
 
@@ -249,13 +260,20 @@ def test_panda_test_runs_the_shipped_sr_test_options(sr_data, tmp_path, monkeypa
 
 
 @pytest.mark.slow
-def test_basicsr_own_train_and_test_pipelines_after_import_panda_plugin(sr_data, tmp_path):
-    """The documented one-liners: BasicSR's train_pipeline (resumed with --auto_resume on this
-    CPU machine) and test_pipeline run an option file with the plugin's model, loss and metric."""
+def test_basicsr_own_train_and_test_pipelines_after_import_panda_plugin(sr_data, tmp_path, monkeypatch):
+    """BasicSR's train_pipeline, through the documented one-liner, resumes with --auto_resume
+    on this CPU machine a run of an option file with the plugin's model, loss and metric; then
+    BasicSR's test_pipeline tests the result (in this process, which imported panda_plugin)."""
+    import basicsr.test
+
+    from panda_plugin.adapters.basicsr.training import reset_basicsr_logger
+
+    monkeypatch.chdir(tmp_path)
     for iters in (2, 4):
         (tmp_path / f'sr_{iters}.yml').write_text(SR_OPTIONS.format(name='sr_own', data=sr_data, iters=iters))
-        python(['-c', "import panda_plugin, basicsr.train as t; t.train_pipeline('.')",
-                '-opt', f'sr_{iters}.yml', '--auto_resume'], tmp_path)
+    assert main(['train', '-opt', 'sr_2.yml']) == 0  # the state to resume from
+    python(['-c', "import panda_plugin, basicsr.train as t; t.train_pipeline('.')",
+            '-opt', 'sr_4.yml', '--auto_resume'], tmp_path)
     root = tmp_path / 'experiments' / 'sr_own'
     log = run_log(root)
     assert re.search(r'Resuming training from epoch: \d+, iter: 2\.', log)
@@ -264,7 +282,9 @@ def test_basicsr_own_train_and_test_pipelines_after_import_panda_plugin(sr_data,
 
     model = root / 'models' / 'net_g_latest.pth'
     (tmp_path / 'test.yml').write_text(SR_TEST_OPTIONS.format(data=sr_data, model=model))
-    python(['-c', "import panda_plugin, basicsr.test as t; t.test_pipeline('.')", '-opt', 'test.yml'], tmp_path)
+    monkeypatch.setattr(sys, 'argv', ['test.py', '-opt', 'test.yml'])
+    reset_basicsr_logger()
+    basicsr.test.test_pipeline(str(tmp_path))
     results = tmp_path / 'results' / 'sr_tiny_test'
     assert re.search(r'# panda: 0\.\d+', run_log(results, 'test'))
     folder = results / 'visualization' / 'sr_val'
@@ -301,16 +321,20 @@ def test_torchrun_trains_panda_on_two_shards_with_gloo_and_resumes(shards, tmp_p
 @pytest.mark.slow
 def test_torchrun_runs_basicsr_own_train_pipeline_for_the_sr_example(sr_data, tmp_path):
     """BasicSR's train_pipeline through the documented 3-line wrapper under torchrun: the
-    SR example's model, loss and metric on 2 CPU processes, then resumed."""
+    SR example's model, loss and metric on 2 CPU processes (resuming is tested above)."""
     (tmp_path / 'train.py').write_text(TRAIN_SCRIPT)
-    for iters in (2, 4):
-        (tmp_path / f'sr_{iters}.yml').write_text(SR_OPTIONS.format(name='sr_dist', data=sr_data, iters=iters))
-        torchrun(['train.py', '-opt', f'sr_{iters}.yml'], tmp_path, tmp_path / f'logs_{iters}')
+    (tmp_path / 'sr.yml').write_text(SR_OPTIONS.format(name='sr_dist', data=sr_data, iters=2))
+    torchrun(['train.py', '-opt', 'sr.yml'], tmp_path, tmp_path / 'logs')
     root = tmp_path / 'experiments' / 'sr_dist'
     text = run_log(root)
-    # 4 images, batch 2 per rank: one iteration per epoch, so iteration 2 ends epoch 1
-    assert 'World size (gpu number): 2' in text and 'Resuming training from epoch: 1, iter: 2.' in text
-    assert 'l_panda' in text and 'PANDA sr_val @ 4' in text and re.search(r'# panda: 0\.\d+', text)
-    assert (root / 'visualization' / 'astronaut' / 'astronaut_4_panda.json').is_file()
-    assert len(list((tmp_path / 'tb_logger' / 'sr_dist').glob('events.*'))) == 2  # rank 0, each run
-    assert 'INFO' not in rank_output(tmp_path / 'logs_4', 1)
+    assert 'World size (gpu number): 2' in text
+    assert 'l_panda' in text and 'PANDA sr_val @ 2' in text and re.search(r'# panda: 0\.\d+', text)
+    # 4 images, batch 2: iteration 2 ends the second epoch only if each rank got 2 of them
+    with torch.serialization.safe_globals([collections.Counter]):
+        state = torch.load(root / 'training_states' / '2.state', weights_only=True)
+    assert (state['iter'], state['epoch']) == (2, 1)
+    assert (root / 'visualization' / 'astronaut' / 'astronaut_2_panda.json').is_file()
+    assert (root / 'models' / 'net_g_2.pth').is_file()
+    assert len(list((tmp_path / 'tb_logger' / 'sr_dist').glob('events.*'))) == 1  # rank 0's
+    assert 'Start training' in rank_output(tmp_path / 'logs', 0)
+    assert 'INFO' not in rank_output(tmp_path / 'logs', 1)

@@ -21,6 +21,7 @@ instead, which leaves ``device_ids`` out for a CPU network.
 from __future__ import annotations
 
 import collections
+import os
 from pathlib import Path
 
 import torch
@@ -76,7 +77,7 @@ def init_dist(launcher: str, backend: str = 'nccl', **kwargs) -> None:
         **kwargs: Passed to ``torch.distributed.init_process_group``.
 
     Raises:
-        PandaInputError: ``launcher`` is not ``'pytorch'``.
+        PandaInputError: ``launcher`` is not ``'pytorch'``, or torchrun's variables are missing.
     """
     import torch.distributed as dist
     import torch.multiprocessing as mp
@@ -84,6 +85,10 @@ def init_dist(launcher: str, backend: str = 'nccl', **kwargs) -> None:
     if launcher != 'pytorch':
         raise PandaInputError(f'--launcher {launcher} needs CUDA; without CUDA start the processes with '
                               'torchrun and --launcher pytorch (backend gloo)')
+    missing = [name for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if name not in os.environ]
+    if missing:
+        raise PandaInputError(f'--launcher pytorch needs {", ".join(missing)} in the environment: start the '
+                              'processes with torchrun, e.g. torchrun --standalone --nproc_per_node=2 ...')
     if mp.get_start_method(allow_none=True) is None:
         mp.set_start_method('spawn')
     kwargs.pop('port', None)
