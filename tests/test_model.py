@@ -138,7 +138,8 @@ def test_option_files_build_their_network_and_losses(path):
     network_opt = dict(options['network_g'])
     network_opt.pop('encoder_checkpoint', None)  # a local file users provide
     assert isinstance(build_network(network_opt), torch.nn.Module)
-    losses = [options['train'][k] for k in ('loss_opt', 'pixel_opt', 'panda_opt') if k in options['train']]
-    assert losses
+    train = options.get('train') or {}
+    losses = [train[k] for k in ('loss_opt', 'pixel_opt', 'panda_opt') if k in train]
+    assert losses or path.name.startswith('test_')
     for loss_opt in losses:
         assert isinstance(build_loss(dict(loss_opt)), torch.nn.Module)

@@ -291,6 +291,22 @@ def _train(args) -> int:
     return 0
 
 
+def _add_test(commands) -> None:
+    parser = commands.add_parser(
+        'test', help='test a model with BasicSR: panda test -opt OPTIONS.yml',
+        description='Runs BasicSR\'s test pipeline with the plugin registered; every argument is '
+                    'passed to BasicSR (-opt, --force_yml, ...). Results go to results/<name>/.')
+    parser.add_argument('arguments', nargs=argparse.REMAINDER, help='BasicSR test arguments')
+    parser.set_defaults(handler=_test)
+
+
+def _test(args) -> int:
+    from panda_plugin.adapters.basicsr.training import test
+
+    test(args.arguments)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``panda`` argument parser with all sub-commands."""
     parser = argparse.ArgumentParser(prog='panda', description='Panoptic pairwise distortion graphs.')
@@ -302,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_make_dataset(commands)
     _add_make_sr_data(commands)
     _add_train(commands)
+    _add_test(commands)
     _add_export(commands)
     return parser
 
@@ -316,8 +333,9 @@ def main(argv=None) -> int:
         Exit status: 0 on success, 2 on bad input.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ['train'] and argv[1:2] != ['-h']:  # BasicSR parses its own options
-        args = argparse.Namespace(command='train', arguments=argv[1:], handler=_train, verbose=False)
+    if argv[:1] in (['train'], ['test']) and argv[1:2] not in (['-h'], ['--help']):  # BasicSR parses its own options
+        args = argparse.Namespace(command=argv[0], arguments=argv[1:], verbose=False,
+                                  handler=_train if argv[0] == 'train' else _test)
     else:
         args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -5,6 +5,8 @@
 each package's own import finishes, or at once when it is already imported. BasicSR 1.4.2
 imports ``torchvision.transforms.functional_tensor``, which torchvision 0.17 removed, so
 the old name is mapped onto ``torchvision.transforms.functional`` just before BasicSR loads.
+On a machine without CUDA, BasicSR's two CUDA-only functions (resuming, and starting
+distributed training) get CPU versions once it is imported (``adapters.basicsr.cpu``).
 """
 from __future__ import annotations
 
@@ -64,9 +66,11 @@ def _register_pyiqa() -> None:
 
 
 def _register_basicsr() -> None:
+    from panda_plugin.adapters.basicsr.cpu import install_cpu_fallbacks
     from panda_plugin.adapters.basicsr.registry import register_plugin
 
     register_plugin()
+    install_cpu_fallbacks()  # only without CUDA, where BasicSR's resume and init_dist fail
 
 
 def when_imported(name: str, after: Callable[[], None], before: Callable[[], None] | None = None) -> None:

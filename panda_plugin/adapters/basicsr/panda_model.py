@@ -11,6 +11,7 @@ from basicsr.utils import get_root_logger
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import LABEL_FIELDS, RegionLabels
+from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
 from panda_plugin.engine.evaluation import METRICS, RegionAccumulator
 from panda_plugin.engine.models.heads import decode
 from panda_plugin.engine.models.loss import PandaLoss
@@ -19,17 +20,21 @@ from panda_plugin.engine.models.loss import PandaLoss
 _BATCH_KEYS = ('region_valid', 'label_map', 'anchor', 'target', *LABEL_FIELDS)
 
 
-class PandaModel(BaseModel):
+class PandaModel(CPUDistributedMixin, BaseModel):
     """Trains PANDA from ``PandaSetDataset`` batches.
 
     Options: ``network_g`` (type PANDA), ``train.loss_opt`` (type PandaLoss; default the
     paper's weights), ``train.optim_g`` (``Adam`` or ``AdamW``), ``train.scheduler``,
+    ``find_unused_parameters`` (distributed runs; default true here),
     ``val.metrics`` (any of ``relation_acc``, ``relation_f1``, ``distortion_acc``,
     ``distortion_f1``, ``severity_acc``, ``severity_f1``, ``srcc``, ``plcc``).
     """
 
     def __init__(self, opt: dict):
         super().__init__(opt)
+        # timm's CNN feature extractors run the blocks past the last fused level too; their
+        # parameters get no gradient, which DistributedDataParallel must be told about.
+        opt.setdefault('find_unused_parameters', True)
         self.net_g = self.model_to_device(build_network(opt['network_g']))
         self.print_network(self.net_g)
         load_path = opt['path'].get('pretrain_network_g')
@@ -64,9 +69,10 @@ class PandaModel(BaseModel):
         """Keep one batch on the model's device."""
         self.batch = {k: v.to(self.device) for k, v in data.items() if k in _BATCH_KEYS}
 
-    def _forward(self) -> dict:
+    def _forward(self, net=None) -> dict:
         regions = int(self.batch['region_valid'].sum(1).max())
-        return self.net_g(self.batch['anchor'], self.batch['target'], self.batch['label_map'], regions)
+        net = self.net_g if net is None else net
+        return net(self.batch['anchor'], self.batch['target'], self.batch['label_map'], regions)
 
     def optimize_parameters(self, current_iter: int) -> None:
         """One optimisation step on the current batch."""
@@ -77,11 +83,13 @@ class PandaModel(BaseModel):
         self.log_dict = self.reduce_loss_dict(OrderedDict(l_total=loss.detach(), **terms))
 
     def test(self) -> dict:
-        """Predictions for the current batch in eval mode."""
-        self.net_g.eval()
+        """Predictions for the current batch in eval mode, by the bare network (in distributed
+        runs only rank 0 validates, so the wrapper's buffer broadcast must not run)."""
+        net = self.get_bare_model(self.net_g)
+        net.eval()
         with torch.no_grad():
-            outputs = self._forward()
-        self.net_g.train()
+            outputs = self._forward(net)
+        net.train()
         return outputs
 
     def dist_validation(self, dataloader, current_iter, tb_logger, save_img):

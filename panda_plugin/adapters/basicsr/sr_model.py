@@ -11,6 +11,8 @@ from basicsr.models.sr_model import SRModel
 from basicsr.utils import get_root_logger
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
+from panda_plugin.adapters.basicsr.outputs import graph_json_path
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS
 from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
 from panda_plugin.engine.metric import shared_metric
@@ -26,7 +28,7 @@ MONITOR_DEFAULTS = {
 }
 
 
-class PandaSRModel(SRModel):
+class PandaSRModel(CPUDistributedMixin, SRModel):
     """BasicSR's SRModel plus PANDA.
 
     - ``train: panda_opt:`` (a ``PandaRegionLoss``), alone or beside ``pixel_opt`` and
@@ -92,6 +94,7 @@ class PandaSRModel(SRModel):
         self._validations += 1
         self._validated = [] if monitored else None
         self._iteration = current_iter
+        self._dataset = dataloader.dataset.opt['name']
         try:
             super().nondist_validation(dataloader, current_iter, tb_logger, save_img)
             if monitored and self._validated:
@@ -113,9 +116,9 @@ class PandaSRModel(SRModel):
             _, graphs = metric(restored, reference, return_graph=True)
         name = os.path.splitext(os.path.basename(self._path))[0]
         if self.monitor['save_json']:
-            folder = os.path.join(self.opt['path']['visualization'], name)
-            os.makedirs(folder, exist_ok=True)
-            graphs[0].to_json(os.path.join(folder, f'{name}_{self._iteration}_panda.json'))
+            path = graph_json_path(self.opt, self._dataset, name, self._iteration)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            graphs[0].to_json(path)
         return ValidatedImage(name, graphs[0], _rgb8(restored), _rgb8(reference))
 
     def _report(self, dataset: str, current_iter: int, tb_logger) -> None:

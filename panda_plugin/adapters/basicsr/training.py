@@ -1,53 +1,25 @@
-"""``panda train``: BasicSR's training pipeline with the plugin registered.
+"""``panda train`` and ``panda test``: BasicSR's training and test pipelines with the plugin
+registered.
 
-Adds two things to ``basicsr.train.train_pipeline``: every PANDA arch, model, loss, dataset and
-metric is registered first, and resuming works on a machine without a GPU (BasicSR 1.4.2 asks
-CUDA for a device while loading a resume state). BasicSR reads its options from ``sys.argv``
-and looks ``load_resume_state`` up as a module global; both are swapped for the run only.
+``import panda_plugin`` already registers every PANDA arch, model, loss, dataset and metric when
+BasicSR is imported, and on a machine without CUDA gives BasicSR CPU versions of its resume and
+distributed start-up (``adapters.basicsr.cpu``). These commands add: the option file is checked
+first, BasicSR's logger is reset so that each run writes its own log file, and ``panda train``
+resumes with the plugin's ``load_resume_state`` (states of the run's own folder, loaded onto the
+current device) on every machine. BasicSR reads its options from ``sys.argv`` and looks
+``load_resume_state`` up as a module global; both are swapped for the run only.
 """
 from __future__ import annotations
 
-import collections
 import os
 import sys
 from pathlib import Path
 
-import torch
-
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.adapters.basicsr.cpu import load_resume_state
 from panda_plugin.adapters.basicsr.registry import register_plugin
 
-
-def load_resume_state(opt: dict):
-    """BasicSR's ``load_resume_state`` that maps tensors to where they can live, loads
-    without pickle (``weights_only=True``) and looks for states under the run's own
-    ``training_states`` folder (BasicSR looks relative to the working directory).
-
-    Args:
-        opt: Parsed BasicSR options.
-
-    Returns:
-        The resume state dict, or None.
-    """
-    from basicsr.train import check_resume, scandir
-
-    path = None
-    if opt['auto_resume']:
-        folder = Path(opt['path']['training_states'])
-        if folder.is_dir():
-            states = [float(name.split('.state')[0]) for name in scandir(str(folder), suffix='state')]
-            if states:
-                path = str(folder / f'{max(states):.0f}.state')
-                opt['path']['resume_state'] = path
-    else:
-        path = opt['path'].get('resume_state')
-    if path is None:
-        return None
-    location = f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available() else 'cpu'
-    with torch.serialization.safe_globals([collections.Counter]):
-        state = torch.load(path, map_location=location, weights_only=True)
-    check_resume(opt, state['iter'])
-    return state
+__all__ = ['load_resume_state', 'register_plugin', 'reset_basicsr_logger', 'test', 'train']
 
 
 def reset_basicsr_logger() -> None:
@@ -64,6 +36,13 @@ def reset_basicsr_logger() -> None:
     basicsr_logger.initialized_logger.pop('basicsr', None)
 
 
+def _option_file(arguments: list[str]) -> str:
+    option_file = arguments[arguments.index('-opt') + 1] if '-opt' in arguments[:-1] else None
+    if option_file is None or not Path(option_file).is_file():
+        raise PandaInputError(f'option file {option_file!r} does not exist; give -opt PATH.yml')
+    return option_file
+
+
 def train(arguments: list[str], root: str | os.PathLike = '.') -> None:
     """Run BasicSR training with the plugin registered.
 
@@ -75,9 +54,7 @@ def train(arguments: list[str], root: str | os.PathLike = '.') -> None:
     register_plugin()
     import basicsr.train
 
-    option_file = arguments[arguments.index('-opt') + 1] if '-opt' in arguments else None
-    if option_file is None or not Path(option_file).is_file():
-        raise PandaInputError(f'option file {option_file!r} does not exist; give -opt PATH.yml')
+    _option_file(arguments)
     reset_basicsr_logger()
     saved = sys.argv, basicsr.train.load_resume_state
     sys.argv, basicsr.train.load_resume_state = ['panda train', *arguments], load_resume_state
@@ -85,3 +62,25 @@ def train(arguments: list[str], root: str | os.PathLike = '.') -> None:
         basicsr.train.train_pipeline(str(Path(root).resolve()))
     finally:
         sys.argv, basicsr.train.load_resume_state = saved
+
+
+def test(arguments: list[str], root: str | os.PathLike = '.') -> None:
+    """Run BasicSR's test pipeline with the plugin registered: every dataset of the option file
+    is validated by its model; results (images, metrics, PANDA graph JSON) go to
+    ``<root>/results/<name>/``.
+
+    Args:
+        arguments: BasicSR's test arguments, e.g. ``['-opt', 'options/test_x.yml']``.
+        root: Folder under which ``results/`` is written. Default: the current folder.
+    """
+    register_plugin()
+    import basicsr.test
+
+    _option_file(arguments)
+    reset_basicsr_logger()
+    saved = sys.argv
+    sys.argv = ['panda test', *arguments]
+    try:
+        basicsr.test.test_pipeline(str(Path(root).resolve()))
+    finally:
+        sys.argv = saved
