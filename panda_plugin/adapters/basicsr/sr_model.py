@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from basicsr.losses import build_loss
 from basicsr.models.sr_model import SRModel
-from basicsr.utils import get_root_logger
+from basicsr.utils import get_root_logger, tensor2img
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
@@ -102,12 +102,11 @@ class PandaSRModel(CPUDistributedMixin, SRModel):
         finally:
             self._validated = None
 
-    def get_current_visuals(self) -> OrderedDict:
-        """SRModel's visuals; during a monitored validation, also the graph of the result."""
-        visuals = super().get_current_visuals()
-        if self._validated is not None and 'gt' in visuals:
-            self._validated.append(self._graph(visuals['result'], visuals['gt']))
-        return visuals
+    def test(self) -> None:
+        """SRModel's inference; during a monitored validation, the graph of its result too."""
+        super().test()
+        if self._validated is not None and hasattr(self, 'gt'):
+            self._validated.append(self._graph(self.output.detach(), self.gt))
 
     def _graph(self, result: torch.Tensor, gt: torch.Tensor) -> ValidatedImage:
         metric = shared_metric(self.monitor['weights'], self.monitor['segmenter'], self.device)
@@ -119,7 +118,7 @@ class PandaSRModel(CPUDistributedMixin, SRModel):
             path = graph_json_path(self.opt, self._dataset, name, self._iteration)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             graphs[0].to_json(path)
-        return ValidatedImage(name, graphs[0], _rgb8(restored), _rgb8(reference))
+        return ValidatedImage(name, graphs[0], tensor2img(restored, rgb2bgr=False), tensor2img(reference, rgb2bgr=False))
 
     def _report(self, dataset: str, current_iter: int, tb_logger) -> None:
         images = self._validated
@@ -152,6 +151,3 @@ def _monitor_options(val_opt: dict) -> dict | None:
                                   f'{1 if key == "every" else 0}')
     return options
 
-
-def _rgb8(image: torch.Tensor) -> np.ndarray:
-    return (image[0].detach().cpu().permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
