@@ -24,11 +24,11 @@ from scipy.stats import spearmanr
 
 import panda_plugin
 from panda_plugin.adapters.cli import DEMO_QUADRANTS, quadrant_label_map
+from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.data.bundled import PACKAGED, packaged_image
 from panda_plugin.engine.distortions import degrade_regions
 from panda_plugin.engine.image_io import square_crop
 from panda_plugin.engine.scoring import build_scorer
-from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.weights import load_model
 
 SIZES = (256, 512)

@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 from skimage import data
 
-from panda_plugin.engine.distortions import apply_distortion
 from panda_plugin.core.taxonomy import DISTORTION_TYPES, SEVERITIES
+from panda_plugin.engine.distortions import apply_distortion
 
 #: Crop shown in every cell: rows, columns of the 512x512 astronaut.
 CROP = (slice(40, 168), slice(150, 278))

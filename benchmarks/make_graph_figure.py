@@ -12,8 +12,8 @@ import json
 
 import skimage.data
 
-from panda_plugin.engine.data.versions import make_version
 from panda_plugin.core.graph import DistortionGraph
+from panda_plugin.engine.data.versions import make_version
 from panda_plugin.engine.image_io import square_crop
 from panda_plugin.engine.regions import SuperpixelSegmenter
 from panda_plugin.engine.scoring import build_scorer

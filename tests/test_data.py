@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from panda_plugin import PandaInputError
+from panda_plugin.core.taxonomy import DISTORTIONS, relation_ids_from_scores
 from panda_plugin.engine.data import builder
 from panda_plugin.engine.data.builder import BuildSettings, make_dataset
 from panda_plugin.engine.data.dataset import PandaSetDataset
@@ -9,7 +10,6 @@ from panda_plugin.engine.data.lmdb_store import RecordReader
 from panda_plugin.engine.data.versions import make_version
 from panda_plugin.engine.regions import GridSegmenter
 from panda_plugin.engine.scoring import build_scorer
-from panda_plugin.core.taxonomy import DISTORTIONS, relation_ids_from_scores
 
 SMALL = dict(pairs_per_image=3, size=64, seed=7)
 

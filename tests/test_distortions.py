@@ -7,9 +7,9 @@ import pytest
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from panda_plugin.engine.distortions import PARAMETERS, apply_distortion, degrade_regions
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.taxonomy import DISTORTION_TYPES
+from panda_plugin.engine.distortions import PARAMETERS, apply_distortion, degrade_regions
 
 RANDOM_TYPES = ('noise', 'rain', 'snow', 'haze')
 SEVERITY_LEVELS = (1, 2, 3)

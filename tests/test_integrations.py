@@ -10,12 +10,12 @@ import pytest
 import torch
 
 import panda_plugin
+from panda_plugin.adapters.basicsr.metric import calculate_panda
 from panda_plugin.adapters.cli import main
+from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions
-from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.adapters.basicsr.metric import calculate_panda
 from panda_plugin.engine.region_loss import PandaRegionLoss
 
 

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from panda_plugin import PandaInputError
-from panda_plugin.core.masks import (boxes_and_areas, label_map_from_array, label_map_from_masks, rle_decode,
-                                rle_encode)
+from panda_plugin.core.masks import boxes_and_areas, label_map_from_array, label_map_from_masks, rle_decode, rle_encode
 
 
 def test_rle_round_trip_on_random_and_edge_masks():

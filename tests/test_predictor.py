@@ -6,9 +6,9 @@ import pytest
 
 import panda_plugin
 from panda_plugin.adapters.cli import main
+from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions
-from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.image_io import save_image, square_crop
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS
 

@@ -12,8 +12,14 @@ from skimage import data
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import MIN_REGION_AREA, region_count, rle_encode
-from panda_plugin.engine.regions import (GridSegmenter, MaskSegmenter, SamSegmenter, SuperpixelSegmenter,
-                                  build_segmenter, load_masks)
+from panda_plugin.engine.regions import (
+    GridSegmenter,
+    MaskSegmenter,
+    SamSegmenter,
+    SuperpixelSegmenter,
+    build_segmenter,
+    load_masks,
+)
 from panda_plugin.engine.regions.sam import masks_to_partition
 
 
@@ -250,8 +256,7 @@ def test_build_segmenter_specs(tmp_path):
 # SAM --------------------------------------------------------------------------------------
 
 def _tiny_sam():
-    from segment_anything.modeling import (ImageEncoderViT, MaskDecoder, PromptEncoder, Sam,
-                                           TwoWayTransformer)
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
     torch.manual_seed(0)
     size, patch, dim = 64, 16, 16
     return Sam(

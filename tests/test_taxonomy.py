@@ -2,8 +2,15 @@ import numpy as np
 import pytest
 
 from panda_plugin import PandaInputError
-from panda_plugin.core.taxonomy import (DISTORTIONS, RELATIONS, SEVERITIES, distortion_id, invert_relation,
-                                   relation_from_scores, relation_ids_from_scores)
+from panda_plugin.core.taxonomy import (
+    DISTORTIONS,
+    RELATIONS,
+    SEVERITIES,
+    distortion_id,
+    invert_relation,
+    relation_from_scores,
+    relation_ids_from_scores,
+)
 
 
 def test_official_ids():

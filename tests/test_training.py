@@ -2,7 +2,6 @@ import collections
 import re
 
 import pytest
-
 import torch
 
 from panda_plugin.adapters.cli import main

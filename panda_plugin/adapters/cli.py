@@ -256,8 +256,8 @@ def _add_make_sr_data(commands) -> None:
 
 
 def _make_sr_data(args) -> int:
-    from panda_plugin.engine.data.bundled import bundled_images
     from panda_plugin.adapters.basicsr.sr_data import make_sr_data, read_folder
+    from panda_plugin.engine.data.bundled import bundled_images
 
     sets = []
     for spec in (args.images, args.val_images):

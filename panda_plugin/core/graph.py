@@ -33,7 +33,15 @@ from panda_plugin.core.region_labels import (
     label_name,
     side_labels,
 )
-from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, invert_relation, relation_from_scores, relation_id, relation_ids_from_scores
+from panda_plugin.core.taxonomy import (
+    DISTORTIONS,
+    RELATIONS,
+    invert_relation,
+    relation_from_scores,
+    relation_id,
+    relation_ids_from_scores,
+)
+
 
 class DistortionGraph:
     """Panoptic pairwise distortion graph of an anchor/target image pair.

@@ -11,8 +11,8 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
-from panda_plugin.core.region_labels import LABEL_KEYS, SIDES, Region, RegionLabel, is_int, is_number
 from panda_plugin.core.masks import MAX_PIXELS, rle_decode, rle_encode, rle_size
+from panda_plugin.core.region_labels import LABEL_KEYS, SIDES, Region, RegionLabel, is_int, is_number
 from panda_plugin.core.taxonomy import DISTORTIONS
 
 #: Value of the ``schema`` key of the JSON form.

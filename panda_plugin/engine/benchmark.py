@@ -7,10 +7,16 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from panda_plugin.engine.evaluation import METRICS, RegionAccumulator, baseline_predictions, confusion_matrix, region_metrics
-from panda_plugin.engine.predictor import predict_regions, resolve_model
 from panda_plugin.core.region_labels import LABEL_FIELDS, SIDES, label_field
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
+from panda_plugin.engine.evaluation import (
+    METRICS,
+    RegionAccumulator,
+    baseline_predictions,
+    confusion_matrix,
+    region_metrics,
+)
+from panda_plugin.engine.predictor import predict_regions, resolve_model
 
 #: PANDA's results in the paper (relation/distortion/severity macro F1, SRCC, PLCC).
 PAPER = {

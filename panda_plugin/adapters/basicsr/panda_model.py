@@ -9,9 +9,9 @@ from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
 from basicsr.utils import get_root_logger
 
+from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import LABEL_FIELDS, RegionLabels
-from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
 from panda_plugin.engine.evaluation import METRICS, RegionAccumulator
 from panda_plugin.engine.models.heads import decode
 from panda_plugin.engine.models.loss import PandaLoss

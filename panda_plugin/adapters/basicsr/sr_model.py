@@ -10,12 +10,12 @@ from basicsr.losses import build_loss
 from basicsr.models.sr_model import SRModel
 from basicsr.utils import get_root_logger, tensor2img
 
-from panda_plugin.core.errors import PandaInputError
 from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
 from panda_plugin.adapters.basicsr.outputs import graph_json_path
-from panda_plugin.engine.weights import DEFAULT_WEIGHTS
 from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
+from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.metric import shared_metric
+from panda_plugin.engine.weights import DEFAULT_WEIGHTS
 
 #: Options of ``val: panda:`` and their defaults.
 MONITOR_DEFAULTS = {

@@ -15,9 +15,9 @@ import os
 import sys
 from pathlib import Path
 
-from panda_plugin.core.errors import PandaInputError
 from panda_plugin.adapters.basicsr.cpu import load_resume_state
 from panda_plugin.adapters.basicsr.registry import register_plugin
+from panda_plugin.core.errors import PandaInputError
 
 __all__ = ['load_resume_state', 'register_plugin', 'reset_basicsr_logger', 'test', 'train']
 

@@ -20,13 +20,13 @@ from tqdm import tqdm
 
 from panda_plugin import __version__
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.image_io import list_images, load_image, square_crop
-from panda_plugin.engine.regions import build_segmenter
-from panda_plugin.engine.scoring import build_scorer
 from panda_plugin.core.taxonomy import relation_ids_from_scores
 from panda_plugin.engine.data.lmdb_store import RecordWriter, encode_png, read_config
 from panda_plugin.engine.data.pairs import SPLITS, sample_pairs
 from panda_plugin.engine.data.versions import make_version
+from panda_plugin.engine.image_io import list_images, load_image, square_crop
+from panda_plugin.engine.regions import build_segmenter
+from panda_plugin.engine.scoring import build_scorer
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from panda_plugin.engine.image_io import load_image, save_image
 from panda_plugin.engine.data.procedural import procedural_image
+from panda_plugin.engine.image_io import load_image, save_image
 
 # (subset, source, name): skimage.data functions and matplotlib sample files.
 PACKAGED = (

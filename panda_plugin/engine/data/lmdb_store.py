@@ -26,8 +26,14 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import RegionLabels
-from panda_plugin.engine.data.integrity import (WriterLock, check_data_file, damaged, prefixed,
-                                                rebuild_command, record_checksum)
+from panda_plugin.engine.data.integrity import (
+    WriterLock,
+    check_data_file,
+    damaged,
+    prefixed,
+    rebuild_command,
+    record_checksum,
+)
 
 CONFIG_KEY = b'__config__'
 COMPLETE_KEY = b'__complete__'

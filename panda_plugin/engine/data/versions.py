@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from panda_plugin.engine.distortions import degrade_regions
 from panda_plugin.core.taxonomy import DISTORTION_TYPES, distortion_id
+from panda_plugin.engine.distortions import degrade_regions
 
 #: Fraction of regions degraded in every version.
 DEGRADED_FRACTION = 0.8

@@ -8,7 +8,6 @@ from torch import nn
 from panda_plugin.core.region_labels import SIDES, label_field
 
 
-
 class PandaLoss(nn.Module):
     """Weighted sum over valid regions (defaults are the official ones):
     ``relation_weight * CE(relation) + distortion_weight * CE(distortion)

@@ -7,8 +7,8 @@ from torch import nn
 
 from panda_plugin.engine.models.decoder import DegradationDecoder
 from panda_plugin.engine.models.encoder import MultiScaleEncoder
-from panda_plugin.engine.models.region_statistics import RegionStatistics
 from panda_plugin.engine.models.heads import PandaHeads
+from panda_plugin.engine.models.region_statistics import RegionStatistics
 from panda_plugin.engine.models.token_pool import TokenPool, region_masks
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.image_io import decode_file, declared_size, load_image
 from panda_plugin.core.masks import label_map_from_array, label_map_from_masks, label_map_from_rles
+from panda_plugin.engine.image_io import declared_size, decode_file, load_image
 
 _ACCEPTED = ('an HxW integer label map, an NxHxW boolean mask stack, or a path to a '
              'label-map PNG (8/16-bit, one channel), a COCO panoptic PNG (RGB) or a COCO RLE '
