@@ -275,35 +275,28 @@ def _make_sr_data(args) -> int:
     return 0
 
 
-def _add_train(commands) -> None:
-    parser = commands.add_parser(
-        'train', help='train PANDA with BasicSR: panda train -opt OPTIONS.yml [--auto_resume]',
-        description='Runs BasicSR\'s training pipeline with the plugin registered; every argument '
-                    'is passed to BasicSR (-opt, --auto_resume, --launcher, --debug, ...).')
-    parser.add_argument('arguments', nargs=argparse.REMAINDER, help='BasicSR training arguments')
-    parser.set_defaults(handler=_train)
+#: ``panda train`` and ``panda test``: BasicSR's pipelines with the plugin registered.
+_PIPELINES = {
+    'train': ('train PANDA or a restoration model with BasicSR: panda train -opt OPTIONS.yml [--auto_resume]',
+              "Runs BasicSR's training pipeline with the plugin registered; every argument is passed to "
+              'BasicSR (-opt, --auto_resume, --launcher, --debug, ...).'),
+    'test': ('test a model with BasicSR: panda test -opt OPTIONS.yml',
+             "Runs BasicSR's test pipeline with the plugin registered; every argument is passed to "
+             'BasicSR (-opt, --force_yml, ...). Results go to results/<name>/.'),
+}
 
 
-def _train(args) -> int:
-    from panda_plugin.adapters.basicsr.training import train
-
-    train(args.arguments)
-    return 0
-
-
-def _add_test(commands) -> None:
-    parser = commands.add_parser(
-        'test', help='test a model with BasicSR: panda test -opt OPTIONS.yml',
-        description='Runs BasicSR\'s test pipeline with the plugin registered; every argument is '
-                    'passed to BasicSR (-opt, --force_yml, ...). Results go to results/<name>/.')
-    parser.add_argument('arguments', nargs=argparse.REMAINDER, help='BasicSR test arguments')
-    parser.set_defaults(handler=_test)
+def _add_pipelines(commands) -> None:
+    for name, (summary, description) in _PIPELINES.items():
+        parser = commands.add_parser(name, help=summary, description=description)
+        parser.add_argument('arguments', nargs=argparse.REMAINDER, help=f'BasicSR {name} arguments')
+        parser.set_defaults(handler=_pipeline, pipeline=name)
 
 
-def _test(args) -> int:
-    from panda_plugin.adapters.basicsr.training import test
+def _pipeline(args) -> int:
+    from panda_plugin.adapters.basicsr import training
 
-    test(args.arguments)
+    getattr(training, args.pipeline)(args.arguments)
     return 0
 
 
@@ -317,8 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(commands)
     _add_make_dataset(commands)
     _add_make_sr_data(commands)
-    _add_train(commands)
-    _add_test(commands)
+    _add_pipelines(commands)
     _add_export(commands)
     return parser
 
