@@ -61,10 +61,15 @@ VISIBLE = {'jpeg': [18, 10, 5], 'blur': [2, 3, 4.5], 'noise': [0.06, 0.1, 0.16],
 LEVELS = (0.9, 0.8, 0.6)
 
 
-def photographs() -> list[tuple[str, np.ndarray]]:
-    """The held-out bundled photographs and scikit-learn's sample photographs."""
+def photographs(folder: str | None = None) -> list[tuple[str, np.ndarray]]:
+    """The held-out bundled photographs and scikit-learn's sample photographs, or every image
+    of ``folder``."""
     from sklearn.datasets import load_sample_images
 
+    if folder:
+        from panda_plugin.engine.image_io import list_images, load_image
+
+        return [(path.stem, load_image(path, convert=True)) for path in list_images(folder)]
     images = [(Path(name).stem, packaged_image(source, name)) for part, source, name in PACKAGED if part == 'bench']
     sample = load_sample_images()
     return images + [(Path(name).stem, image) for name, image in zip(sample.filenames, sample.images)]
@@ -173,6 +178,7 @@ PARTS = ('identity', 'ladders', 'visible', 'clean')
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--size', type=int, default=512)
+    parser.add_argument('--images', help='a folder of photographs to use instead of the named set')
     parser.add_argument('--clean-sizes', type=int, nargs='+', default=[256, 512, 1024])
     parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS),
                         help='measure only these parts (to spread a run over processes)')
@@ -202,7 +208,7 @@ def measure_parts(args) -> dict:
     panda = pyiqa.create_metric('panda', device='cpu')
     ssim = pyiqa.create_metric('ssim', device='cpu')
     ms_ssim = pyiqa.create_metric('ms_ssim', device='cpu')
-    images = [(name, square_crop(image, args.size)) for name, image in photographs()]
+    images = [(name, square_crop(image, args.size)) for name, image in photographs(args.images)]
 
     def score(image, reference) -> float:
         with torch.no_grad():
@@ -274,13 +280,13 @@ def measure_parts(args) -> dict:
         clean = []
         for side in args.clean_sizes:
             regions = both_clean = same = 0
-            for name, image in photographs() + graphics:
+            for name, image in photographs(args.images) + graphics:
                 picture = square_crop(image, side)
                 graph = panda_plugin.compare(picture, picture, reference=True)
                 regions += len(graph.regions)
                 both_clean += sum(r.anchor.distortion == r.target.distortion == 'clean' for r in graph.regions)
                 same += sum(r.relation == 'same' for r in graph.regions)
-            clean.append({'size': side, 'images': len(photographs()) + len(graphics), 'regions': regions,
+            clean.append({'size': side, 'images': len(photographs(args.images)) + len(graphics), 'regions': regions,
                           'clean_both': both_clean / regions, 'same': same / regions})
             print('clean', side, 'done', flush=True)
         results['clean'] = clean

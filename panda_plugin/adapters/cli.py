@@ -326,8 +326,8 @@ def main(argv=None) -> int:
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] in (['train'], ['test']) and argv[1:2] not in (['-h'], ['--help']):  # BasicSR parses its own options
-        args = argparse.Namespace(command=argv[0], arguments=argv[1:], verbose=False,
-                                  handler=_train if argv[0] == 'train' else _test)
+        args = argparse.Namespace(command=argv[0], arguments=argv[1:], verbose=False, handler=_pipeline,
+                                  pipeline=argv[0])
     else:
         args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
