@@ -15,6 +15,7 @@ soft focus and fine texture of unprocessed photographs at the scale they are com
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -176,7 +177,15 @@ def resolve_photos(subset: str, scratch, size: int = 256) -> Path:
     if subset == 'bench':
         return source
     folder = Path(scratch) / f'photos_train_{size}'
-    export_photo_views(source, folder, size)
+    # Exported in a fresh process: decoding and resizing start OpenCV's thread pool, and the
+    # builder's workers are forked from this process, where an inherited busy pool deadlocks.
+    worker = multiprocessing.get_context('spawn').Process(target=export_photo_views,
+                                                          args=(source, folder, size))
+    worker.start()
+    worker.join()
+    if worker.exitcode != 0:
+        raise PandaInputError(f'exporting the photographs of {str(source)!r} failed '
+                              f'(exit code {worker.exitcode})')
     return folder
 
 
