@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench photos clean
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_generation.py
 	$(BIN)/python benchmarks/measure_scorers.py
+
+# Training and held-out photographs from pinned Debian wallpaper packages (see docs/training.md).
+photos: $(STAMP)
+	$(BIN)/python -m panda_plugin.engine.data.photos datasets/photos
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache *.egg-info

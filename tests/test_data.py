@@ -181,3 +181,109 @@ def test_bundled_training_images_are_disjoint_from_the_bench_and_tiled_at_native
     np.testing.assert_array_equal(tiles[3], astronaut[256:, 256:])
     assert corner_tiles(np.zeros((TILE_MIN_SIDE - 1, 900, 3), np.uint8)) == []
     assert not any(name.startswith(tuple(bench)) for name in train)
+
+
+def test_rescaled_versions_are_labelled_blur_or_pixelate_with_severity_from_the_score(small_astronaut):
+    from panda_plugin.engine.data.versions import severity_from_score
+
+    label_map = GridSegmenter(3, 3)(small_astronaut)
+    scorer = build_scorer('ssim_psnr')
+    for name, kind in (('rescale:bicubic:4', 'blur'), ('rescale:lanczos:3', 'blur'),
+                       ('rescale:nearest:4', 'pixelate')):
+        version = make_version(name, small_astronaut, label_map, scorer, seed=0, source='astronaut')
+        assert not np.array_equal(version.image, small_astronaut)
+        assert (version.score < 0.95).all()
+        assert set(version.distortion[version.severity > 0]) == {DISTORTIONS.index(kind)}
+        assert (version.severity > 0).mean() > 0.5
+        assert list(version.severity) == [severity_from_score(kind, s) for s in version.score]
+    mild = make_version('rescale:bicubic:2', small_astronaut, label_map, scorer, seed=0, source='astronaut')
+    strong = make_version('rescale:bicubic:8', small_astronaut, label_map, scorer, seed=0, source='astronaut')
+    assert strong.score.mean() < mild.score.mean() - 0.1 and strong.severity.mean() > mild.severity.mean()
+
+
+def test_severity_bins_follow_the_measured_scores():
+    from panda_plugin.engine.data.versions import SEVERITY_SCORES, severity_from_score
+
+    assert severity_from_score('blur', 0.99) == 0
+    for kind, means in SEVERITY_SCORES.items():
+        assert [severity_from_score(kind, m) for m in means] == [1, 2, 3]
+    assert severity_from_score('noise', 0.0) == 3
+
+
+def test_whole_image_versions_label_every_region_alike(small_astronaut):
+    label_map = GridSegmenter(3, 3)(small_astronaut)
+    version = make_version('whole:blur:2', small_astronaut, label_map, build_scorer('ssim_psnr'),
+                           seed=0, source='astronaut')
+    assert set(version.distortion) == {DISTORTIONS.index('blur')} and set(version.severity) == {2}
+    assert (version.score < 0.95).all()
+    # no region is left untouched: the whole image changed
+    changed = np.abs(version.image.astype(int) - small_astronaut).sum(axis=2) > 0
+    assert all(changed[label_map == r].mean() > 0.5 for r in range(9))
+
+
+def test_residue_rule_names_what_dominates_a_filtered_region(small_astronaut):
+    from panda_plugin.engine.data.versions import residue_share
+
+    label_map = GridSegmenter(2, 2)(small_astronaut)
+    noisy = np.clip(small_astronaut + np.random.default_rng(0).normal(0, 20, small_astronaut.shape), 0, 255
+                    ).astype(np.uint8)
+    np.testing.assert_allclose(residue_share(noisy, noisy, small_astronaut, label_map), 1.0)
+    np.testing.assert_allclose(residue_share(small_astronaut, noisy, small_astronaut, label_map), 0.0)
+    scorer = build_scorer('ssim_psnr')
+    smoothed = make_version('denoise:median:3', small_astronaut, label_map, scorer, seed=0, source='a')
+    kept = make_version('denoise:bilateral:1', small_astronaut, label_map, scorer, seed=0, source='a')
+    assert set(smoothed.distortion) == {DISTORTIONS.index('blur')}
+    assert set(kept.distortion) == {DISTORTIONS.index('noise')}
+    deblocked = make_version('deblock:bilateral:3', small_astronaut, label_map, scorer, seed=0, source='a')
+    assert DISTORTIONS.index('compression') in set(deblocked.distortion)
+
+
+@pytest.mark.parametrize('name', ['denoise:nlm:2', 'deblock:guided:1', 'sharpen:2:3', 'whole:noise:1'])
+def test_new_versions_are_deterministic_by_seed(small_astronaut, name):
+    label_map = GridSegmenter(2, 2)(small_astronaut)
+    scorer = build_scorer('ssim_psnr')
+    first = make_version(name, small_astronaut, label_map, scorer, seed=0, source='a')
+    again = make_version(name, small_astronaut, label_map, scorer, seed=0, source='a')
+    np.testing.assert_array_equal(first.image, again.image)
+    assert first.labels() == again.labels()
+    if name.startswith(('denoise', 'whole:noise')):
+        other = make_version(name, small_astronaut, label_map, scorer, seed=1, source='a')
+        assert not np.array_equal(first.image, other.image)
+
+
+def test_realistic_split_pairs_clean_images_with_themselves_and_restored_outputs(image_folder, tmp_path):
+    out = tmp_path / 'realistic.lmdb'
+    make_dataset(image_folder, out, BuildSettings(split='realistic', pairs_per_image=10, size=48, seed=1),
+                 progress=False)
+    reader = RecordReader(out)
+    kinds = set()
+    for position in range(len(reader)):
+        record = reader.read(position)
+        labels = record['labels']
+        kinds.add(labels['kind'])
+        if labels['kind'] == 'identity':
+            np.testing.assert_array_equal(record['anchor'], record['target'])
+            assert set(labels['relation']) == {0}
+            assert set(labels['anchor']['distortion']) == set(labels['target']['distortion']) == {0}
+        if labels['kind'] in ('whole', 'restored'):
+            assert 'clean' in (labels['anchor']['version'], labels['target']['version'])
+    assert kinds <= {'identity', 'whole', 'restored', 'restored_pair'} and len(kinds) >= 3
+
+
+def test_photo_views_crop_at_native_resolution_and_hold_out_the_bench():
+    from panda_plugin.engine.data.photos import HELD_OUT, photo_views, subset_of
+
+    image = np.random.default_rng(0).integers(0, 256, (700, 1100, 3), dtype=np.uint8)
+    views = photo_views(image, 'photo', 128)
+    again = photo_views(image, 'photo', 128)
+    assert [n for n, _ in views] == [n for n, _ in again]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(views, again))
+    whole = dict(views)['photo_whole']
+    assert max(whole.shape[:2]) == 1024 or whole.shape == image.shape
+    native = [v for n, v in views if n.endswith('_x1')]
+    assert native and all(v.shape == (128, 128, 3) for v in native)
+    for view in native:  # a native crop is a window of the photograph itself
+        hits = np.argwhere((image[:, :, 0] == view[0, 0, 0]) & (image[:, :, 1] == view[0, 0, 1]))
+        assert any(np.array_equal(image[y:y + 128, x:x + 128], view) for y, x in hits)
+    assert all(subset_of(name) == 'bench' for name in HELD_OUT)
+    assert subset_of('Fossa_by_Jasper_Roks.jpg') == 'train'

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.data.pairs import SPLITS
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -23,9 +24,10 @@ def _add_make_dataset(commands) -> None:
         description='Degrade the regions of every image in a folder and store labelled pairs in LMDB.')
     parser.add_argument('--images', required=True,
                         help='folder of jpg/png/webp/bmp/tiff images (searched recursively), '
-                             'or "bundled:train" / "bundled:bench" for the bundled images')
+                             'or "bundled:train" / "bundled:bench" for the bundled images, '
+                             '"photos:train" / "photos:bench" for the photographs of `make photos`')
     parser.add_argument('--out', required=True, help='output database folder, e.g. bench_easy.lmdb')
-    parser.add_argument('--split', default='train', choices=('train', 'easy', 'medium', 'hard'))
+    parser.add_argument('--split', default='train', choices=SPLITS)
     parser.add_argument('--pairs-per-image', type=int, default=16)
     parser.add_argument('--size', type=int, default=256, help='side of the square images (default 256)')
     parser.add_argument('--seed', type=int, default=0)
@@ -38,7 +40,11 @@ def _add_make_dataset(commands) -> None:
     parser.set_defaults(handler=_make_dataset)
 
 
-def _resolve_images(spec: str, scratch: Path) -> Path:
+def _resolve_images(spec: str, scratch: Path, size: int = 256) -> Path:
+    if spec.startswith('photos:'):
+        from panda_plugin.engine.data.photos import resolve_photos
+
+        return resolve_photos(spec.split(':', 1)[1], scratch, size)
     if spec.startswith('bundled:'):
         from panda_plugin.engine.data.bundled import export_bundled_images
 
@@ -58,7 +64,7 @@ def _make_dataset(args) -> int:
                              seed=args.seed, segmenter=args.segmenter, scorer=args.scorer,
                              shard=args.shard)
     out = Path(args.out)
-    images = _resolve_images(args.images, out.parent)
+    images = _resolve_images(args.images, out.parent, args.size)
     report = make_dataset(images, out, settings, workers=args.workers)
     if report.already_complete:
         print(f'{out} is already complete: {report.records} records')

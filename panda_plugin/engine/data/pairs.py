@@ -3,7 +3,11 @@
 - ``easy``: single-distortion version vs another single-distortion version;
 - ``medium``: single vs mixed, in either order;
 - ``hard``: mixed vs another mixed, both orders;
-- ``train``: all of the above plus restoration pairs (a degraded anchor, the clean target).
+- ``train``: all of the above plus restoration pairs (a degraded anchor, the clean target);
+- ``realistic``: what restorers produce and photographers shoot: the clean image against
+  itself (``identity``), a whole-image degradation against the clean image (``whole``), a
+  restoration-like output against the clean image (``restored``), both in either order, and
+  two restoration-like outputs against each other (``restored_pair``); see ``versions``.
 """
 from __future__ import annotations
 
@@ -13,10 +17,13 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.taxonomy import DISTORTION_TYPES
+from panda_plugin.engine.data.versions import RESTORED_VERSIONS, WHOLE_VERSIONS
 
-SPLITS = ('train', 'easy', 'medium', 'hard')
+SPLITS = ('train', 'easy', 'medium', 'hard', 'realistic')
 #: Share of each pair kind in the ``train`` split.
 TRAIN_MIX = {'easy': 0.3, 'medium': 0.25, 'hard': 0.25, 'restoration': 0.2}
+#: Share of each pair kind in the ``realistic`` split.
+REALISTIC_MIX = {'identity': 0.2, 'whole': 0.25, 'restored': 0.4, 'restored_pair': 0.15}
 
 _SINGLES = [f'single:{t}' for t in DISTORTION_TYPES]
 
@@ -29,6 +36,13 @@ def _candidates(kind: str, mixed_count: int) -> list[tuple[str, str]]:
         return [p for s in _SINGLES for m in mixed for p in ((s, m), (m, s))]
     if kind == 'hard':
         return [p for a, b in zip(mixed[0::2], mixed[1::2]) for p in ((a, b), (b, a))]
+    if kind == 'identity':
+        return [('clean', 'clean')]
+    if kind in ('whole', 'restored'):
+        names = WHOLE_VERSIONS if kind == 'whole' else RESTORED_VERSIONS
+        return [p for v in names for p in ((v, 'clean'), ('clean', v))]
+    if kind == 'restored_pair':
+        return list(itertools.permutations(RESTORED_VERSIONS, 2))
     return [(v, 'clean') for v in _SINGLES + mixed]
 
 
@@ -50,9 +64,10 @@ def sample_pairs(split: str, count: int, rng: np.random.Generator) -> list[tuple
         raise PandaInputError(f'unknown split {split!r}; accepted: {", ".join(SPLITS)}')
     if count < 1:
         raise PandaInputError(f'pairs per image must be at least 1, got {count}')
-    if split == 'train':
-        kinds = rng.choice(list(TRAIN_MIX), size=count, p=list(TRAIN_MIX.values()))
-        wanted = {kind: int((kinds == kind).sum()) for kind in TRAIN_MIX}
+    if split in ('train', 'realistic'):
+        mix = TRAIN_MIX if split == 'train' else REALISTIC_MIX
+        kinds = rng.choice(list(mix), size=count, p=list(mix.values()))
+        wanted = {kind: int((kinds == kind).sum()) for kind in mix}
     else:
         wanted = {split: count}
     mixed_count = max(2, 2 * -(-wanted.get('hard', 0) // 2))
