@@ -42,7 +42,7 @@ def make_pairs(out: Path, count: int, size: int) -> None:
         clean = square_crop(sources[index % len(sources)], size)
         kind = index % 4
         if kind == 0:
-            ok, data = cv2.imencode('.jpg', clean[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(10, 80))])
+            _, data = cv2.imencode('.jpg', clean[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(10, 80))])
             restored = cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1]
         elif kind == 1:
             restored = cv2.GaussianBlur(clean, (0, 0), float(rng.uniform(0.6, 3)))
