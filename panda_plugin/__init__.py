@@ -1,6 +1,6 @@
 """PANDA: Panoptic Pairwise Distortion Graphs for image restoration research.
 
-``compare``, ``load_model`` and ``PandaMetric`` load the engine (torch) on first use, so
+``compare``, ``duel``, ``load_model`` and ``PandaMetric`` load the engine (torch) on first use, so
 importing the package is fast; the pyiqa metric and the BasicSR names are registered when
 those packages are imported.
 """
@@ -11,9 +11,10 @@ from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 
 __version__ = '0.1.0'
 __all__ = ['DISTORTIONS', 'DistortionGraph', 'PandaInputError', 'PandaMetric', 'RELATIONS', 'SEVERITIES',
-           '__version__', 'compare', 'load_model']
+           '__version__', 'compare', 'duel', 'load_model']
 
-_LAZY = {'compare': 'panda_plugin.engine.predictor', 'load_model': 'panda_plugin.engine.weights',
+_LAZY = {'compare': 'panda_plugin.engine.predictor', 'duel': 'panda_plugin.engine.duel',
+         'load_model': 'panda_plugin.engine.weights',
          'PandaMetric': 'panda_plugin.engine.metric'}
 
 

@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
+from panda_plugin.adapters import cli_folders
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.pairs import SPLITS
 
@@ -166,9 +167,10 @@ def graph_table(graph) -> str:
 
 def _add_compare(commands) -> None:
     parser = commands.add_parser('compare', help='predict the distortion graph of ANCHOR relative to TARGET',
-                                 description='Region-by-region comparison of two images of the same size.')
-    parser.add_argument('anchor', help='image to assess (e.g. a restored image)')
-    parser.add_argument('target', help='image to compare it with (e.g. the reference)')
+                                 description='Region-by-region comparison of two images of the same size, or '
+                                             'of two folders (paired by file name, reference mode by default).')
+    parser.add_argument('anchor', help='image or folder to assess (e.g. restored images)')
+    parser.add_argument('target', help='image or folder to compare it with (e.g. the references)')
     parser.add_argument('--masks', help='regions: label-map PNG, COCO panoptic PNG or COCO RLE JSON')
     parser.add_argument('--segmenter', help='region proposer when no masks are given: superpixel '
                                             '(default), grid, grid:RxC or sam:CHECKPOINT')
@@ -179,12 +181,16 @@ def _add_compare(commands) -> None:
                              'are fidelities to it (1 = identical), the target is clean with score 1')
     parser.add_argument('--json', help='write the graph as JSON (schema panda-dg/1)')
     parser.add_argument('--viz', help='write a PNG of the graph over both images')
+    cli_folders.add_compare_options(parser)
     parser.set_defaults(handler=_compare)
 
 
 def _compare(args) -> int:
     from panda_plugin.engine.image_io import load_image
     from panda_plugin.engine.predictor import compare
+
+    if cli_folders.is_folder_run(args):
+        return cli_folders.compare_folders(args)
 
     anchor, target = load_image(args.anchor, name='anchor'), load_image(args.target, name='target')
     graph = compare(anchor, target, masks=args.masks, segmenter=args.segmenter,
@@ -195,6 +201,7 @@ def _compare(args) -> int:
         print(f'wrote {args.json}')
     if args.viz:
         print(f'wrote {graph.render(args.viz, anchor, target)}')
+    cli_folders.write_pair_outputs(args, anchor, target, graph)
     return 0
 
 
@@ -313,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest='command', required=True)
     _add_demo(commands)
     _add_compare(commands)
+    cli_folders.add_score(commands)
+    cli_folders.add_duel(commands)
     _add_bench(commands)
     _add_make_dataset(commands)
     _add_make_sr_data(commands)

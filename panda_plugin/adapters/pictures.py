@@ -222,3 +222,44 @@ def _wrapped(items: list[str], separator: str, width_inches: float) -> list[str]
         else:
             lines[-1] += separator + item
     return lines
+
+
+def score_map_picture(graph: DistortionGraph, side: str = 'anchor') -> np.ndarray:
+    """The spatial quality map of a graph: each pixel coloured by its region's score (red = 0,
+    yellow = 0.5, green = 1, the colours of ``render_graph``), region borders in white.
+
+    Args:
+        graph: The graph.
+        side: ``'anchor'`` (the restored image in reference mode) or ``'target'``.
+
+    Returns:
+        HxWx3 uint8 RGB picture of the graph's image size.
+    """
+    from matplotlib import colormaps
+    from skimage.segmentation import find_boundaries
+
+    label_map = graph.label_map
+    scores = np.ones(len(graph) + 1)
+    scores[1:] = [getattr(region, side).score for region in graph.regions]
+    values = scores[label_map + 1]
+    picture = (colormaps['RdYlGn'](values)[..., :3] * 255).round().astype(np.uint8)
+    picture[find_boundaries(label_map, mode='inner') & (label_map >= 0)] = 255
+    return picture
+
+
+def save_score_map(graph: DistortionGraph, path: str | os.PathLike, side: str = 'anchor') -> Path:
+    """Write ``score_map_picture`` as a PNG.
+
+    Args:
+        graph: The graph.
+        path: Destination PNG path.
+        side: ``'anchor'`` or ``'target'``.
+
+    Returns:
+        The written path.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    Image.fromarray(score_map_picture(graph, side)).save(path, format='PNG', optimize=True)
+    return path

@@ -12,6 +12,7 @@ from panda_plugin.engine.image_io import check_image_size
 from panda_plugin.engine.predictor import image_scores, label_maps_of, predict_graphs
 from panda_plugin.engine.reference import reference_scores
 from panda_plugin.engine.regions import build_segmenter
+from panda_plugin.engine.spatial import score_map
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS, check_device, load_model
 
 
@@ -31,24 +32,49 @@ class PandaMetric(nn.Module):
             (``$PANDA_WEIGHTS`` overrides it).
         segmenter: Region proposer spec (see ``regions.build_segmenter``). Default:
             ``'superpixel'``.
+        pretrained_model_path: pyiqa's name for ``weights`` (``create_metric('panda',
+            pretrained_model_path=PATH)``); give one of the two.
     """
 
-    def __init__(self, weights: str | os.PathLike = DEFAULT_WEIGHTS, segmenter='superpixel'):
+    def __init__(self, weights: str | os.PathLike = DEFAULT_WEIGHTS, segmenter='superpixel',
+                 pretrained_model_path: str | os.PathLike | None = None):
         super().__init__()
+        if pretrained_model_path is not None:
+            if os.fspath(weights) != DEFAULT_WEIGHTS:
+                raise PandaInputError(f'weights {os.fspath(weights)!r} and pretrained_model_path '
+                                      f'{os.fspath(pretrained_model_path)!r} both given; accepted: one of them')
+            weights = pretrained_model_path
         self.network = load_model(weights)
         self.network.requires_grad_(False)
         self.segmenter = build_segmenter(segmenter)
+        self._register_load_state_dict_pre_hook(_bare_network_keys)
 
-    def forward(self, restored: torch.Tensor, reference: torch.Tensor, return_graph: bool = False):
+    def load_weights(self, path: str | os.PathLike) -> None:
+        """Replace the network by the weights of a file (pyiqa: ``metric.net.load_weights``).
+
+        Args:
+            path: A ``.safetensors`` file written by ``panda export-weights`` or a BasicSR
+                ``.pth`` checkpoint (read with ``weights_only=True``, never unpickled) of a
+                network with the current one's arch options.
+        """
+        device = next(self.network.parameters()).device
+        config = getattr(self.network, 'panda_config', None)
+        self.network = load_model(path, device, config=config).requires_grad_(False)
+
+    def forward(self, restored: torch.Tensor, reference: torch.Tensor, return_graph: bool = False,
+                spatial: bool = False):
         """Score a batch.
 
         Args:
             restored: Bx3xHxW (or Bx1xHxW) images in [0, 1].
             reference: Images of the same shape.
             return_graph: Also return the distortion graph of each pair (restored = anchor).
+            spatial: Return the quality map instead of the scores: Bx1xHxW, each pixel the
+                score of its region (``spatial.score_map``), differentiable like the scores.
 
         Returns:
-            B scores in [0, 1]; with ``return_graph``, ``(scores, graphs)``.
+            B scores in [0, 1] (a Bx1xHxW map with ``spatial``); with ``return_graph``,
+            ``(scores or map, graphs)``.
         """
         restored, reference = _rgb(restored, 'restored'), _rgb(reference, 'reference')
         if restored.shape != reference.shape:
@@ -57,11 +83,22 @@ class PandaMetric(nn.Module):
         self.network.eval()
         label_maps = label_maps_of(reference, self.segmenter)
         region_scores = reference_scores(restored, reference, label_maps)
-        scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
+        if spatial:
+            scores = score_map(region_scores, label_maps, restored.dtype)
+        else:
+            scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
         if not return_graph:
             return scores
         return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True,
                                       region_scores=region_scores)
+
+
+def _bare_network_keys(state_dict, prefix, *_):
+    """Let a bare PANDA state dict (a BasicSR checkpoint's ``params``) load into the metric."""
+    inner = prefix + 'network.'
+    if state_dict and not any(key.startswith(inner) for key in state_dict):
+        for key in [key for key in state_dict if key.startswith(prefix)]:
+            state_dict[inner + key[len(prefix):]] = state_dict.pop(key)
 
 
 def _rgb(images: torch.Tensor, name: str) -> torch.Tensor:

@@ -145,6 +145,7 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS, device='cpu',
         raise PandaInputError(f'weights {str(path)!r} do not fit PANDA with options {config}: '
                               f'{str(error).splitlines()[0]}') from None
     network.weights_name = path.stem
+    network.panda_config = dict(config)
     return network.to(device).eval()
 
 
