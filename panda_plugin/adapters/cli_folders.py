@@ -24,7 +24,7 @@ def add_compare_options(parser) -> None:
     parser.add_argument('--pairwise', action='store_true',
                         help='folders: use the pairwise mode (folders use reference mode by default)')
     parser.add_argument('--batch-size', type=_batch_size, default=8, help='folders: pairs per network call')
-    parser.add_argument('--worst', type=int, default=20, help='rows of the worst-regions table (default 20)')
+    parser.add_argument('--worst', type=_row_count, default=20, help='rows of the worst-regions table (default 20)')
 
 
 def is_folder_run(args) -> bool:
@@ -207,3 +207,9 @@ def _duel(args) -> int:
         else:
             print(f'wrote {save_duel_picture(duels[0][1], args.viz, *duels[0][0].paths)}')
     return 0
+
+
+def _row_count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f'{text!r}; accepted: an integer >= 0')
+    return int(text)
