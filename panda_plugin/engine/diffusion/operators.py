@@ -17,6 +17,8 @@ class Identity:
     """``A x = x`` (denoising)."""
 
     name = 'noise'
+    gain = 1.0  # A A^T = gain * I
+    norm2 = 1.0  # largest eigenvalue of A^T A
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -44,6 +46,9 @@ class GaussianBlur:
         kernel = torch.exp(-t ** 2 / (2 * self.sigma ** 2))
         self.kernel = kernel / kernel.sum()
         self.radius = radius
+        # A A^T is far from a multiple of I; its largest eigenvalue (1: low frequencies pass)
+        # is the safe choice for the x0_hat uncertainty seen through A
+        self.gain = self.norm2 = 1.0
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         channels = x.shape[1]
@@ -74,6 +79,8 @@ class Downsample:
         if int(factor) != factor or factor < 2:
             raise PandaInputError(f'downsampling factor {factor!r}; accepted: an integer >= 2')
         self.factor = int(factor)
+        self.gain = 1.0 / self.factor ** 2  # A A^T = I / factor^2
+        self.norm2 = self.gain
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % self.factor or x.shape[-2] % self.factor:
