@@ -48,14 +48,22 @@ class GaussianMixture:
         abar = float(abar)
         dtype = x.dtype
         x = x.to(torch.float64)
-        scaled = self.eigenvalues * abar + (1 - abar)  # (K, D)
-        diff = x[:, None, :] - abar ** 0.5 * self.means  # (B, K, D)
-        proj = torch.einsum('bkd,kde->bke', diff, self.eigenvectors)
-        log_density = (self.weights.clamp_min(1e-300).log()
+        weights, means, values, vectors = self._on(x.device)
+        scaled = values * abar + (1 - abar)  # (K, D)
+        diff = x[:, None, :] - abar ** 0.5 * means  # (B, K, D)
+        proj = torch.einsum('bkd,kde->bke', diff, vectors)
+        log_density = (weights.clamp_min(1e-300).log()
                        - 0.5 * ((proj ** 2 / scaled).sum(-1) + scaled.log().sum(-1)))
         resp = torch.softmax(log_density, dim=-1)  # (B, K)
-        scores = -torch.einsum('bke,kde->bkd', proj / scaled, self.eigenvectors)
+        scores = -torch.einsum('bke,kde->bkd', proj / scaled, vectors)
         return (resp[..., None] * scores).sum(1).to(dtype)
+
+    def _on(self, device) -> tuple:
+        """Weights, means, eigenvalues and eigenvectors on ``device`` (copied once)."""
+        if getattr(self, '_device', None) != device:
+            self._device = device
+            self._cached = tuple(t.to(device) for t in (self.weights, self.means, self.eigenvalues, self.eigenvectors))
+        return self._cached
 
     def mean(self) -> torch.Tensor:
         """The mixture mean, (D,) or (B, D)."""

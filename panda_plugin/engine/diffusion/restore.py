@@ -50,6 +50,6 @@ def restore(prior, degradation: Degradation, y: torch.Tensor, shape, lam: float,
     score = DPSScore(prior, degradation.operator, ys, degradation.noise, scale,
                      min_variance=stable_variance(degradation.operator, schedule))
     g = torch.Generator().manual_seed(seed)
-    start = torch.randn((samples, *tuple(shape)[1:]), generator=g, dtype=torch.float64)
+    start = torch.randn((samples, *tuple(shape)[1:]), generator=g, dtype=torch.float64).to(y.device)
     x0 = reverse_diffusion(score, start, schedule, lam, deterministic=deterministic, generator=g).x0
     return x0.mean(0, keepdim=True)
