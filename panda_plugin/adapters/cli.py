@@ -308,6 +308,7 @@ def _add_dp_sweep(commands) -> None:
     parser.add_argument('--steps', type=int, default=100, help='reverse diffusion steps (default 100)')
     parser.add_argument('--average', type=_floats, default=(), help='N of the averaging baseline, e.g. 1,4,16')
     parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
+    parser.add_argument('--scale', type=float, default=1.0, help='guidance weight (default 1; 3 suits blur)')
     parser.add_argument('--regions', default='grid:4x4', help='fixed regions of the graphs (grid:RxC or none)')
     parser.add_argument('--prior', help='patch prior .npz (default: the shipped one)')
     parser.add_argument('--seed', type=int, default=0)
@@ -323,7 +324,7 @@ def _dp_sweep(args) -> int:
     if args.size < 32:
         raise PandaInputError(f'--size {args.size}; accepted: an integer >= 32')
     settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed,
-                             tuple(int(n) for n in args.average), args.deterministic)
+                             tuple(int(n) for n in args.average), args.deterministic, args.scale)
     settings.check()
     report = run(read_images(args.images, args.size), settings, args.out,
                  load_patch_prior(args.prior, args.seed), args.regions)

@@ -46,15 +46,17 @@ class DPSScore:
         return s.detach() + self.scale * grad
 
 
-def stable_variance(operator, schedule) -> float:
+def stable_variance(operator, schedule, margin: float = 2.0) -> float:
     """The smallest likelihood variance for which a guided step with the smallest beta is
-    stable: ``2 beta_1 ||A^T A||`` (explicit steps on ``|| y - A x ||^2 / (2 v)``).
+    stable: explicit steps of size ``beta_1`` on ``|| y - A x ||^2 / (2 v)`` need
+    ``v > beta_1 ||A^T A|| / 2``; ``margin`` times that bound is returned.
 
     Args:
         operator: The measurement operator (its ``norm2``, default 1).
         schedule: The ``VPSchedule`` the sampler runs.
+        margin: Safety factor over the bound. Default 2.
 
     Returns:
         The bound.
     """
-    return 2 * float(schedule.betas[0]) * float(getattr(operator, 'norm2', 1.0))
+    return margin * float(schedule.betas[0]) * float(getattr(operator, 'norm2', 1.0)) / 2

@@ -44,6 +44,8 @@ class SweepSettings:
         self.lambdas = tuple(check_lambda(v) for v in self.lambdas)
         if int(self.steps) != self.steps or self.steps < 2:
             raise PandaInputError(f'steps {self.steps!r}; accepted: an integer >= 2')
+        if not self.scale > 0:
+            raise PandaInputError(f'guidance scale {self.scale!r}; accepted: a number > 0')
         if any(int(n) != n or n < 1 for n in self.averages):
             raise PandaInputError(f'averages {self.averages!r}; accepted: integers >= 1')
 
