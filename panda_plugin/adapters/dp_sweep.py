@@ -15,8 +15,8 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 
-#: Smallest side at which BasicSR's NIQE (96 x 96 blocks) is computed.
-NIQE_MIN_SIDE = 96
+#: Smallest side at which BasicSR's NIQE is computed (it needs two 96 x 96 blocks or more).
+NIQE_MIN_SIDE = 192
 
 
 def niqe_measure():
@@ -30,9 +30,24 @@ def niqe_measure():
         return None
 
     def niqe(restored: np.ndarray, reference: np.ndarray) -> float:
-        return float(calculate_niqe(restored[:, :, ::-1].astype(np.float64), 0, input_order='HWC', convert_to='y'))
+        try:
+            return float(calculate_niqe(restored[:, :, ::-1].astype(np.float64), 0, input_order='HWC',
+                                        convert_to='y'))
+        except np.linalg.LinAlgError:  # degenerate block statistics (e.g. a flat image)
+            return float('nan')
 
     return niqe
+
+
+def finite(value):
+    """A copy of a JSON-ready value with NaN and infinities replaced by None."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def read_images(specs, size: int) -> list:
@@ -90,7 +105,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
     if regions != 'none' and len(methods) >= 2:
         report['regions'] = region_report(result.images, methods, regions, out, progress)
     plot_curves(report, out / 'dp_curve.png')
-    (out / 'sweep.json').write_text(json.dumps(report, indent=1), encoding='utf-8')
+    (out / 'sweep.json').write_text(json.dumps(finite(report), indent=1), encoding='utf-8')
     return report
 
 

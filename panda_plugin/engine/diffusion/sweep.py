@@ -131,6 +131,7 @@ def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progr
         seen['measurement_psnr'] = psnr(seen['measurement'], reference)
     for method, run in runs.items():
         rows = list(run['per_image'].values())
-        run['mean'] = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
+        run['mean'] = {key: float(np.nanmean([r[key] for r in rows])) if any(np.isfinite([r[key] for r in rows]))
+                       else float('nan') for key in rows[0]}
     result.report['measurement_psnr'] = {name: seen['measurement_psnr'] for name, seen in result.images.items()}
     return result
