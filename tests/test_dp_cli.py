@@ -38,8 +38,10 @@ def test_dp_sweep_runs_end_to_end(tmp_path, tiny_prior, small_astronaut, capsys)
     save_image(image, square_crop(small_astronaut, 32))
     out = tmp_path / 'sweep'
     status = main(['dp-sweep', str(image), '--degrade', 'noise:0.2', '--lambdas', '0,1', '--size', '32',
-                   '--steps', '5', '--average', '2', '--deterministic', '--prior', str(tiny_prior), '--out', str(out)])
+                   '--steps', '5', '--average', '2', '--deterministic', '--prior', str(tiny_prior), '--out', str(out),
+                   '--tensorboard', str(tmp_path / 'tb')])
     assert status == 0
+    assert list((tmp_path / 'tb').glob('events.out.tfevents.*'))
     report = json.loads((out / 'sweep.json').read_text())
     assert set(report['runs']) == {'lambda=0', 'lambda=1', 'average=2', 'deterministic'}
     for run in report['runs'].values():

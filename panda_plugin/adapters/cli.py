@@ -288,53 +288,6 @@ def _train(args) -> int:
     return 0
 
 
-def _floats(text: str) -> tuple:
-    try:
-        return tuple(float(v) for v in text.split(',') if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a comma-separated list of numbers') from None
-
-
-def _add_dp_sweep(commands) -> None:
-    parser = commands.add_parser(
-        'dp-sweep', help='restore degraded images along the distortion-perception tradeoff (lambda)',
-        description='Variance-scaled reverse diffusion with DPS guidance (docs/dp.md): writes '
-                    'OUT/sweep.json, OUT/dp_curve.png, restored images and per-region PANDA maps.')
-    parser.add_argument('images', nargs='+', help='images or folders, or bundled:bench (held out)')
-    parser.add_argument('--degrade', default='noise:0.1',
-                        help='noise:SIGMA, blur:SIGMA[:NOISE] or sr:FACTOR[:NOISE] on [-1, 1] images')
-    parser.add_argument('--lambdas', type=_floats, default=(0.0, 0.5, 1.0), help='e.g. 0,0.5,1')
-    parser.add_argument('--size', type=int, default=128, help='side of the centre crops (default 128)')
-    parser.add_argument('--steps', type=int, default=100, help='reverse diffusion steps (default 100)')
-    parser.add_argument('--average', type=_floats, default=(), help='N of the averaging baseline, e.g. 1,4,16')
-    parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
-    parser.add_argument('--scale', type=float, default=1.0, help='guidance weight (default 1; 3 suits blur)')
-    parser.add_argument('--regions', default='grid:4x4', help='fixed regions of the graphs (grid:RxC or none)')
-    parser.add_argument('--prior', help='patch prior .npz (default: the shipped one)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', required=True, help='output folder')
-    parser.set_defaults(handler=_dp_sweep)
-
-
-def _dp_sweep(args) -> int:
-    from panda_plugin.adapters.dp_sweep import read_images, run
-    from panda_plugin.engine.diffusion.patch_prior import load_patch_prior
-    from panda_plugin.engine.diffusion.sweep import SweepSettings
-
-    if args.size < 32:
-        raise PandaInputError(f'--size {args.size}; accepted: an integer >= 32')
-    settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed,
-                             tuple(int(n) for n in args.average), args.deterministic, args.scale)
-    settings.check()
-    report = run(read_images(args.images, args.size), settings, args.out,
-                 load_patch_prior(args.prior, args.seed), args.regions)
-    for method, run_ in report['runs'].items():
-        mean = run_['mean']
-        print(f'{method:>14}: ' + ', '.join(f'{k} {v:.4g}' for k, v in mean.items()))
-    print(f'wrote {Path(args.out) / "sweep.json"} ({report["seconds"]:.0f} s)')
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``panda`` argument parser with all sub-commands."""
     parser = argparse.ArgumentParser(prog='panda', description='Panoptic pairwise distortion graphs.')
@@ -347,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_make_sr_data(commands)
     _add_train(commands)
     _add_export(commands)
-    _add_dp_sweep(commands)
+    from panda_plugin.adapters.dp_sweep import add_parser as add_dp_sweep
+
+    add_dp_sweep(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ ends).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -68,7 +69,7 @@ def read_images(specs, size: int) -> list:
     return images
 
 
-def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=print) -> dict:
+def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=print, tensorboard=None) -> dict:
     """Run the sweep and write everything to ``out``.
 
     Args:
@@ -78,6 +79,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
         prior: Image score model (default: the shipped patch prior).
         regions: ``grid:RxC`` fixed regions of the per-region graphs, or ``none``.
         progress: Callable for progress lines.
+        tensorboard: Optional TensorBoard log folder.
 
     Returns:
         The report written to ``out/sweep.json``.
@@ -106,6 +108,8 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
         report['regions'] = region_report(result.images, methods, regions, out, progress)
     plot_curves(report, out / 'dp_curve.png')
     (out / 'sweep.json').write_text(json.dumps(finite(report), indent=1), encoding='utf-8')
+    if tensorboard:
+        log_tensorboard(report, result.images, tensorboard)
     return report
 
 
@@ -137,6 +141,33 @@ def region_report(images: dict, methods: list, regions: str, out: Path, progress
                           for k, v in summary['by_kind'].items())
         progress(f'{name} regions {low} -> {high}: {kinds}')
     return report
+
+
+def log_tensorboard(report: dict, images: dict, logdir) -> None:
+    """Scalars per lambda (step = 100 lambda), the restorations and the region summaries.
+
+    Args:
+        report: The sweep report.
+        images: ``{image name: {method: uint8 image}}``.
+        logdir: TensorBoard log folder.
+    """
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(logdir)) as writer:
+        for method, run_ in report['runs'].items():
+            if not method.startswith('lambda='):
+                continue
+            step = round(100 * float(method.split('=')[1]))
+            for key, value in run_['mean'].items():
+                if np.isfinite(value):
+                    writer.add_scalar(f'dp_mean/{key}', value, step)
+            for name, seen in images.items():
+                writer.add_image(f'dp/{name}', seen[method], step, dataformats='HWC')
+        for name, summary in report.get('regions', {}).items():
+            lines = ['| region | kind | texture | PANDA gain | MSE increase | relation |', '|---|---|---|---|---|---|']
+            lines += [f"| {r['id']} | {r['kind']} | {r['texture']:.1f} | {r['perceptual_gain']:+.3f} | "
+                      f"{r['fidelity_loss']:+.5f} | {r['relation_high_vs_low']} |" for r in summary['regions']]
+            writer.add_text(f'dp_regions/{name}', '\n'.join(lines), 0)
 
 
 def plot_curves(report: dict, path: Path) -> None:
@@ -195,3 +226,52 @@ def plot_regions(seen: dict, summary: dict, labels: np.ndarray, path: Path) -> N
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def _floats(text: str) -> tuple:
+    try:
+        return tuple(float(v) for v in text.split(',') if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a comma-separated list of numbers') from None
+
+
+def add_parser(commands) -> None:
+    """Add the ``dp-sweep`` sub-command to the ``panda`` parser's sub-parsers."""
+    parser = commands.add_parser(
+        'dp-sweep', help='restore degraded images along the distortion-perception tradeoff (lambda)',
+        description='Variance-scaled reverse diffusion with DPS guidance (docs/dp.md): writes '
+                    'OUT/sweep.json, OUT/dp_curve.png, restored images and per-region PANDA maps.')
+    parser.add_argument('images', nargs='+', help='images or folders, or bundled:bench (held out)')
+    parser.add_argument('--degrade', default='noise:0.1',
+                        help='noise:SIGMA, blur:SIGMA[:NOISE] or sr:FACTOR[:NOISE] on [-1, 1] images')
+    parser.add_argument('--lambdas', type=_floats, default=(0.0, 0.5, 1.0), help='e.g. 0,0.5,1')
+    parser.add_argument('--size', type=int, default=128, help='side of the centre crops (default 128)')
+    parser.add_argument('--steps', type=int, default=100, help='reverse diffusion steps (default 100)')
+    parser.add_argument('--average', type=_floats, default=(), help='N of the averaging baseline, e.g. 1,4,16')
+    parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
+    parser.add_argument('--scale', type=float, default=1.0, help='guidance weight (default 1; 3 suits blur)')
+    parser.add_argument('--regions', default='grid:4x4', help='fixed regions of the graphs (grid:RxC or none)')
+    parser.add_argument('--prior', help='patch prior .npz (default: the shipped one)')
+    parser.add_argument('--tensorboard', help='also log scalars, images and region tables to this folder')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.set_defaults(handler=_dp_sweep)
+
+
+def _dp_sweep(args) -> int:
+    from panda_plugin.engine.diffusion.patch_prior import load_patch_prior
+    from panda_plugin.engine.diffusion.sweep import SweepSettings
+
+    if args.size < 32:
+        raise PandaInputError(f'--size {args.size}; accepted: an integer >= 32')
+    settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed,
+                             tuple(int(n) for n in args.average), args.deterministic, args.scale)
+    settings.check()
+    report = run(read_images(args.images, args.size), settings, args.out,
+                 load_patch_prior(args.prior, args.seed), args.regions, tensorboard=args.tensorboard)
+    for method, run_ in report['runs'].items():
+        mean = run_['mean']
+        print(f'{method:>14}: ' + ', '.join(f'{k} {v:.4g}' for k, v in mean.items()))
+    print(f'wrote {Path(args.out) / "sweep.json"} ({report["seconds"]:.0f} s)')
+    return 0
+
