@@ -127,7 +127,7 @@ def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progr
             row['seconds'] = seconds
             runs[method]['per_image'][name] = row
             if progress:
-                progress(f'{name} {method}: psnr {row["psnr"]:.2f} dB, patch_sw2 {row["patch_sw2"]:.4f}, {seconds:.1f} s')
+                progress(f'{name} {method}: ' + ', '.join(f'{k} {v:.4g}' for k, v in row.items()))
         seen['measurement_psnr'] = psnr(seen['measurement'], reference)
     for method, run in runs.items():
         rows = list(run['per_image'].values())
