@@ -10,7 +10,7 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
     packages=find_packages(include=['panda_plugin', 'panda_plugin.*']),
-    package_data={'panda_plugin': ['weights/*.safetensors']},
+    package_data={'panda_plugin': ['weights/*.safetensors', 'weights/*.npz']},
     install_requires=[
         'numpy',
         'scipy',

@@ -327,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_make_sr_data(commands)
     _add_pipelines(commands)
     _add_export(commands)
+    from panda_plugin.adapters.dp_sweep import add_parser as add_dp_sweep
+
+    add_dp_sweep(commands)
     return parser
 
 

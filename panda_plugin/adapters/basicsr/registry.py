@@ -14,11 +14,12 @@ def registered_objects() -> dict:
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
     from panda_plugin.engine.data.dataset import PandaSetDataset
+    from panda_plugin.engine.diffusion.restorer import DPRestorer
     from panda_plugin.engine.models.loss import PandaLoss
     from panda_plugin.engine.models.panda_arch import PANDA
     from panda_plugin.engine.region_loss import PandaRegionLoss
 
-    return {'arch': [PANDA], 'loss': [PandaLoss, PandaRegionLoss], 'dataset': [PandaSetDataset],
+    return {'arch': [PANDA, DPRestorer], 'loss': [PandaLoss, PandaRegionLoss], 'dataset': [PandaSetDataset],
             'metric': [calculate_panda], 'model': [PandaModel, PandaSRModel]}
 
 

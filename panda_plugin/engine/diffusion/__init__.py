@@ -1,0 +1,1 @@
+"""Variance-scaled reverse diffusion: traversing the distortion-perception tradeoff (docs/dp.md)."""

@@ -1,0 +1,60 @@
+"""``panda dp-sweep`` end to end on a tiny patch prior and a 32x32 image."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from panda_plugin.adapters.cli import main
+from panda_plugin.engine.diffusion.patch_prior import PatchGMMPrior, fit_patch_gmm, load_patch_prior, sample_patches
+from panda_plugin.engine.image_io import save_image, square_crop
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small tensors: one thread is much faster than several competing ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture()
+def tiny_prior(tmp_path, small_astronaut):
+    patches = sample_patches([small_astronaut], 4, 200, seed=0)
+    return PatchGMMPrior(fit_patch_gmm(patches, components=2, iterations=3), 4).save(tmp_path / 'prior.npz')
+
+
+def test_patch_prior_score_has_the_image_shape_and_pulls_noise_towards_the_prior(tiny_prior):
+    prior = load_patch_prior(tiny_prior)
+    x = torch.randn(2, 3, 10, 13, dtype=torch.float64)
+    score = prior(x, 0.5)
+    assert score.shape == x.shape and torch.isfinite(score).all()
+    assert (score * x).sum() < 0  # points back from far-out noise
+
+
+def test_dp_sweep_runs_end_to_end(tmp_path, tiny_prior, small_astronaut, capsys):
+    image = tmp_path / 'astronaut.png'
+    save_image(image, square_crop(small_astronaut, 32))
+    out = tmp_path / 'sweep'
+    status = main(['dp-sweep', str(image), '--degrade', 'noise:0.2', '--lambdas', '0,1', '--size', '32',
+                   '--steps', '5', '--average', '2', '--deterministic', '--prior', str(tiny_prior), '--out', str(out),
+                   '--tensorboard', str(tmp_path / 'tb')])
+    assert status == 0
+    assert list((tmp_path / 'tb').glob('events.out.tfevents.*'))
+    report = json.loads((out / 'sweep.json').read_text())
+    assert set(report['runs']) == {'lambda=0', 'lambda=1', 'average=2', 'deterministic'}
+    for run in report['runs'].values():
+        assert {'psnr', 'mse', 'patch_sw2'} <= set(run['mean']) and np.isfinite(run['mean']['psnr'])
+        assert set(run['per_image']) == {'astronaut'}
+    regions = report['regions']['astronaut']
+    assert len(regions['regions']) == 16 and set(regions['by_kind']) == {'texture', 'flat'}
+    assert (out / 'dp_curve.png').is_file() and (out / 'regions_astronaut.png').is_file()
+    assert 'wrote' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('args', [['--degrade', 'jpeg:3'], ['--lambdas', '0,2'], ['--size', '16'], ['--steps', '1']])
+def test_dp_sweep_bad_options_exit_2(tmp_path, tiny_prior, small_astronaut, args):
+    image = tmp_path / 'a.png'
+    save_image(image, square_crop(small_astronaut, 32))
+    assert main(['dp-sweep', str(image), '--prior', str(tiny_prior), '--out', str(tmp_path / 'o'), *args]) == 2
