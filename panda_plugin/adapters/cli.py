@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
+from panda_plugin.adapters.points_cli import METHOD_CHOICES, POINTS_HELP, add_regions
 from panda_plugin.core.errors import PandaInputError
 
 
@@ -166,6 +167,9 @@ def _add_compare(commands) -> None:
     parser.add_argument('--masks', help='regions: label-map PNG, COCO panoptic PNG or COCO RLE JSON')
     parser.add_argument('--segmenter', help='region proposer when no masks are given: superpixel '
                                             '(default), grid, grid:RxC or sam:CHECKPOINT')
+    parser.add_argument('--points', help=POINTS_HELP + '; regions are the clicked objects')
+    parser.add_argument('--method', choices=METHOD_CHOICES, help='with --points: pixel-to-click '
+                                                                  'distance (default learned)')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
     parser.add_argument('--device', help='torch device (default cpu)')
     parser.add_argument('--json', help='write the graph as JSON (schema panda-dg/1)')
@@ -178,8 +182,15 @@ def _compare(args) -> int:
     from panda_plugin.engine.predictor import compare
 
     anchor, target = load_image(args.anchor, name='anchor'), load_image(args.target, name='target')
-    graph = compare(anchor, target, masks=args.masks, segmenter=args.segmenter,
-                    model=args.weights, device=args.device)
+    points = None
+    if args.points is not None:
+        from panda_plugin.engine.points import read_clicks
+
+        points = read_clicks(args.points, target.shape[:2], name=Path(args.target).name)
+    elif args.method is not None:
+        raise PandaInputError('--method applies only with --points')
+    graph = compare(anchor, target, masks=args.masks, segmenter=args.segmenter, points=points,
+                    points_method=args.method, model=args.weights, device=args.device)
     print(graph_table(graph))
     if args.json:
         graph.to_json(args.json, indent=2)
@@ -295,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest='command', required=True)
     _add_demo(commands)
     _add_compare(commands)
+    add_regions(commands)
     _add_bench(commands)
     _add_make_dataset(commands)
     _add_make_sr_data(commands)
