@@ -66,3 +66,42 @@ def regions_command(args) -> int:
         save_image(args.viz, render_click_regions(image, labels, clicks.xy))
         print(f'wrote {args.viz}')
     return 0
+
+
+def add_make_points_data(commands, shard_type) -> None:
+    """Add the ``make-points-data`` sub-command.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+        shard_type: Parser of ``I/N`` shard arguments.
+    """
+    parser = commands.add_parser(
+        'make-points-data', help='scenes with exact panoptic ground truth and one click per instance (LMDB)',
+        description='Procedural scenes, dead leaves with photo textures and copy-paste composites; '
+                    'the test split uses held-out photographs and seeds.')
+    parser.add_argument('--out', required=True, help='output database folder, e.g. points_train.lmdb')
+    parser.add_argument('--split', default='train', choices=('train', 'test'))
+    parser.add_argument('--count', type=int, default=1000, help='scenes in the split (default 1000)')
+    parser.add_argument('--size', type=int, default=128, help='side of the square scenes (default 128)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--shard', type=shard_type, default=(0, 1), help='I/N: build the I-th of N shards')
+    parser.set_defaults(handler=make_points_data_command)
+
+
+def make_points_data_command(args) -> int:
+    """Run ``panda make-points-data``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit status 0.
+    """
+    from panda_plugin.engine.data.points_data import PointsSettings, make_points_data
+
+    settings = PointsSettings(split=args.split, count=args.count, size=args.size, seed=args.seed,
+                              shard=args.shard)
+    records = make_points_data(args.out, settings, workers=args.workers)
+    print(f'{args.out}: {records} {args.split} scenes')
+    return 0
