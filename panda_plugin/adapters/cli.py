@@ -6,7 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
-from panda_plugin.adapters.points_cli import METHOD_CHOICES, POINTS_HELP, add_make_points_data, add_regions
+from panda_plugin.adapters.points_cli import (METHOD_CHOICES, POINTS_HELP, add_export_point_weights,
+                                           add_make_points_data, add_regions)
 from panda_plugin.core.errors import PandaInputError
 
 
@@ -311,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_make_dataset(commands)
     _add_make_sr_data(commands)
     add_make_points_data(commands, _shard)
+    add_export_point_weights(commands)
     _add_train(commands)
     _add_export(commands)
     return parser

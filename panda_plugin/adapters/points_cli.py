@@ -105,3 +105,46 @@ def make_points_data_command(args) -> int:
     records = make_points_data(args.out, settings, workers=args.workers)
     print(f'{args.out}: {records} {args.split} scenes')
     return 0
+
+
+def add_export_point_weights(commands) -> None:
+    """Add the ``export-point-weights`` sub-command.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+    """
+    parser = commands.add_parser('export-point-weights',
+                                 help='turn a PointDistanceNet training checkpoint into a safetensors file')
+    parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
+    parser.add_argument('--opt', required=True, help='the option file it was trained with')
+    parser.add_argument('--out', required=True, help='destination .safetensors file')
+    parser.set_defaults(handler=export_point_weights_command)
+
+
+def export_point_weights_command(args) -> int:
+    """Run ``panda export-point-weights``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit status 0.
+    """
+    import torch
+    import yaml
+
+    from panda_plugin.engine.points.distance_arch import PointDistanceNet
+    from panda_plugin.engine.points.learned import export_point_weights
+
+    options = dict((yaml.safe_load(Path(args.opt).read_text(encoding='utf-8')) or {}).get('network_g') or {})
+    if options.pop('type', None) != 'PointDistanceNet':
+        raise PandaInputError(f'{args.opt!r}: network_g.type must be PointDistanceNet')
+    try:
+        checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=True)
+    except Exception as error:  # pickle and zip errors vary by corruption
+        raise PandaInputError(f'cannot read checkpoint {args.checkpoint!r}: {error}') from None
+    network = PointDistanceNet(**options)
+    network.load_state_dict(checkpoint.get('params', checkpoint))
+    path = export_point_weights(network, args.out)
+    print(f'wrote {path} ({path.stat().st_size / 2**20:.2f} MiB)')
+    return 0

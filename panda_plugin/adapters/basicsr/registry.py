@@ -17,9 +17,14 @@ def registered_objects() -> dict:
     from panda_plugin.engine.models.loss import PandaLoss
     from panda_plugin.engine.models.panda_arch import PANDA
     from panda_plugin.engine.region_loss import PandaRegionLoss
+    from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
+    from panda_plugin.engine.data.points_dataset import PointsDataset
+    from panda_plugin.engine.points.distance_arch import PointDistanceNet
+    from panda_plugin.engine.points.distance_loss import PointDistanceLoss
 
-    return {'arch': [PANDA], 'loss': [PandaLoss, PandaRegionLoss], 'dataset': [PandaSetDataset],
-            'metric': [calculate_panda], 'model': [PandaModel, PandaSRModel]}
+    return {'arch': [PANDA, PointDistanceNet], 'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss],
+            'dataset': [PandaSetDataset, PointsDataset], 'metric': [calculate_panda],
+            'model': [PandaModel, PandaSRModel, PointDistanceModel]}
 
 
 def register_plugin() -> None:
