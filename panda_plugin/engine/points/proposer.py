@@ -28,7 +28,7 @@ def click_regions(image, clicks, method: str = DEFAULT_METHOD, weights=None, rou
         method: One of ``METHODS``. Default: ``'learned'``.
         weights: ``'learned'`` only: weights name or path, or a ``PointDistanceNet``.
         rounds: ``'learned'`` only: refinement rounds (default: the weights' own).
-        **options: Method options (``edge_weight``, ``work_size`` for ``'geodesic'``).
+        **options: Method options (``edge_weight``, ``power``, ``work_size`` for ``'geodesic'``).
 
     Returns:
         int32 HxW label map covering every pixel: region ``i`` is click ``i``'s.
