@@ -12,6 +12,7 @@ from basicsr.utils import get_root_logger
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS
+from panda_plugin.adapters.basicsr.click_monitor import click_graph
 from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
 from panda_plugin.engine.metric import shared_metric
 
@@ -23,6 +24,8 @@ MONITOR_DEFAULTS = {
     'pictures': 4,               # images whose graph picture goes to TensorBoard
     'worst_regions': 10,         # rows of the worst-regions table (0: none)
     'save_json': True,           # write <image>_<iter>_panda.json beside the validation images
+    'points': None,              # clicks file keyed by image name: graphs over the clicked objects
+    'points_method': None,       # click method (learned, geodesic, euclidean); default learned
 }
 
 
@@ -108,8 +111,12 @@ class PandaSRModel(SRModel):
     def _graph(self, result: torch.Tensor, gt: torch.Tensor) -> ValidatedImage:
         metric = shared_metric(self.monitor['weights'], self.monitor['segmenter'], self.device)
         restored, reference = result.clamp(0, 1).to(self.device), gt.clamp(0, 1).to(self.device)
-        with torch.no_grad():
-            _, graphs = metric(restored, reference, return_graph=True)
+        clicked = click_graph(self.monitor, self._path, _rgb8(restored), _rgb8(reference), self.device)
+        if clicked is None:
+            with torch.no_grad():
+                _, graphs = metric(restored, reference, return_graph=True)
+        else:
+            graphs = [clicked]
         name = os.path.splitext(os.path.basename(self._path))[0]
         if self.monitor['save_json']:
             folder = os.path.join(self.opt['path']['visualization'], name)
