@@ -6,8 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
-from panda_plugin.adapters.points_cli import (METHOD_CHOICES, POINTS_HELP, add_export_point_weights,
-                                           add_make_points_data, add_regions)
+from panda_plugin.adapters.points_cli import (METHOD_CHOICES, POINTS_HELP, add_click_page,
+                                           add_export_point_weights, add_make_points_data, add_regions)
 from panda_plugin.core.errors import PandaInputError
 
 
@@ -308,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_compare(commands)
     add_regions(commands)
+    add_click_page(commands)
     _add_bench(commands)
     _add_make_dataset(commands)
     _add_make_sr_data(commands)

@@ -148,3 +148,34 @@ def export_point_weights_command(args) -> int:
     path = export_point_weights(network, args.out)
     print(f'wrote {path} ({path.stat().st_size / 2**20:.2f} MiB)')
     return 0
+
+
+def add_click_page(commands) -> None:
+    """Add the ``click-page`` sub-command.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+    """
+    parser = commands.add_parser(
+        'click-page', help='write a local HTML page to click objects on an image and save clicks.json',
+        description='Open the page in a browser, click one point per object (shift-click: stuff) '
+                    'and press Save; pass the file to --points.')
+    parser.add_argument('image', help='image file')
+    parser.add_argument('--out', default='clicks.html', help='HTML file to write (default clicks.html)')
+    parser.set_defaults(handler=click_page_command)
+
+
+def click_page_command(args) -> int:
+    """Run ``panda click-page``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit status 0.
+    """
+    from panda_plugin.adapters.click_page import click_page
+
+    print(f'wrote {click_page(args.image, args.out)}; open it in a browser, click, press Save, then '
+          f'panda regions {args.image} --points clicks.json --out labels.png --viz regions.png')
+    return 0
