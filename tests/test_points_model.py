@@ -105,3 +105,23 @@ def test_export_and_load_weights(tmp_path):
     images, points, valid = _batch()
     with torch.no_grad():
         assert torch.allclose(loaded(images, points, valid)[-1][valid], network.eval()(images, points, valid)[-1][valid])
+
+
+def test_dataset_crops_keep_clicks_on_their_instances(tmp_path, monkeypatch):
+    import panda_plugin.engine.data.points_data as points_data
+    from panda_plugin.engine.data.points_dataset import PointsDataset
+
+    monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])
+    path = tmp_path / 'scenes.lmdb'
+    points_data.make_points_data(path, points_data.PointsSettings(count=6, size=64), progress=False)
+    dataset = PointsDataset({'dataroot': str(path), 'crop_size': 40, 'seed': 0, 'max_clicks': 16})
+    reader = points_data.PointsReader(path)
+    for index in range(len(dataset)):
+        item = dataset[index]
+        assert item['image'].shape == (3, 40, 40) and item['panoptic'].shape == (40, 40)
+        count = int(item['valid'].sum())
+        assert count >= 1
+        labels = [int(item['panoptic'][int(y), int(x)]) for x, y in item['points'][:count].tolist()]
+        assert len(set(labels)) == count  # one click per instance, each on its own instance
+        whole = PointsDataset({'dataroot': str(path), 'phase': 'val'})[index]
+        assert int(whole['valid'].sum()) == len(reader.read(index)['points'])

@@ -19,7 +19,9 @@ class PointsDataset(Dataset):
     Args:
         opt: BasicSR-style options: ``dataroot`` (LMDB folder or list); ``phase``
             (``'train'`` enables augmentation by default); ``use_hflip`` / ``use_rot``;
-            ``max_clicks`` (clicks are padded to this length; default 64).
+            ``max_clicks`` (clicks are padded to this length; default 64); ``crop_size``
+            (train on random square crops of this side holding at least one click, with the
+            clicks inside them; default: whole scenes).
 
     Each item: ``image`` (3xHxW float in [0, 1]), ``points`` (Kx2 float (x, y)), ``valid``
     (K bool), ``stuff`` (K bool), ``panoptic`` (HxW int64, evaluation only) and ``key``.
@@ -35,6 +37,7 @@ class PointsDataset(Dataset):
         self.use_hflip = opt.get('use_hflip', training)
         self.use_rot = opt.get('use_rot', training)
         self.max_clicks = int(opt.get('max_clicks', 64))
+        self.crop_size = opt.get('crop_size')
         self._rng = np.random.default_rng(opt.get('seed'))
 
     def __len__(self) -> int:
@@ -43,6 +46,9 @@ class PointsDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         record = self.reader.read(index)
         image, panoptic, points = record['image'], record['panoptic'], record['points'].astype(np.float32)
+        stuff_flags = record['stuff']
+        if self.crop_size:
+            image, panoptic, points, stuff_flags = self._crop(image, panoptic, points, stuff_flags)
         count = len(points)
         if count > self.max_clicks:
             raise PandaInputError(f'scene {record["key"]} has {count} clicks; max_clicks is {self.max_clicks}')
@@ -59,9 +65,24 @@ class PointsDataset(Dataset):
         padded = np.zeros((self.max_clicks, 2), np.float32)
         padded[:count] = points
         stuff = np.zeros(self.max_clicks, bool)
-        stuff[:count] = record['stuff']
+        stuff[:count] = stuff_flags
         return {'key': record['key'],
                 'image': torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float() / 255,
                 'points': torch.from_numpy(padded), 'valid': torch.arange(self.max_clicks) < count,
                 'stuff': torch.from_numpy(stuff),
                 'panoptic': torch.from_numpy(np.ascontiguousarray(panoptic)).long()}
+
+    def _crop(self, image, panoptic, points, stuff):
+        """A random crop around a random click, with the clicks that fall inside it."""
+        side = int(self.crop_size)
+        height, width = panoptic.shape
+        if side >= min(height, width):
+            return image, panoptic, points, stuff
+        x, y = points[int(self._rng.integers(len(points)))]
+        left = int(self._rng.integers(max(0, int(x) - side + 1), min(width - side, int(x)) + 1))
+        top = int(self._rng.integers(max(0, int(y) - side + 1), min(height - side, int(y)) + 1))
+        inside = ((points[:, 0] >= left) & (points[:, 0] < left + side) &
+                  (points[:, 1] >= top) & (points[:, 1] < top + side))
+        points = points[inside] - np.array([left, top], np.float32)
+        return (image[top:top + side, left:left + side], panoptic[top:top + side, left:left + side],
+                points, stuff[inside])

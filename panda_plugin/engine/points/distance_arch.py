@@ -108,22 +108,24 @@ class PointDistanceNet(nn.Module):
         """
         batch, _, height, width = images.shape
         rounds = self.rounds if rounds is None else rounds
-        ys = torch.linspace(-1, 1, height, device=images.device)
-        xs = torch.linspace(-1, 1, width, device=images.device)
+        # Positions in units of the working size, so that crops and whole images agree.
+        unit = 2.0 / self.input_size
+        ys = torch.arange(height, device=images.device, dtype=images.dtype) * unit - 1
+        xs = torch.arange(width, device=images.device, dtype=images.dtype) * unit - 1
         grid_y, grid_x = torch.meshgrid(ys, xs, indexing='ij')
         coords = torch.stack([grid_x, grid_y]).expand(batch, 2, height, width)
         features = self.encoder(torch.cat([(images - 0.5) / 0.25, coords], 1))
-        normalised = torch.stack([points[..., 0] / max(width - 1, 1), points[..., 1] / max(height - 1, 1)], -1) * 2 - 1
-        sampled = F.grid_sample(features, normalised[:, :, None], align_corners=True)[..., 0].transpose(1, 2)
-        angles = normalised @ self.frequencies
-        position = torch.cat([angles.sin(), angles.cos()], -1)
+        grid = torch.stack([points[..., 0] / max(width - 1, 1), points[..., 1] / max(height - 1, 1)], -1) * 2 - 1
+        sampled = F.grid_sample(features, grid[:, :, None], align_corners=True)[..., 0].transpose(1, 2)
+        position = points * unit - 1
+        angles = position @ self.frequencies
         kinds = torch.zeros_like(valid, dtype=torch.long) if stuff is None else stuff.long()
-        queries = self.init_query(torch.cat([sampled, position], -1)) + self.kind(kinds)
+        queries = self.init_query(torch.cat([sampled, angles.sin(), angles.cos()], -1)) + self.kind(kinds)
         pixels = F.avg_pool2d(features, 4, ceil_mode=True).flatten(2).transpose(1, 2)  # tokens at 1/4
         keys = self.pixel_proj(features).flatten(2)  # BxDxN
         values = self.value_proj(features).flatten(2).transpose(1, 2)
-        offsets = torch.stack([coords[:, 0].flatten(1), coords[:, 1].flatten(1)], -1)  # BxNx2
-        spatial = torch.cdist(normalised, offsets) / (2 * math.sqrt(2))  # BxKxN in [0, 1]
+        offsets = coords.flatten(2).transpose(1, 2)  # BxNx2
+        spatial = torch.cdist(position, offsets) / (2 * math.sqrt(2))  # BxKxN, 1 = working diagonal
         outputs = []
         for round_index in range(rounds + 1):
             if round_index:
