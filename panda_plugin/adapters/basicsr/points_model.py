@@ -56,10 +56,15 @@ class PointDistanceModel(BaseModel):
         self.batch['image'] = data['image'].to(self.device)
         if 'panoptic' in data:
             self.panoptic = data['panoptic']
+        if getattr(self.get_bare_model(self.net_g), 'geodesic_prior', False):
+            from panda_plugin.engine.points.geodesic import batch_geodesic_distances
+
+            self.batch['prior'] = batch_geodesic_distances(self.batch['image'], self.batch['points'],
+                                                           self.batch['valid'])
 
     def _forward(self) -> list:
         b = self.batch
-        return self.net_g(b['image'], b['points'], b['valid'], b['stuff'])
+        return self.net_g(b['image'], b['points'], b['valid'], b['stuff'], prior=b.get('prior'))
 
     def optimize_parameters(self, current_iter: int) -> None:
         """One optimisation step: the loss sees the image and the clicks only."""

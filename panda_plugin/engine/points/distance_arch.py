@@ -62,13 +62,21 @@ class PointDistanceNet(nn.Module):
         max_clicks: Most clicks per image. Default: 64.
         input_size: Long side of the working resolution (images are resized to it, sides
             rounded to multiples of 8). Default: 128.
+        geodesic_prior: Add a learned multiple of the geodesic distance of
+            ``geodesic.geodesic_distances`` (given to ``forward`` as ``prior``) to the learned
+            distance. Default: False (the paper's model).
     """
 
     def __init__(self, width: int = 24, dim: int = 64, heads: int = 4, rounds: int = 2,
-                 aggregate: bool = True, enhance: bool = True, max_clicks: int = 64, input_size: int = 128):
+                 aggregate: bool = True, enhance: bool = True, max_clicks: int = 64, input_size: int = 128,
+                 geodesic_prior: bool = False):
         super().__init__()
         self.config = dict(width=width, dim=dim, heads=heads, rounds=rounds, aggregate=aggregate,
-                           enhance=enhance, max_clicks=max_clicks, input_size=input_size)
+                           enhance=enhance, max_clicks=max_clicks, input_size=input_size,
+                           geodesic_prior=geodesic_prior)
+        self.geodesic_prior = geodesic_prior
+        if geodesic_prior:
+            self.log_prior = nn.Parameter(torch.tensor(math.log(5.0)))
         self.rounds, self.aggregate, self.enhance = rounds, aggregate, enhance
         self.max_clicks, self.input_size, self.dim = max_clicks, input_size, dim
         self.encoder = _Encoder(width, dim)
@@ -93,7 +101,8 @@ class PointDistanceNet(nn.Module):
         return (max(8, int(round(height * scale / 8)) * 8), max(8, int(round(width * scale / 8)) * 8))
 
     def forward(self, images: torch.Tensor, points: torch.Tensor, valid: torch.Tensor,
-                stuff: torch.Tensor | None = None, rounds: int | None = None) -> list[torch.Tensor]:
+                stuff: torch.Tensor | None = None, rounds: int | None = None,
+                prior: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Distances of every pixel to every click, after each round.
 
         Args:
@@ -102,6 +111,7 @@ class PointDistanceNet(nn.Module):
             valid: BxK bool, False for padding clicks.
             stuff: BxK bool (clicks on stuff), or None (all things).
             rounds: Refinement rounds (default: the network's own).
+            prior: BxKxHxW geodesic distances; required when built with ``geodesic_prior``.
 
         Returns:
             ``rounds + 1`` tensors BxKxHxW (padding clicks at +inf), first to last round.
@@ -126,6 +136,12 @@ class PointDistanceNet(nn.Module):
         values = self.value_proj(features).flatten(2).transpose(1, 2)
         offsets = coords.flatten(2).transpose(1, 2)  # BxNx2
         spatial = torch.cdist(position, offsets) / (2 * math.sqrt(2))  # BxKxN, 1 = working diagonal
+        if self.geodesic_prior:
+            if prior is None:
+                raise ValueError('this PointDistanceNet needs prior= geodesic distances')
+            spatial = spatial * self.log_spatial.exp() * 10 + self.log_prior.exp() * prior.flatten(2)
+        else:
+            spatial = spatial * self.log_spatial.exp() * 10
         outputs = []
         for round_index in range(rounds + 1):
             if round_index:
@@ -138,7 +154,7 @@ class PointDistanceNet(nn.Module):
         attended, _ = self.cross(queries, pixels, pixels, need_weights=False)
         context = self.cross_norm(queries + attended)
         similarity = torch.bmm(self.query_proj(context), keys) / math.sqrt(self.dim)
-        distances = -similarity * self.log_scale.exp() + self.log_spatial.exp() * spatial * 10
+        distances = -similarity * self.log_scale.exp() + spatial
         return distances.masked_fill(~valid[..., None], float('inf'))
 
     def _refine(self, queries, distances, values, valid) -> torch.Tensor:

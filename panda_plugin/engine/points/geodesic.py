@@ -90,3 +90,52 @@ def shortest_path_labels(cost: np.ndarray, xy: np.ndarray) -> np.ndarray:
     seeds = np.full(height * width, -1, np.int32)
     seeds[xy[:, 1] * width + xy[:, 0]] = np.arange(len(xy), dtype=np.int32)
     return seeds[parent].reshape(height, width)
+
+
+def geodesic_distances(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Geodesic distance maps, one per click, as ``log(1 + cost / side)``.
+
+    The logarithm is increasing, so the nearest click of every pixel is the one
+    ``shortest_path_labels`` picks.
+
+    Args:
+        image: hxwx3 uint8 RGB (already at working size).
+        xy: Kx2 (x, y) clicks inside it.
+
+    Returns:
+        float32 Kxhxw distances.
+    """
+    cost = edge_cost(image)
+    side = max(image.shape[:2])
+    maps = np.empty((len(xy), *image.shape[:2]), np.float32)
+    for index, (x, y) in enumerate(np.asarray(xy).tolist()):
+        cumulative, _ = MCP_Geometric(cost, fully_connected=True).find_costs([(int(y), int(x))])
+        maps[index] = np.log1p(cumulative / side)
+    return maps
+
+
+def batch_geodesic_distances(images, points, valid):
+    """``geodesic_distances`` of a batch, as a padded tensor.
+
+    Args:
+        images: Bx3xHxW tensor in [0, 1].
+        points: BxKx2 float (x, y) clicks.
+        valid: BxK bool.
+
+    Returns:
+        BxKxHxW float tensor (zeros for padding clicks) on the images' device.
+    """
+    import torch
+
+    batch, count = valid.shape
+    pictures = (images.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    out = np.zeros((batch, count, *pictures.shape[1:3]), np.float32)
+    height, width = pictures.shape[1:3]
+    for index in range(batch):
+        keep = valid[index].cpu().numpy()
+        xy = points[index].detach().cpu().numpy().round().astype(np.int64)
+        xy[:, 0] = xy[:, 0].clip(0, width - 1)
+        xy[:, 1] = xy[:, 1].clip(0, height - 1)
+        if keep.any():
+            out[index, keep] = geodesic_distances(pictures[index], xy[keep])
+    return torch.from_numpy(out).to(images.device)

@@ -117,8 +117,13 @@ def learned_regions(network: PointDistanceNet, image: np.ndarray, clicks: Clicks
     tensor, points = network_inputs(network, image, clicks.xy)
     valid = torch.ones(points.shape[:2], dtype=torch.bool)
     stuff = torch.from_numpy(clicks.stuff)[None]
+    prior = None
+    if network.geodesic_prior:
+        from panda_plugin.engine.points.geodesic import batch_geodesic_distances
+
+        prior = batch_geodesic_distances(tensor, points, valid)
     with torch.inference_mode():
-        distances = network(tensor, points, valid, stuff, rounds=rounds)[-1]
+        distances = network(tensor, points, valid, stuff, rounds=rounds, prior=prior)[-1]
         distances = F.interpolate(distances, size=image.shape[:2], mode='bilinear', align_corners=False)
         labels = distances[0].argmin(0).numpy().astype(np.int32)
     return full_size_labels(labels, image.shape[:2], clicks.xy)
