@@ -48,26 +48,35 @@ def speed(weights, repeats: int = 5) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data', default='datasets/points_test.lmdb')
-    parser.add_argument('--weights', default=None, help='click-model weights (default: shipped points-tiny)')
+    parser.add_argument('--weights', nargs='+', default=[None],
+                        help='click-model weights, one or more (default: shipped points-tiny); the '
+                             'first is the one timed')
     parser.add_argument('--limit', type=int, default=None)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--json', default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    network = load_point_model(args.weights)
+    networks = {}
+    for weights in args.weights:
+        network = load_point_model(weights)
+        networks[f'learned ({network.weights_name})'] = network
     reader = PointsReader(args.data)
     start = time.perf_counter()
-    results = evaluate(reader, method_table(network), PERTURBATIONS, limit=args.limit)
+    results = evaluate(reader, method_table(networks), ('exact',), limit=args.limit)
+    robust = evaluate(reader, method_table(networks, ablation=False), PERTURBATIONS[1:], limit=args.limit)
+    results.update(robust)
     elapsed = time.perf_counter() - start
-    methods = list(next(iter(results.values())))
     print(f'class-agnostic PQ / SQ / RQ on {args.data} ({elapsed:.0f} s)\n')
-    print('| method | ' + ' | '.join(f'{how} ({results[how][methods[0]]["scenes"]} scenes) PQ / SQ / RQ'
-                                      for how in PERTURBATIONS) + ' |')
-    print('|---|' + '---|' * len(PERTURBATIONS))
-    for name in methods:
-        cells = [f'{r["pq"]:.1f} / {r["sq"]:.1f} / {r["rq"]:.1f}' for r in (results[h][name] for h in PERTURBATIONS)]
-        print(f'| {name} | ' + ' | '.join(cells) + ' |')
-    timings = speed(args.weights)
+    for group in (('exact',), PERTURBATIONS[1:]):
+        methods = list(results[group[0]])
+        print('| method | ' + ' | '.join(f'{how} ({results[how][methods[0]]["scenes"]} scenes) PQ / SQ / RQ'
+                                          for how in group) + ' |')
+        print('|---|' + '---|' * len(group))
+        for name in methods:
+            cells = [f'{r["pq"]:.1f} / {r["sq"]:.1f} / {r["rq"]:.1f}' for r in (results[h][name] for h in group)]
+            print(f'| {name} | ' + ' | '.join(cells) + ' |')
+        print()
+    timings = speed(args.weights[0])
     print(f'\nseconds per 512x512 image, 20 clicks, {args.threads} thread(s):')
     for name, seconds in timings.items():
         print(f'  {name}: {seconds:.3f}')

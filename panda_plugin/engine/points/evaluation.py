@@ -77,20 +77,26 @@ def refinement(network, rounds=None, aggregate=None, enhance=None):
         network.rounds, network.aggregate, network.enhance = saved
 
 
-def method_table(network=None, geodesic_options: dict | None = None) -> dict:
+def method_table(networks: dict | None = None, geodesic_options: dict | None = None,
+                 ablation: bool = True) -> dict:
     """The methods measured: name -> ``(image, xy, stuff) -> label map``.
 
     Args:
-        network: A ``PointDistanceNet`` for the learned rows, or None for hand-crafted only.
+        networks: ``{label: PointDistanceNet}`` for the learned rows; None for hand-crafted only.
         geodesic_options: Options of ``geodesic_regions``.
+        ablation: Add each network's refinement ablation rows. Default: True.
 
     Returns:
         Ordered dict of callables.
     """
     table = {'euclidean': lambda image, xy, stuff: euclidean_regions(image.shape[:2], xy),
              'geodesic': lambda image, xy, stuff: geodesic_regions(image, xy, **(geodesic_options or {}))}
-    if network is None:
-        return table
+    for label, network in (networks or {}).items():
+        table.update(_learned_rows(label, network, ablation))
+    return table
+
+
+def _learned_rows(label: str, network, ablation: bool) -> dict:
     from panda_plugin.engine.points.learned import learned_regions
 
     def learned(rounds=None, aggregate=None, enhance=None):
@@ -99,12 +105,13 @@ def method_table(network=None, geodesic_options: dict | None = None) -> dict:
                 return learned_regions(network, image, Clicks(xy, tuple('stuff' if s else 'thing' for s in stuff)))
         return run
 
-    table['learned'] = learned()
-    table['learned, no refinement (rounds 0)'] = learned(rounds=0)
-    table['learned, + aggregation (rounds 1)'] = learned(rounds=1, enhance=False)
-    table['learned, + aggregation + enhancement (rounds 1)'] = learned(rounds=1)
-    for rounds in (2, 3):
-        table[f'learned, rounds {rounds}'] = learned(rounds=rounds)
+    table = {label: learned()}
+    if ablation:
+        table[f'{label}: no refinement (rounds 0)'] = learned(rounds=0)
+        table[f'{label}: + aggregation (rounds 1)'] = learned(rounds=1, enhance=False)
+        table[f'{label}: + aggregation + enhancement (rounds 1)'] = learned(rounds=1)
+        for rounds in (2, 3):
+            table[f'{label}: rounds {rounds}'] = learned(rounds=rounds)
     return table
 
 
