@@ -25,7 +25,7 @@ def add_regions(commands) -> None:
     parser.add_argument('image', help='image file')
     parser.add_argument('--points', required=True, help=POINTS_HELP)
     parser.add_argument('--method', choices=METHOD_CHOICES, default=None,
-                        help='pixel-to-click distance (default: learned)')
+                        help='pixel-to-click distance (default: geodesic)')
     parser.add_argument('--weights', help='weights of the learned method (default: shipped points-tiny)')
     parser.add_argument('--out', required=True, help='16-bit label-map PNG to write')
     parser.add_argument('--viz', help='PNG picture of the regions over the image')
