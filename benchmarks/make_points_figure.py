@@ -37,8 +37,8 @@ def main() -> None:
             picture = render_click_regions(image, labels, clicks.xy)
             cv2.putText(picture, method, (8, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 4, cv2.LINE_AA)
             cv2.putText(picture, method, (8, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2, cv2.LINE_AA)
-            scale = 300 / image.shape[0]
-            panels.append(cv2.resize(picture, (round(image.shape[1] * scale), 300), interpolation=cv2.INTER_AREA))
+            scale = 240 / image.shape[0]
+            panels.append(cv2.resize(picture, (round(image.shape[1] * scale), 240), interpolation=cv2.INTER_AREA))
         rows.append(np.concatenate(panels, 1))
     width = max(row.shape[1] for row in rows)
     rows = [np.pad(row, ((0, 4), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
