@@ -53,7 +53,7 @@ def test_database_is_deterministic_and_sharded(tmp_path, monkeypatch):
     parts = [tmp_path / f'part{k}.lmdb' for k in range(2)]
     for k, part in enumerate(parts):
         make_points_data(part, PointsSettings(split='test', count=10, size=48, seed=1, shard=(k, 2)),
-                         workers=1 + k, progress=False)
+                         progress=False)
     whole, sharded = PointsReader(tmp_path / 'whole.lmdb'), PointsReader(parts)
     by_key = {whole.read(i)['key']: whole.read(i) for i in range(len(whole))}
     assert len(sharded) == 10

@@ -168,8 +168,15 @@ def _run(todo: list, settings: PointsSettings, workers: int):
     if workers == 1:
         yield from map(_unit_records, tasks)
         return
-    with multiprocessing.get_context('fork').Pool(workers) as pool:
+    # 'spawn': a forked child of a process that already runs threads (torch, TensorBoard)
+    # can deadlock on a lock held at fork time.
+    with multiprocessing.get_context('spawn').Pool(workers, initializer=_load_photos,
+                                                   initargs=(settings.split,)) as pool:
         yield from pool.imap(_unit_records, tasks)
+
+
+def _load_photos(split: str) -> None:
+    _State.photos = split_photos(split)
 
 
 _ENVS: dict = {}
