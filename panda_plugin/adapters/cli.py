@@ -7,6 +7,14 @@ import sys
 from pathlib import Path
 
 from panda_plugin.adapters import cli_folders
+from panda_plugin.adapters.points_cli import (
+    METHOD_CHOICES,
+    POINTS_HELP,
+    add_click_page,
+    add_export_point_weights,
+    add_make_points_data,
+    add_regions,
+)
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.pairs import SPLITS
 
@@ -174,6 +182,9 @@ def _add_compare(commands) -> None:
     parser.add_argument('--masks', help='regions: label-map PNG, COCO panoptic PNG or COCO RLE JSON')
     parser.add_argument('--segmenter', help='region proposer when no masks are given: superpixel '
                                             '(default), grid, grid:RxC or sam:CHECKPOINT')
+    parser.add_argument('--points', help=POINTS_HELP + '; regions are the clicked objects')
+    parser.add_argument('--method', choices=METHOD_CHOICES, help='with --points: pixel-to-click '
+                                                                  'distance (default geodesic)')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
     parser.add_argument('--device', help='torch device (default cpu)')
     parser.add_argument('--reference', action='store_true',
@@ -193,8 +204,15 @@ def _compare(args) -> int:
         return cli_folders.compare_folders(args)
 
     anchor, target = load_image(args.anchor, name='anchor'), load_image(args.target, name='target')
-    graph = compare(anchor, target, masks=args.masks, segmenter=args.segmenter,
-                    model=args.weights, device=args.device, reference=args.reference)
+    points = None
+    if args.points is not None:
+        from panda_plugin.engine.points import read_clicks
+
+        points = read_clicks(args.points, target.shape[:2], name=Path(args.target).name)
+    elif args.method is not None:
+        raise PandaInputError('--method applies only with --points')
+    graph = compare(anchor, target, masks=args.masks, segmenter=args.segmenter, points=points,
+                    points_method=args.method, model=args.weights, device=args.device, reference=args.reference)
     print(graph_table(graph))
     if args.json:
         graph.to_json(args.json, indent=2)
@@ -325,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(commands)
     _add_make_dataset(commands)
     _add_make_sr_data(commands)
+    add_regions(commands)
+    add_click_page(commands)
+    add_make_points_data(commands, _shard)
+    add_export_point_weights(commands)
     _add_pipelines(commands)
     _add_export(commands)
     from panda_plugin.adapters.dp_sweep import add_parser as add_dp_sweep

@@ -19,12 +19,13 @@ from panda_plugin.engine.weights import WEIGHTS_VARIABLE, check_device, load_mod
 _MODELS: dict = {}
 
 
-def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=None,
-            reference: bool = False) -> DistortionGraph:
+def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_method=None, model=None,
+            device=None, reference: bool = False) -> DistortionGraph:
     """Predict the distortion graph of ``anchor`` relative to ``target``.
 
-    Regions come from ``masks`` when given, otherwise from ``segmenter`` run on the target
-    (in restoration the target is the reference, whose edges are the true ones).
+    Regions come from ``masks`` when given, from ``points`` (one click per object) when
+    given, otherwise from ``segmenter`` run on the target (in restoration the target is the
+    reference, whose edges are the true ones).
 
     By default both images are of unknown quality (the paper's pairwise mode: the network
     predicts every label; swapping the images mirrors the graph). With ``reference=True``
@@ -39,6 +40,10 @@ def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=No
         masks: HxW integer label map or NxHxW boolean masks (array or file path).
         segmenter: Region proposer spec or callable (see ``regions.build_segmenter``).
             Default: ``'superpixel'``.
+        points: Clicks, one per object, in target pixels: ``[(x, y), ...]``,
+            ``[(x, y, 'stuff'), ...]``, ``"x,y;x,y"`` or a JSON file (see ``points.read_clicks``);
+            region ``i`` is click ``i``'s.
+        points_method: ``'geodesic'`` (default), ``'learned'`` or ``'euclidean'``.
         model: A ``PANDA`` network, or a weights name or path for ``load_model``.
             Default: ``'panda-tiny'``.
         device: Torch device. Default: the model's device (CPU for loaded weights).
@@ -53,9 +58,19 @@ def compare(anchor, target, *, masks=None, segmenter=None, model=None, device=No
     if anchor_image.shape != target_image.shape:
         raise PandaInputError(f'anchor is {_size(anchor_image)} but target is {_size(target_image)}; '
                               'the two images must have the same size')
-    if masks is not None and segmenter is not None:
-        raise PandaInputError('give masks or segmenter, not both')
-    if masks is not None:
+    given = [name for name, value in (('masks', masks), ('segmenter', segmenter), ('points', points))
+             if value is not None]
+    if len(given) > 1:
+        raise PandaInputError(f'give one of masks, segmenter and points, not {" and ".join(given)}')
+    if points_method is not None and points is None:
+        raise PandaInputError('points_method applies only with points')
+    if points is not None:
+        from panda_plugin.engine.points import DEFAULT_METHOD, click_regions
+
+        method = points_method or DEFAULT_METHOD
+        label_map = click_regions(target_image, points, method)
+        regions = f'points:{method}'
+    elif masks is not None:
         label_map = load_masks(masks, anchor_image.shape[:2])
         regions = 'masks'
     else:

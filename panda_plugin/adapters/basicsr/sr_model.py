@@ -10,6 +10,7 @@ from basicsr.losses import build_loss
 from basicsr.models.sr_model import SRModel
 from basicsr.utils import get_root_logger, tensor2img
 
+from panda_plugin.adapters.basicsr.click_monitor import click_graph
 from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
 from panda_plugin.adapters.basicsr.outputs import graph_json_path
 from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
@@ -25,6 +26,8 @@ MONITOR_DEFAULTS = {
     'pictures': 4,               # images whose graph picture goes to TensorBoard
     'worst_regions': 10,         # rows of the worst-regions table (0: none)
     'save_json': True,           # write <image>_<iter>_panda.json beside the validation images
+    'points': None,              # clicks file keyed by image name: graphs over the clicked objects
+    'points_method': None,       # click method (geodesic, learned, euclidean); default geodesic
 }
 
 
@@ -111,14 +114,19 @@ class PandaSRModel(CPUDistributedMixin, SRModel):
     def _graph(self, result: torch.Tensor, gt: torch.Tensor) -> ValidatedImage:
         metric = shared_metric(self.monitor['weights'], self.monitor['segmenter'], self.device)
         restored, reference = result.clamp(0, 1).to(self.device), gt.clamp(0, 1).to(self.device)
-        with torch.no_grad():
-            _, graphs = metric(restored, reference, return_graph=True)
+        pictures = tensor2img(restored, rgb2bgr=False), tensor2img(reference, rgb2bgr=False)
+        clicked = click_graph(self.monitor, self._path, *pictures, self.device)
+        if clicked is None:
+            with torch.no_grad():
+                _, graphs = metric(restored, reference, return_graph=True)
+        else:
+            graphs = [clicked]
         name = os.path.splitext(os.path.basename(self._path))[0]
         if self.monitor['save_json']:
             path = graph_json_path(self.opt, self._dataset, name, self._iteration)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             graphs[0].to_json(path)
-        return ValidatedImage(name, graphs[0], tensor2img(restored, rgb2bgr=False), tensor2img(reference, rgb2bgr=False))
+        return ValidatedImage(name, graphs[0], *pictures)
 
     def _report(self, dataset: str, current_iter: int, tb_logger) -> None:
         images = self._validated

@@ -22,7 +22,7 @@ from panda_plugin.engine.regions.user_masks import MaskSegmenter, load_masks
 MASK_SUFFIXES = ('.png', '.tif', '.tiff', '.json')
 
 _FORMS = ("'superpixel', 'grid', 'grid:RxC' (e.g. 'grid:3x4'), 'sam:PATH' (or 'sam' with "
-          f"checkpoint=PATH), a path to a masks file ({', '.join(MASK_SUFFIXES)}), a label map "
+          f"checkpoint=PATH), 'points' (with points=CLICKS, method=M) or 'points:METHOD', a path to a masks file ({', '.join(MASK_SUFFIXES)}), a label map "
           'or mask stack array, or a callable image -> label map')
 
 
@@ -31,7 +31,8 @@ def build_segmenter(spec='superpixel', **kwargs) -> Callable[[np.ndarray], np.nd
 
     Args:
         spec: ``'superpixel'``; ``'grid'`` or ``'grid:RxC'``; ``'sam:PATH'`` or ``'sam'``
-            (with ``checkpoint=PATH``); a path to a masks file or a label map / mask stack
+            (with ``checkpoint=PATH``); ``'points'`` or ``'points:METHOD'`` (with
+            ``points=CLICKS``, see ``points.ClickSegmenter``); a path to a masks file or a label map / mask stack
             array (see ``load_masks``); or a callable, returned unchanged.
             Default: ``'superpixel'``.
         **kwargs: Options for the proposer's class (``SuperpixelSegmenter``,
@@ -53,6 +54,14 @@ def build_segmenter(spec='superpixel', **kwargs) -> Callable[[np.ndarray], np.nd
     grid = re.fullmatch(r'grid:(\d+)x(\d+)', text)
     if grid:
         return GridSegmenter(int(grid[1]), int(grid[2]), **kwargs)
+    if text == 'points' or text.startswith('points:'):
+        from panda_plugin.engine.points import ClickSegmenter
+
+        if 'points' not in kwargs:
+            raise PandaInputError(f"region spec {text!r} needs points=CLICKS (e.g. [(x, y), ...])")
+        if text.startswith('points:'):
+            kwargs.setdefault('method', text[len('points:'):])
+        return ClickSegmenter(kwargs.pop('points'), **kwargs)
     if text == 'sam':
         if 'checkpoint' not in kwargs:
             raise PandaInputError("region spec 'sam' needs checkpoint=PATH (or use 'sam:PATH')")

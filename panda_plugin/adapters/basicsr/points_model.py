@@ -1,0 +1,117 @@
+"""BasicSR model ``PointDistanceModel``: trains ``PointDistanceNet`` from clicks alone."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from basicsr.archs import build_network
+from basicsr.losses import build_loss
+from basicsr.models.base_model import BaseModel
+from basicsr.utils import get_root_logger
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.points.distance_loss import PointDistanceLoss
+from panda_plugin.engine.points.panoptic_quality import PanopticQuality
+
+#: Batch entries used for training; ``panoptic`` is read by validation only.
+_TRAIN_KEYS = ('image', 'points', 'valid', 'stuff')
+
+
+class PointDistanceModel(BaseModel):
+    """Trains the learned click distance from ``PointsDataset`` batches.
+
+    Options: ``network_g`` (type PointDistanceNet), ``train.loss_opt`` (type
+    PointDistanceLoss), ``train.optim_g`` (``Adam`` or ``AdamW``), ``train.scheduler``,
+    ``val.metrics`` (any of ``pq``, ``sq``, ``rq``: class-agnostic panoptic quality of the
+    pseudo-labels against the dense ground truth, which training never sees).
+    """
+
+    def __init__(self, opt: dict):
+        super().__init__(opt)
+        self.net_g = self.model_to_device(build_network(opt['network_g']))
+        self.print_network(self.net_g)
+        load_path = opt['path'].get('pretrain_network_g')
+        if load_path is not None:
+            self.load_network(self.net_g, load_path, opt['path'].get('strict_load_g', True),
+                              opt['path'].get('param_key_g', 'params'))
+        if self.is_train:
+            self.net_g.train()
+            loss_opt = self.opt['train'].get('loss_opt')
+            self.criterion = build_loss(dict(loss_opt)) if loss_opt else PointDistanceLoss()
+            self.criterion = self.criterion.to(self.device)
+            optim_opt = dict(self.opt['train']['optim_g'])
+            kind = optim_opt.pop('type')
+            optimizers = {'Adam': torch.optim.Adam, 'AdamW': torch.optim.AdamW}
+            if kind not in optimizers:
+                raise PandaInputError(f'optimizer {kind!r} is not supported; accepted: Adam, AdamW')
+            self.optimizer_g = optimizers[kind]([p for p in self.net_g.parameters() if p.requires_grad],
+                                                **optim_opt)
+            self.optimizers.append(self.optimizer_g)
+            self.setup_schedulers()
+
+    def feed_data(self, data: dict) -> None:
+        """Keep one batch on the model's device, trimmed to its most clicks."""
+        count = int(data['valid'].sum(1).max())
+        self.batch = {k: data[k][:, :count].to(self.device) for k in ('points', 'valid', 'stuff')}
+        self.batch['image'] = data['image'].to(self.device)
+        if 'panoptic' in data:
+            self.panoptic = data['panoptic']
+        if getattr(self.get_bare_model(self.net_g), 'geodesic_prior', False):
+            from panda_plugin.engine.points.geodesic import batch_geodesic_distances
+
+            self.batch['prior'] = batch_geodesic_distances(self.batch['image'], self.batch['points'],
+                                                           self.batch['valid'])
+
+    def _forward(self) -> list:
+        b = self.batch
+        return self.net_g(b['image'], b['points'], b['valid'], b['stuff'], prior=b.get('prior'))
+
+    def optimize_parameters(self, current_iter: int) -> None:
+        """One optimisation step: the loss sees the image and the clicks only."""
+        self.optimizer_g.zero_grad()
+        b = self.batch
+        loss, terms = self.criterion(self._forward(), b['image'], b['points'], b['valid'])
+        loss.backward()
+        self.optimizer_g.step()
+        self.log_dict = self.reduce_loss_dict(OrderedDict(l_total=loss.detach(), **terms))
+
+    def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        """Validation on rank 0 only."""
+        if self.opt['rank'] == 0:
+            self.nondist_validation(dataloader, current_iter, tb_logger, save_img)
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        """Panoptic quality of the pseudo-labels, logged as ``metrics/<name>/<metric>``."""
+        dataset_name = dataloader.dataset.opt['name']
+        wanted = list(self.opt['val'].get('metrics') or {'pq': {}})
+        meter = PanopticQuality()
+        self.net_g.eval()
+        with torch.no_grad():
+            for data in dataloader:
+                self.feed_data(data)
+                labels = self._forward()[-1].argmin(1).cpu().numpy()
+                for label_map, truth in zip(labels, self.panoptic.numpy()):
+                    meter.update(label_map, truth)
+        self.net_g.train()
+        results = meter.result()
+        unknown = [m for m in wanted if m not in ('pq', 'sq', 'rq')]
+        if unknown:
+            raise PandaInputError(f'unknown validation metrics {unknown}; accepted: pq, sq, rq')
+        self.metric_results = {m: results[m] for m in wanted}
+        self._initialize_best_metric_results(dataset_name)
+        for metric, value in self.metric_results.items():
+            self._update_best_metric_result(dataset_name, metric, value, current_iter)
+        message = ' '.join(f'{m}: {v:.2f}' for m, v in self.metric_results.items())
+        get_root_logger().info(f'Validation {dataset_name} @ {current_iter}: {message}')
+        if tb_logger:
+            for metric, value in self.metric_results.items():
+                tb_logger.add_scalar(f'metrics/{dataset_name}/{metric}', value, current_iter)
+
+    def get_current_visuals(self) -> dict:
+        """No images to show for this model."""
+        return {}
+
+    def save(self, epoch: int, current_iter: int) -> None:
+        """Save the network and the training state."""
+        self.save_network(self.net_g, 'net_g', current_iter)
+        self.save_training_state(epoch, current_iter)

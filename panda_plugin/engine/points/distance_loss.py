@@ -1,0 +1,123 @@
+"""``PointDistanceLoss``: trains ``PointDistanceNet`` from the clicks alone.
+
+Two terms, averaged over the distance maps of every round:
+
+* **point term** (the only use of labels): at each clicked pixel, the distances to all queries
+  of its image, negated, are logits of a cross-entropy whose target is the clicked query, so a
+  click must be nearer its own query than any other. Only the clicked pixels enter; the rest of
+  the ground truth is never read.
+* **colour term** (no labels, as BoxInst's pairwise loss): neighbouring pixels (8 directions,
+  2 pixels apart, each pair once) of nearly the same Lab colour (similarity ``exp(-|dLab| / 2)`` above
+  ``threshold``) should join the same query: ``-log sum_k P_k(p) P_k(q)`` with ``P`` the softmax
+  over queries of minus the distances.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: Neighbour offsets (dy, dx); each unordered pair of pixels 2 apart in 8 directions once.
+_OFFSETS = [(2, -2), (2, 0), (2, 2), (0, 2)]
+
+
+def rgb_to_lab(images: torch.Tensor) -> torch.Tensor:
+    """CIE Lab (D65) of Bx3xHxW sRGB images in [0, 1].
+
+    Args:
+        images: Bx3xHxW in [0, 1].
+
+    Returns:
+        Bx3xHxW: L in [0, 100], a and b roughly in [-128, 127].
+    """
+    linear = torch.where(images > 0.04045, ((images + 0.055) / 1.055) ** 2.4, images / 12.92)
+    matrix = images.new_tensor([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
+                                [0.019334, 0.119193, 0.950227]])
+    xyz = torch.einsum('ij,bjhw->bihw', matrix, linear)
+    xyz = xyz / xyz.new_tensor([0.950456, 1.0, 1.088754])[:, None, None]
+    f = torch.where(xyz > 0.008856, xyz.clamp_min(1e-8) ** (1 / 3), 7.787 * xyz + 16 / 116)
+    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1)
+
+
+def colour_affinity(images: torch.Tensor, threshold: float = 0.3) -> list:
+    """Which neighbour pairs have nearly the same colour.
+
+    Args:
+        images: Bx3xHxW in [0, 1].
+        threshold: Smallest similarity ``exp(-|dLab| / 2)`` of a pair that counts.
+
+    Returns:
+        One bool tensor per offset of ``_OFFSETS``: pair (p, p + offset) counts, over the
+        pixels p whose neighbour lies inside (see ``_pairs``).
+    """
+    lab = rgb_to_lab(images)
+    planes = []
+    for dy, dx in _OFFSETS:
+        first, second = _pairs(lab, dy, dx)
+        planes.append(torch.exp(-(first - second).norm(dim=1) / 2) > threshold)
+    return planes
+
+
+def _pairs(tensor: torch.Tensor, dy: int, dx: int) -> tuple:
+    """Views of p and p + (dy, dx) over the pixels whose neighbour is inside (dy >= 0)."""
+    height, width = tensor.shape[-2:]
+    left, right = max(0, -dx), width - max(0, dx)
+    first = tensor[..., :height - dy, left:right]
+    second = tensor[..., dy:, left + dx:right + dx]
+    return first, second
+
+
+class PointDistanceLoss(nn.Module):
+    """Point and colour terms (see the module docstring).
+
+    Args:
+        point_weight: Weight of the point term. Default: 1.
+        colour_weight: Weight of the colour term. Default: 1.
+        threshold: Colour similarity above which a pair counts. Default: 0.3.
+    """
+
+    def __init__(self, point_weight: float = 1.0, colour_weight: float = 1.0, threshold: float = 0.3):
+        super().__init__()
+        self.point_weight, self.colour_weight, self.threshold = point_weight, colour_weight, threshold
+
+    def forward(self, outputs: list, images: torch.Tensor, points: torch.Tensor,
+                valid: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Loss of one batch.
+
+        Args:
+            outputs: ``PointDistanceNet`` outputs (list of BxKxHxW distances).
+            images: Bx3xHxW images in [0, 1] (the network's input).
+            points: BxKx2 (x, y) clicks, in pixels of ``images``.
+            valid: BxK bool, False for padding clicks.
+
+        Returns:
+            (total loss, ``{'l_point': .., 'l_colour': ..}``).
+        """
+        batch, count = valid.shape
+        x = points[..., 0].round().long().clamp(0, images.shape[-1] - 1)
+        y = points[..., 1].round().long().clamp(0, images.shape[-2] - 1)
+        affinity = colour_affinity(images, self.threshold) if self.colour_weight else None
+        point_terms, colour_terms = [], []
+        for distances in outputs:
+            index = torch.arange(batch, device=images.device)[:, None].expand(batch, count)
+            at_clicks = distances[index, :, y, x]  # BxK(clicked pixel)xK(query)
+            logits = (-at_clicks)[valid]
+            target = torch.arange(count, device=images.device).expand(batch, count)[valid]
+            point_terms.append(nn.functional.cross_entropy(logits, target))
+            if affinity is not None:
+                colour_terms.append(self._colour(distances, affinity))
+        point = torch.stack(point_terms).mean()
+        colour = torch.stack(colour_terms).mean() if colour_terms else point.new_zeros(())
+        total = self.point_weight * point + self.colour_weight * colour
+        return total, {'l_point': point.detach(), 'l_colour': colour.detach()}
+
+    @staticmethod
+    def _colour(distances: torch.Tensor, affinity: torch.Tensor) -> torch.Tensor:
+        probabilities = torch.softmax(-distances, 1)
+        terms, weights = [], []
+        for plane, (dy, dx) in enumerate(_OFFSETS):
+            first, second = _pairs(probabilities, dy, dx)
+            agree = (first * second).sum(1).clamp_min(1e-6)
+            mask = affinity[plane].float()
+            terms.append(-(agree.log() * mask).sum())
+            weights.append(mask.sum())
+        return torch.stack(terms).sum() / torch.stack(weights).sum().clamp_min(1.0)

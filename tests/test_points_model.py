@@ -1,0 +1,127 @@
+"""Tests for the learned click distance: network, point-only loss, dataset, BasicSR model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from panda_plugin.engine.points.distance_arch import PointDistanceNet
+from panda_plugin.engine.points.distance_loss import PointDistanceLoss
+
+
+def _batch(seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.rand(2, 3, 32, 32, generator=generator)
+    points = torch.tensor([[[3., 4.], [20., 25.], [30., 2.]], [[10., 10.], [25., 5.], [0., 0.]]])
+    valid = torch.tensor([[True, True, True], [True, True, False]])
+    return images, points, valid
+
+
+@pytest.mark.parametrize('rounds, aggregate, enhance', [(0, True, True), (1, True, False),
+                                                        (2, False, True), (3, True, True)])
+def test_network_shapes_and_padding(rounds, aggregate, enhance):
+    torch.manual_seed(0)
+    network = PointDistanceNet(width=8, dim=16, heads=2, rounds=rounds, aggregate=aggregate, enhance=enhance)
+    images, points, valid = _batch()
+    outputs = network(images, points, valid)
+    assert len(outputs) == rounds + 1
+    for distances in outputs:
+        assert distances.shape == (2, 3, 32, 32)
+        assert torch.isinf(distances[1, 2]).all() and torch.isfinite(distances[0]).all()
+    padded = network(images[1:], points[1:, :2], valid[1:, :2])
+    assert torch.allclose(padded[-1][0], outputs[-1][1, :2], atol=1e-4)
+
+
+def test_distance_loss_uses_only_clicked_pixels():
+    """The loss reads the image and the clicks; no dense label can change it."""
+    from panda_plugin.engine.data.scenes import make_scene
+
+    torch.manual_seed(0)
+    network = PointDistanceNet(width=8, dim=16, heads=2, rounds=1)
+    scene = make_scene(np.random.default_rng(4), 48, 'procedural', [])
+    image = torch.from_numpy(scene['image']).permute(2, 0, 1)[None].float() / 255
+    points = torch.from_numpy(scene['points']).float()[None]
+    valid = torch.ones(points.shape[:2], dtype=torch.bool)
+    loss = PointDistanceLoss()
+
+    def value(panoptic):
+        batch = {'image': image, 'points': points, 'valid': valid, 'panoptic': torch.from_numpy(panoptic)}
+        total, _ = loss(network(batch['image'], batch['points'], batch['valid']), batch['image'],
+                        batch['points'], batch['valid'])
+        return float(total.detach())
+
+    truth = scene['panoptic']
+    changed = truth.copy()
+    clicked = np.zeros(truth.shape, bool)
+    clicked[scene['points'][:, 1], scene['points'][:, 0]] = True
+    changed[~clicked] = (truth[~clicked] + 1) % (truth.max() + 1)  # every unclicked label changed
+    assert value(truth) == value(changed)
+    # Moving a click changes the loss: the clicked pixels are what it reads.
+    moved = points.clone()
+    moved[0, 0] += 3
+    total, _ = loss(network(image, moved, valid), image, moved, valid)
+    assert float(total) != value(truth)
+
+
+def test_point_term_reads_clicked_pixels_only():
+    torch.manual_seed(0)
+    images, points, valid = _batch()
+    distances = torch.randn(2, 3, 32, 32)
+    loss = PointDistanceLoss(colour_weight=0)
+    before, _ = loss([distances], images, points, valid)
+    mask = torch.ones(32, 32, dtype=torch.bool)
+    for x, y in points.view(-1, 2).long().tolist():
+        mask[y, x] = False
+    changed = distances.clone()
+    changed[:, :, mask] = torch.randn_like(changed[:, :, mask])
+    after, _ = loss([changed], images, points, valid)
+    assert torch.equal(before, after)
+
+
+def test_training_steps_reduce_the_loss():
+    torch.manual_seed(0)
+    network = PointDistanceNet(width=8, dim=16, heads=2, rounds=1)
+    images, points, valid = _batch()
+    loss = PointDistanceLoss()
+    optimizer = torch.optim.Adam(network.parameters(), lr=3e-3)
+    values = []
+    for _ in range(15):
+        optimizer.zero_grad()
+        total, _ = loss(network(images, points, valid), images, points, valid)
+        total.backward()
+        optimizer.step()
+        values.append(float(total))
+    assert values[-1] < values[0]
+
+
+def test_export_and_load_weights(tmp_path):
+    from panda_plugin.engine.points.learned import export_point_weights, load_point_model
+
+    torch.manual_seed(0)
+    network = PointDistanceNet(width=8, dim=16, heads=2, rounds=1, input_size=64)
+    path = export_point_weights(network, tmp_path / 'tiny.safetensors')
+    loaded = load_point_model(path)
+    assert loaded.config == network.config
+    images, points, valid = _batch()
+    with torch.no_grad():
+        assert torch.allclose(loaded(images, points, valid)[-1][valid], network.eval()(images, points, valid)[-1][valid])
+
+
+def test_dataset_crops_keep_clicks_on_their_instances(tmp_path, monkeypatch):
+    import panda_plugin.engine.data.points_data as points_data
+    from panda_plugin.engine.data.points_dataset import PointsDataset
+
+    monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])
+    path = tmp_path / 'scenes.lmdb'
+    points_data.make_points_data(path, points_data.PointsSettings(count=6, size=64), progress=False)
+    dataset = PointsDataset({'dataroot': str(path), 'crop_size': 40, 'seed': 0, 'max_clicks': 16})
+    reader = points_data.PointsReader(path)
+    for index in range(len(dataset)):
+        item = dataset[index]
+        assert item['image'].shape == (3, 40, 40) and item['panoptic'].shape == (40, 40)
+        count = int(item['valid'].sum())
+        assert count >= 1
+        labels = [int(item['panoptic'][int(y), int(x)]) for x, y in item['points'][:count].tolist()]
+        assert len(set(labels)) == count  # one click per instance, each on its own instance
+        whole = PointsDataset({'dataroot': str(path), 'phase': 'val'})[index]
+        assert int(whole['valid'].sum()) == len(reader.read(index)['points'])
