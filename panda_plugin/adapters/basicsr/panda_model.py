@@ -7,9 +7,9 @@ import torch
 from basicsr.archs import build_network
 from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
-from basicsr.utils import get_root_logger
 
 from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
+from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import LABEL_FIELDS, RegionLabels
 from panda_plugin.engine.evaluation import METRICS, RegionAccumulator
@@ -20,7 +20,7 @@ from panda_plugin.engine.models.loss import PandaLoss
 _BATCH_KEYS = ('region_valid', 'label_map', 'anchor', 'target', *LABEL_FIELDS)
 
 
-class PandaModel(CPUDistributedMixin, BaseModel):
+class PandaModel(CPUDistributedMixin, ScalarValidationMixin, BaseModel):
     """Trains PANDA from ``PandaSetDataset`` batches.
 
     Options: ``network_g`` (type PANDA), ``train.loss_opt`` (type PandaLoss; default the
@@ -110,24 +110,7 @@ class PandaModel(CPUDistributedMixin, BaseModel):
             outputs = self.test()
             accumulator.add(*split_valid(outputs, self.batch))
         results = accumulator.compute()
-        self.metric_results = {m: results[m] for m in wanted}
-        self._initialize_best_metric_results(dataset_name)
-        for metric, value in self.metric_results.items():
-            self._update_best_metric_result(dataset_name, metric, value, current_iter)
-        message = ' '.join(f'{m}: {v:.4f}' for m, v in self.metric_results.items())
-        get_root_logger().info(f'Validation {dataset_name} @ {current_iter}: {message}')
-        if tb_logger:
-            for metric, value in self.metric_results.items():
-                tb_logger.add_scalar(f'metrics/{dataset_name}/{metric}', value, current_iter)
-
-    def get_current_visuals(self) -> dict:
-        """No images to show for this model."""
-        return {}
-
-    def save(self, epoch: int, current_iter: int) -> None:
-        """Save the network and the training state."""
-        self.save_network(self.net_g, 'net_g', current_iter)
-        self.save_training_state(epoch, current_iter)
+        self.report_metrics(dataset_name, {m: results[m] for m in wanted}, current_iter, tb_logger)
 
 
 def split_valid(outputs: dict, batch: dict) -> tuple[RegionLabels, RegionLabels]:

@@ -7,8 +7,8 @@ import torch
 from basicsr.archs import build_network
 from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
-from basicsr.utils import get_root_logger
 
+from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points.distance_loss import PointDistanceLoss
 from panda_plugin.engine.points.panoptic_quality import PanopticQuality
@@ -17,7 +17,7 @@ from panda_plugin.engine.points.panoptic_quality import PanopticQuality
 _TRAIN_KEYS = ('image', 'points', 'valid', 'stuff')
 
 
-class PointDistanceModel(BaseModel):
+class PointDistanceModel(ScalarValidationMixin, BaseModel):
     """Trains the learned click distance from ``PointsDataset`` batches.
 
     Options: ``network_g`` (type PointDistanceNet), ``train.loss_opt`` (type
@@ -97,21 +97,4 @@ class PointDistanceModel(BaseModel):
         unknown = [m for m in wanted if m not in ('pq', 'sq', 'rq')]
         if unknown:
             raise PandaInputError(f'unknown validation metrics {unknown}; accepted: pq, sq, rq')
-        self.metric_results = {m: results[m] for m in wanted}
-        self._initialize_best_metric_results(dataset_name)
-        for metric, value in self.metric_results.items():
-            self._update_best_metric_result(dataset_name, metric, value, current_iter)
-        message = ' '.join(f'{m}: {v:.2f}' for m, v in self.metric_results.items())
-        get_root_logger().info(f'Validation {dataset_name} @ {current_iter}: {message}')
-        if tb_logger:
-            for metric, value in self.metric_results.items():
-                tb_logger.add_scalar(f'metrics/{dataset_name}/{metric}', value, current_iter)
-
-    def get_current_visuals(self) -> dict:
-        """No images to show for this model."""
-        return {}
-
-    def save(self, epoch: int, current_iter: int) -> None:
-        """Save the network and the training state."""
-        self.save_network(self.net_g, 'net_g', current_iter)
-        self.save_training_state(epoch, current_iter)
+        self.report_metrics(dataset_name, {m: results[m] for m in wanted}, current_iter, tb_logger, decimals=2)
