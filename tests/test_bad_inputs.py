@@ -429,3 +429,37 @@ def test_image_files_load_as_their_arrays(tmp_path, array):
     assert np.array_equal(load_image(path, convert=True), load_image(array, convert=True))
     assert np.array_equal(load_image(Image.open(path), convert=True), load_image(array, convert=True)) \
         or array.dtype == np.uint16
+
+
+# -- option blocks, checked when the run starts -------------------------------------------------
+
+@pytest.mark.parametrize('options, fragment', [
+    ({'strenght': 2.0}, "unknown panda_opt option 'strenght' (did you mean 'strength'?)"),
+    ({'loss_weight': -1.0}, 'panda_opt.loss_weight = -1.0; accepted: a number >= 0'),
+    ({'strength': 'high'}, "panda_opt.strength = 'high'; accepted: a number >= 0"),
+    ({'mode': 'pixels'}, "panda_opt.mode = 'pixels'; accepted: region, score"),
+])
+def test_panda_opt_is_checked_when_the_loss_is_built(options, fragment):
+    from panda_plugin.engine.region_loss import PandaRegionLoss
+
+    with pytest.raises(PandaInputError) as error:
+        PandaRegionLoss(**options)
+    assert fragment in str(error.value)
+
+
+@pytest.mark.parametrize('val, fragment', [
+    ({'panda': {'pictrues': 2}}, "unknown val.panda option 'pictrues' (did you mean 'pictures'?)"),
+    ({'panda': {'every': 0}}, 'val.panda.every = 0; accepted: an integer >= 1'),
+    ({'panda': {'every': '2'}}, "val.panda.every = '2'; accepted: an integer >= 1"),
+    ({'metrics': {'panda': {'type': 'calculate_panda', 'crop_borders': 4}}},
+     "unknown val.metrics.panda option 'crop_borders' (did you mean 'crop_border'?)"),
+    ({'metrics': {'panda': {'type': 'calculate_panda', 'crop_border': -2}}},
+     'val.metrics.panda.crop_border = -2; accepted: an integer >= 0'),
+])
+def test_validation_options_are_checked_when_the_model_is_built(val, fragment):
+    from panda_plugin.adapters.basicsr import sr_model
+
+    with pytest.raises(PandaInputError) as error:
+        sr_model._monitor_options(val)
+        sr_model._check_metric_options(val)
+    assert fragment in str(error.value)

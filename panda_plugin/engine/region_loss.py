@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.options import check_choice, check_number, reject_unknown
 from panda_plugin.engine.fidelity import padded
 from panda_plugin.engine.metric import PandaMetric
 from panda_plugin.engine.predictor import label_maps_of
@@ -37,15 +37,13 @@ class PandaRegionLoss(nn.Module):
     REDUCTIONS = ('mean', 'sum', 'none')
 
     def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean', mode: str = 'region',
-                 strength: float = 1.0, weights=DEFAULT_WEIGHTS, segmenter='superpixel'):
+                 strength: float = 1.0, weights=DEFAULT_WEIGHTS, segmenter='superpixel', **unknown):
         super().__init__()
-        if mode not in self.MODES:
-            raise PandaInputError(f'PandaRegionLoss mode {mode!r}; accepted: {", ".join(self.MODES)}')
-        if reduction not in self.REDUCTIONS:
-            raise PandaInputError(f'PandaRegionLoss reduction {reduction!r}; accepted: '
-                                  f'{", ".join(self.REDUCTIONS)}')
-        if strength < 0:
-            raise PandaInputError(f'PandaRegionLoss strength {strength!r}; accepted: a number >= 0')
+        reject_unknown('panda_opt', unknown, ('loss_weight', 'reduction', 'mode', 'strength', 'weights', 'segmenter'))
+        check_choice('panda_opt', 'mode', mode, self.MODES)
+        check_choice('panda_opt', 'reduction', reduction, self.REDUCTIONS)
+        check_number('panda_opt', 'loss_weight', loss_weight, minimum=0)
+        check_number('panda_opt', 'strength', strength, minimum=0)
         self.loss_weight, self.reduction, self.mode, self.strength = float(loss_weight), reduction, mode, strength
         self.metric = PandaMetric(weights, segmenter)
 

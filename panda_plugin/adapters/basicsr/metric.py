@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.options import check_choice, check_number, reject_unknown
 from panda_plugin.engine.metric import shared_metric
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS
 
@@ -29,14 +30,9 @@ def calculate_panda(img, img2, crop_border, input_order='HWC', test_y_channel=Fa
         The score in [0, 1] (higher is better): the reference-mode score of the pyiqa metric,
         exactly 1 when the two images are identical.
     """
-    unknown = sorted(set(kwargs) - set(_BASICSR_METRIC_KEYS))
-    if unknown:
-        raise PandaInputError(f'unknown option(s) {", ".join(unknown)} for calculate_panda; accepted: '
-                              'crop_border, input_order, test_y_channel, weights, segmenter, better')
+    check_calculate_panda_options('calculate_panda', {'crop_border': crop_border, 'input_order': input_order, **kwargs})
     from basicsr.metrics.metric_util import reorder_image, to_y_channel
 
-    if input_order not in ('HWC', 'CHW'):
-        raise PandaInputError(f"input_order {input_order!r}; accepted: 'HWC', 'CHW'")
     if img.shape != img2.shape:
         raise PandaInputError(f'image shapes differ: {img.shape} and {img2.shape}')
     pair = []
@@ -53,3 +49,20 @@ def calculate_panda(img, img2, crop_border, input_order='HWC', test_y_channel=Fa
     device = next(metric.parameters()).device
     with torch.no_grad():
         return float(metric(pair[0].clamp(0, 1).to(device), pair[1].clamp(0, 1).to(device))[0])
+
+
+def check_calculate_panda_options(where: str, options: dict) -> None:
+    """Refuse unknown or ill-typed ``calculate_panda`` options.
+
+    Args:
+        where: The option block, e.g. ``'val.metrics.panda'``.
+        options: The block without ``type``.
+    """
+    reject_unknown(where, options, ('crop_border', 'input_order', 'test_y_channel', 'weights', 'segmenter',
+                                    *_BASICSR_METRIC_KEYS))
+    if 'crop_border' in options:
+        check_number(where, 'crop_border', options['crop_border'], minimum=0, integer=True)
+    if 'input_order' in options:
+        check_choice(where, 'input_order', options['input_order'], ('HWC', 'CHW'))
+    if 'better' in options:
+        check_choice(where, 'better', options['better'], ('higher', 'lower'))

@@ -12,9 +12,11 @@ from basicsr.utils import get_root_logger, tensor2img
 
 from panda_plugin.adapters.basicsr.click_monitor import click_graph
 from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
+from panda_plugin.adapters.basicsr.metric import check_calculate_panda_options
 from panda_plugin.adapters.basicsr.outputs import graph_json_path
 from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.options import check_choice, check_number, reject_unknown
 from panda_plugin.engine.metric import shared_metric
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS
 
@@ -45,6 +47,7 @@ class PandaSRModel(CPUDistributedMixin, SRModel):
 
     def __init__(self, opt: dict):
         self.monitor = _monitor_options(opt.get('val') or {})
+        _check_metric_options(opt.get('val') or {})
         self._validations = 0
         self._validated = None
         super().__init__(opt)
@@ -148,14 +151,17 @@ def _monitor_options(val_opt: dict) -> dict | None:
         given = {}
     if not isinstance(given, dict):
         raise PandaInputError(f'val.panda must be a mapping of options (or true); got {given!r}')
-    unknown = sorted(set(given) - set(MONITOR_DEFAULTS))
-    if unknown:
-        raise PandaInputError(f'unknown val.panda option(s) {", ".join(unknown)}; accepted: '
-                              f'{", ".join(MONITOR_DEFAULTS)}')
+    reject_unknown('val.panda', given, MONITOR_DEFAULTS)
     options = {**MONITOR_DEFAULTS, **given}
     for key in ('every', 'pictures', 'worst_regions'):
-        if not isinstance(options[key], int) or options[key] < (1 if key == 'every' else 0):
-            raise PandaInputError(f'val.panda.{key} = {options[key]!r}; accepted: an integer >= '
-                                  f'{1 if key == "every" else 0}')
+        check_number('val.panda', key, options[key], minimum=1 if key == 'every' else 0, integer=True)
+    check_choice('val.panda', 'save_json', options['save_json'], (True, False))
     return options
+
+
+def _check_metric_options(val_opt: dict) -> None:
+    """Check every ``calculate_panda`` block of ``val.metrics`` when the run starts."""
+    for name, metric in (val_opt.get('metrics') or {}).items():
+        if isinstance(metric, dict) and metric.get('type') == 'calculate_panda':
+            check_calculate_panda_options(f'val.metrics.{name}', {k: v for k, v in metric.items() if k != 'type'})
 
