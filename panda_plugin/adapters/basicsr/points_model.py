@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import torch
-from basicsr.archs import build_network
 from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
 
@@ -28,12 +27,7 @@ class PointDistanceModel(ScalarValidationMixin, BaseModel):
 
     def __init__(self, opt: dict):
         super().__init__(opt)
-        self.net_g = self.model_to_device(build_network(opt['network_g']))
-        self.print_network(self.net_g)
-        load_path = opt['path'].get('pretrain_network_g')
-        if load_path is not None:
-            self.load_network(self.net_g, load_path, opt['path'].get('strict_load_g', True),
-                              opt['path'].get('param_key_g', 'params'))
+        self.build_network_g(opt)
         if self.is_train:
             self.net_g.train()
             loss_opt = self.opt['train'].get('loss_opt')

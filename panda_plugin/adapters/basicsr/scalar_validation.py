@@ -1,12 +1,27 @@
-"""What the plugin's BasicSR models that validate to numbers (no images) share: reporting the
-validation metrics, no visuals, and saving network plus training state."""
+"""What the plugin's single-network BasicSR models that validate to numbers (no images) share:
+building and loading the network, reporting the validation metrics, no visuals, and saving
+network plus training state."""
 from __future__ import annotations
 
+from basicsr.archs import build_network
 from basicsr.utils import get_root_logger
 
 
 class ScalarValidationMixin:
     """For a ``BaseModel`` subclass with one network ``net_g`` and metric-only validation."""
+
+    def build_network_g(self, opt: dict) -> None:
+        """Build ``network_g`` on the model's device and load ``path.pretrain_network_g`` if set.
+
+        Args:
+            opt: The run's BasicSR options.
+        """
+        self.net_g = self.model_to_device(build_network(opt['network_g']))
+        self.print_network(self.net_g)
+        load_path = opt['path'].get('pretrain_network_g')
+        if load_path is not None:
+            self.load_network(self.net_g, load_path, opt['path'].get('strict_load_g', True),
+                              opt['path'].get('param_key_g', 'params'))
 
     def report_metrics(self, dataset_name: str, results: dict, current_iter: int, tb_logger,
                        decimals: int = 4) -> None:
