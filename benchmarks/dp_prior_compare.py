@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument('--size', type=int, default=64)
     parser.add_argument('--steps', type=int, default=50)
     parser.add_argument('--scale', type=float, default=1.0)
+    parser.add_argument('--average', default='', help='N of the averaging baseline, e.g. 4')
+    parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
     parser.add_argument('--out', required=True)
     args = parser.parse_args()
     images = [(n, im) for n, im in read_images(['bundled:bench'], args.size) if n in PHOTOS]
@@ -34,7 +36,8 @@ def main() -> None:
     report = {'images': [n for n, _ in images], 'size': args.size, 'runs': {}}
     for spec in args.priors.split(','):
         settings = SweepSettings(args.degrade, tuple(float(v) for v in args.lambdas.split(',')), args.steps,
-                                 scale=args.scale)
+                                 averages=tuple(int(v) for v in args.average.split(',') if v),
+                                 deterministic=args.deterministic, scale=args.scale)
         start = time.perf_counter()
         result = run_sweep(images, load_prior(spec), settings, {'niqe': niqe} if niqe else None,
                            progress=lambda line, s=spec: print(f'[{s}] {line}', flush=True))
