@@ -19,6 +19,7 @@ def registered_objects() -> dict:
     from panda_plugin.engine.data.points_dataset import PointsDataset
     from panda_plugin.engine.diffusion.crops import ImageCropDataset
     from panda_plugin.engine.diffusion.restorer import DPRestorer
+    from panda_plugin.engine.diffusion.score_matching import DenoisingScoreLoss
     from panda_plugin.engine.diffusion.score_unet import ScoreUNet
     from panda_plugin.engine.models.loss import PandaLoss
     from panda_plugin.engine.models.panda_arch import PANDA
@@ -30,6 +31,7 @@ def registered_objects() -> dict:
             'dataset': [PandaSetDataset, PointsDataset], 'metric': [calculate_panda],
             'model': [PandaModel, PandaSRModel, PointDistanceModel]}
     objects['arch'].append(ScoreUNet)
+    objects['loss'].append(DenoisingScoreLoss)
     objects['dataset'].append(ImageCropDataset)
     objects['model'].append(DenoisingScoreModel)
     return objects

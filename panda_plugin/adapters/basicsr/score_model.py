@@ -6,18 +6,20 @@ from collections import OrderedDict
 
 import torch
 from basicsr.archs import build_network
+from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
 
 from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.diffusion.score_matching import dsm_loss, training_levels
+from panda_plugin.engine.diffusion.score_matching import DenoisingScoreLoss
 
 
 class DenoisingScoreModel(ScalarValidationMixin, BaseModel):
     """Trains ``network_g`` (``(x, abar) -> noise``) on ``image`` batches in [-1, 1]
     (``ImageCropDataset``).
 
-    Options: ``network_g`` (type ScoreUNet), ``train.optim_g`` (type ``Adam``),
+    Options: ``network_g`` (type ScoreUNet), ``train.loss_opt`` (type DenoisingScoreLoss,
+    the default), ``train.optim_g`` (type ``Adam``),
     ``train.scheduler``, ``train.ema_decay`` (keep an exponential moving average
     ``net_g_ema``, used for validation and saved as ``params_ema``; default 0: none),
     ``val.metrics`` (``dsm``: the denoising score-matching loss on the validation crops with
@@ -27,10 +29,11 @@ class DenoisingScoreModel(ScalarValidationMixin, BaseModel):
     def __init__(self, opt: dict):
         super().__init__(opt)
         self.build_network_g(opt)
-        self.levels = training_levels()
+        train_opt = self.opt.get('train') or {}
+        loss_opt = train_opt.get('loss_opt')
+        self.criterion = (build_loss(dict(loss_opt)) if loss_opt else DenoisingScoreLoss()).to(self.device)
         if self.is_train:
             self.net_g.train()
-            train_opt = self.opt['train']
             optim_opt = dict(train_opt['optim_g'])
             kind = optim_opt.pop('type')
             if kind != 'Adam':
@@ -53,7 +56,7 @@ class DenoisingScoreModel(ScalarValidationMixin, BaseModel):
     def optimize_parameters(self, current_iter: int) -> None:
         """One step of denoising score matching (then the moving average, if kept)."""
         self.optimizer_g.zero_grad()
-        loss = dsm_loss(self.net_g, self.images, self.levels)
+        loss = self.criterion(self.net_g, self.images)
         loss.backward()
         self.optimizer_g.step()
         if self.ema_decay > 0:
@@ -77,7 +80,7 @@ class DenoisingScoreModel(ScalarValidationMixin, BaseModel):
         with torch.no_grad():
             for data in dataloader:
                 self.feed_data(data)
-                total += float(dsm_loss(net, self.images, self.levels, generator)) * len(self.images)
+                total += float(self.criterion(net, self.images, generator)) * len(self.images)
                 count += len(self.images)
         self.net_g.train()
         self.report_metrics(dataloader.dataset.opt['name'], {'dsm': total / max(count, 1)}, current_iter, tb_logger)
