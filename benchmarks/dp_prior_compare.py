@@ -1,6 +1,6 @@
 """Side by side: the patch mixture and the score UNet as the sampler's image prior.
 
-Run: ``python benchmarks/dp_prior_compare.py --size 64 --out docs/dp_prior_compare_64.json``.
+Run: ``python benchmarks/dp_prior_compare.py --size 64 --out docs/dp_prior_noise64.json``.
 Both priors restore the same held-out photographs (centre crops of ``--size``), from the same
 measurements, with the same steps and seeds; per prior and lambda the JSON holds the sweep's
 measures (PSNR, MSE, patch_sw2, NIQE from 192 px) and seconds per restoration.

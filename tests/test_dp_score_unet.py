@@ -94,7 +94,37 @@ def test_eps_score_unet_plugs_into_the_sampler_on_a_16x16_image(tmp_path, small_
     assert torch.allclose(reloaded(x, torch.tensor([0.4])), prior.eps(x, torch.tensor([0.4])))
 
 
+def test_validation_crops_are_fixed_and_training_crops_vary(tmp_path, small_astronaut):
+    from panda_plugin.engine.diffusion.crops import ImageCropDataset
+
+    (tmp_path / 'images').mkdir()
+    save_image(tmp_path / 'images' / 'astronaut.png', square_crop(small_astronaut, 64))
+    opt = {'images': str(tmp_path / 'images'), 'crop_size': 16, 'length': 4}
+    val = ImageCropDataset({**opt, 'phase': 'val', 'seed': 3})
+    assert torch.equal(val[2]['image'], ImageCropDataset({**opt, 'phase': 'val', 'seed': 3})[2]['image'])
+    train = ImageCropDataset(opt)
+    assert not torch.equal(train[0]['image'], train[0]['image'])
+    with pytest.raises(PandaInputError, match='crop_size'):
+        ImageCropDataset({**opt, 'crop_size': 4})
+    with pytest.raises(PandaInputError, match='no image'):
+        ImageCropDataset({**opt, 'crop_size': 128})
+
+
 @pytest.mark.parametrize('spec', ['vae', 'unet:/no/such/file.safetensors'])
 def test_unknown_priors_are_refused(spec):
     with pytest.raises(PandaInputError):
         load_prior(spec)
+
+
+def test_dp_sweep_runs_with_a_unet_prior(tmp_path, small_astronaut):
+    import json
+
+    from panda_plugin.adapters.cli import main
+
+    path = save_score_unet(ScoreUNet(**TINY), tmp_path / 'unet.safetensors')
+    save_image(tmp_path / 'a.png', square_crop(small_astronaut, 32))
+    out = tmp_path / 'sweep'
+    assert main(['dp-sweep', str(tmp_path / 'a.png'), '--degrade', 'noise:0.2', '--lambdas', '0,1', '--size', '32',
+                 '--steps', '3', '--regions', 'none', '--prior', f'unet:{path}', '--out', str(out)]) == 0
+    report = json.loads((out / 'sweep.json').read_text())
+    assert report['prior'] == f'unet:{path}' and set(report['runs']) == {'lambda=0', 'lambda=1'}

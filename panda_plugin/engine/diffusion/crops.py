@@ -58,13 +58,13 @@ class ImageCropDataset(Dataset):
             raise PandaInputError(f'no image of {opt.get("images")!r} has sides of at least {self.crop}')
         self.training = opt.get('phase', 'train') == 'train'
         self.seed = int(opt.get('seed', 0))
-        self._rng = np.random.default_rng(self.seed)
+        self._rng, self._worker = np.random.default_rng(self.seed), None
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> dict:
-        rng = self._rng if self.training else np.random.default_rng((self.seed, index))
+        rng = self._train_rng() if self.training else np.random.default_rng((self.seed, index))
         image = self.images[rng.integers(len(self.images))]
         top = rng.integers(image.shape[0] - self.crop + 1)
         left = rng.integers(image.shape[1] - self.crop + 1)
@@ -73,3 +73,12 @@ class ImageCropDataset(Dataset):
             crop = np.rot90(crop[:, ::-1] if rng.random() < 0.5 else crop, rng.integers(4))
         tensor = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).float()
         return {'image': tensor / 127.5 - 1}
+
+    def _train_rng(self) -> np.random.Generator:
+        """The crop generator: the dataset's own, or in a loader worker one seeded by that worker."""
+        worker = torch.utils.data.get_worker_info()
+        if worker is None:
+            return self._rng
+        if self._worker != worker.id:
+            self._worker, self._rng = worker.id, np.random.default_rng((self.seed, worker.seed))
+        return self._rng
