@@ -45,10 +45,10 @@ def test_unet_output_depends_on_the_noise_level():
 
 def test_training_model_type_builds_in_basicsr_and_lowers_the_loss_on_a_fixed_batch(tmp_path, small_astronaut):
     pytest.importorskip('basicsr')
+    from basicsr.data import build_dataset
     from basicsr.models import build_model
 
     import panda_plugin  # noqa: F401 (registers the plugin when BasicSR is imported)
-    from basicsr.data import build_dataset
 
     (tmp_path / 'images').mkdir()
     save_image(tmp_path / 'images' / 'astronaut.png', square_crop(small_astronaut, 64))

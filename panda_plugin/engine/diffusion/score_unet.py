@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import torch
@@ -76,9 +77,9 @@ class ScoreUNet(nn.Module):
         self.embed = nn.Sequential(nn.Linear(emb_dim, emb_dim * 2), nn.SiLU(), nn.Linear(emb_dim * 2, emb_dim * 2))
         emb = emb_dim * 2
         self.head = nn.Conv2d(channels, widths[0], 3, padding=1)
-        self.down = nn.ModuleList(ResBlock(a, b, emb) for a, b in zip(widths[:3], widths[1:]))
+        self.down = nn.ModuleList(ResBlock(a, b, emb) for a, b in pairwise(widths))
         self.middle = ResBlock(widths[3], widths[3], emb)
-        self.up = nn.ModuleList(ResBlock(b + a, a, emb) for a, b in zip(widths[:3], widths[1:]))
+        self.up = nn.ModuleList(ResBlock(b + a, a, emb) for a, b in pairwise(widths))
         self.tail = nn.Sequential(nn.GroupNorm(min(8, widths[0]), widths[0]), nn.SiLU(),
                                   nn.Conv2d(widths[0], channels, 3, padding=1))
 
