@@ -76,7 +76,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
         images: List of (name, HxWx3 uint8 image).
         settings: ``engine.diffusion.sweep.SweepSettings``.
         out: Output folder.
-        prior: Image score model (default: the shipped patch prior).
+        prior: Image score model (default: ``priors.load_prior()``, the shipped patch prior).
         regions: ``grid:RxC`` fixed regions of the per-region graphs, or ``none``.
         progress: Callable for progress lines.
         tensorboard: Optional TensorBoard log folder.
@@ -84,13 +84,13 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
     Returns:
         The report written to ``out/sweep.json``.
     """
-    from panda_plugin.engine.diffusion.patch_prior import load_patch_prior
+    from panda_plugin.engine.diffusion.priors import load_prior
     from panda_plugin.engine.diffusion.sweep import run_sweep
     from panda_plugin.engine.image_io import save_image
 
     out = Path(out)
     (out / 'images').mkdir(parents=True, exist_ok=True)
-    prior = prior or load_patch_prior()
+    prior = prior or load_prior()
     niqe = niqe_measure()
     large = min(min(image.shape[:2]) for _, image in images) >= NIQE_MIN_SIDE
     extra = {'niqe': niqe} if niqe and large else {}
@@ -98,7 +98,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
     result = run_sweep(images, prior, settings, extra, progress)
     report = result.report
     report['seconds'] = time.perf_counter() - start
-    report['prior'] = type(prior).__name__
+    report['prior'] = getattr(prior, 'name', type(prior).__name__)
     for name, seen in result.images.items():
         for method, image in seen.items():
             if isinstance(image, np.ndarray):
@@ -251,7 +251,9 @@ def add_parser(commands) -> None:
     parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
     parser.add_argument('--scale', type=float, default=1.0, help='guidance weight (default 1; 3 suits blur)')
     parser.add_argument('--regions', default='grid:4x4', help='fixed regions of the graphs (grid:RxC or none)')
-    parser.add_argument('--prior', help='patch prior .npz (default: the shipped one)')
+    parser.add_argument('--prior', default='gmm',
+                        help='image prior: gmm (default, the shipped patch mixture), gmm:PATH.npz, unet '
+                             '(the shipped score UNet) or unet:PATH (.safetensors or net_g_*.pth)')
     parser.add_argument('--tensorboard', help='also log scalars, images and region tables to this folder')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', required=True, help='output folder')
@@ -259,7 +261,7 @@ def add_parser(commands) -> None:
 
 
 def _dp_sweep(args) -> int:
-    from panda_plugin.engine.diffusion.patch_prior import load_patch_prior
+    from panda_plugin.engine.diffusion.priors import load_prior
     from panda_plugin.engine.diffusion.sweep import SweepSettings
 
     if args.size < 32:
@@ -268,7 +270,7 @@ def _dp_sweep(args) -> int:
                              tuple(int(n) for n in args.average), args.deterministic, args.scale)
     settings.check()
     report = run(read_images(args.images, args.size), settings, args.out,
-                 load_patch_prior(args.prior, args.seed), args.regions, tensorboard=args.tensorboard)
+                 load_prior(args.prior, args.seed), args.regions, tensorboard=args.tensorboard)
     for method, run_ in report['runs'].items():
         mean = run_['mean']
         print(f'{method:>14}: ' + ', '.join(f'{k} {v:.4g}' for k, v in mean.items()))

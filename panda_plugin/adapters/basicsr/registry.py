@@ -13,19 +13,28 @@ def registered_objects() -> dict:
     from panda_plugin.adapters.basicsr.metric import calculate_panda
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
     from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
+    from panda_plugin.adapters.basicsr.score_model import DenoisingScoreModel
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
     from panda_plugin.engine.data.dataset import PandaSetDataset
     from panda_plugin.engine.data.points_dataset import PointsDataset
+    from panda_plugin.engine.diffusion.crops import ImageCropDataset
     from panda_plugin.engine.diffusion.restorer import DPRestorer
+    from panda_plugin.engine.diffusion.score_matching import DenoisingScoreLoss
+    from panda_plugin.engine.diffusion.score_unet import ScoreUNet
     from panda_plugin.engine.models.loss import PandaLoss
     from panda_plugin.engine.models.panda_arch import PANDA
     from panda_plugin.engine.points.distance_arch import PointDistanceNet
     from panda_plugin.engine.points.distance_loss import PointDistanceLoss
     from panda_plugin.engine.region_loss import PandaRegionLoss
 
-    return {'arch': [PANDA, DPRestorer, PointDistanceNet], 'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss],
+    objects = {'arch': [PANDA, DPRestorer, PointDistanceNet], 'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss],
             'dataset': [PandaSetDataset, PointsDataset], 'metric': [calculate_panda],
             'model': [PandaModel, PandaSRModel, PointDistanceModel]}
+    objects['arch'].append(ScoreUNet)
+    objects['loss'].append(DenoisingScoreLoss)
+    objects['dataset'].append(ImageCropDataset)
+    objects['model'].append(DenoisingScoreModel)
+    return objects
 
 
 def register_plugin() -> None:

@@ -14,13 +14,15 @@ class DPRestorer(nn.Module):
 
     ``forward`` takes BasicSR's ``lq`` (B x 3 x h x w in [0, 1], produced by the degradation
     ``degrade`` on [-1, 1] images) and returns the restoration in [0, 1] (x``factor`` larger for
-    ``sr``). It has no trainable parameters: the prior is the patch mixture.
+    ``sr``). It has no trainable parameters: the prior is the patch mixture or a trained
+    ``ScoreUNet`` (``prior``).
 
     Args:
         degrade: ``noise:SIGMA``, ``blur:SIGMA[:NOISE]`` or ``sr:FACTOR[:NOISE]``.
         lam: lambda in [0, 1] (0: MMSE end, 1: posterior sampling).
         steps: Reverse diffusion steps. Default 100.
-        prior: Patch prior ``.npz`` (default: the shipped one).
+        prior: Image prior: ``gmm`` (default), ``unet``, ``unet:PATH`` or a patch prior ``.npz``
+            (``priors.load_prior``).
         seed: Seed of the sampler.
         deterministic: DDIM sampling instead of the variance-scaled step.
     """
@@ -28,12 +30,12 @@ class DPRestorer(nn.Module):
     def __init__(self, degrade: str = 'noise:0.1', lam: float = 0.5, steps: int = 100, prior: str | None = None,
                  seed: int = 0, deterministic: bool = False):
         super().__init__()
-        from panda_plugin.engine.diffusion.patch_prior import load_patch_prior
+        from panda_plugin.engine.diffusion.priors import load_prior
 
         self.degradation = parse_degradation(degrade)
         self.lam, self.steps, self.seed = check_lambda(lam), int(steps), int(seed)
         self.deterministic = bool(deterministic)
-        self.prior = load_patch_prior(prior, seed)
+        self.prior = load_prior(prior, seed)
 
     def forward(self, lq: torch.Tensor) -> torch.Tensor:
         """Restore a batch of measurements (values in [0, 1])."""
