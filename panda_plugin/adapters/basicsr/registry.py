@@ -10,22 +10,23 @@ def registered_objects() -> dict:
     Returns:
         ``{'arch' | 'loss' | 'dataset' | 'metric' | 'model': [objects]}``.
     """
+    from panda_plugin.adapters.basicsr.dp_model import DPRestorationModel
     from panda_plugin.adapters.basicsr.metric import calculate_panda
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
     from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
     from panda_plugin.engine.data.dataset import PandaSetDataset
     from panda_plugin.engine.data.points_dataset import PointsDataset
-    from panda_plugin.engine.diffusion.restorer import DPRestorer
+    from panda_plugin.engine.data.reference_images import ReferenceImageDataset
     from panda_plugin.engine.models.loss import PandaLoss
     from panda_plugin.engine.models.panda_arch import PANDA
     from panda_plugin.engine.points.distance_arch import PointDistanceNet
     from panda_plugin.engine.points.distance_loss import PointDistanceLoss
     from panda_plugin.engine.region_loss import PandaRegionLoss
 
-    return {'arch': [PANDA, DPRestorer, PointDistanceNet], 'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss],
-            'dataset': [PandaSetDataset, PointsDataset], 'metric': [calculate_panda],
-            'model': [PandaModel, PandaSRModel, PointDistanceModel]}
+    return {'arch': [PANDA, PointDistanceNet], 'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss],
+            'dataset': [PandaSetDataset, PointsDataset, ReferenceImageDataset], 'metric': [calculate_panda],
+            'model': [PandaModel, PandaSRModel, PointDistanceModel, DPRestorationModel]}
 
 
 def register_plugin() -> None:
