@@ -70,3 +70,14 @@ def test_reference_images_keep_the_named_ones_in_order(tmp_path, small_astronaut
     assert [n for n, _ in read_images(tmp_path, 32, ['b', 'a'])] == ['b', 'a']
     with pytest.raises(PandaInputError, match="no image named 'c'"):
         read_images(tmp_path, 32, ['c'])
+
+
+def test_reference_image_dataset_reads_bundled_held_out_images():
+    from panda_plugin.engine.data.reference_images import ReferenceImageDataset
+
+    data = ReferenceImageDataset({'images': 'bundled:bench', 'names': ['skimage_coffee'], 'size': 32})
+    item = data[0]
+    assert len(data) == 1 and item['gt'].shape == (3, 32, 32) and item['lq_path'] == 'skimage_coffee'
+    assert 0 <= item['gt'].min() and item['gt'].max() <= 1 and item['gt'].std() > 0.05
+    with pytest.raises(PandaInputError, match='size'):
+        ReferenceImageDataset({'images': 'bundled:bench', 'size': 16})
