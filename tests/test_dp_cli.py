@@ -45,8 +45,8 @@ def test_dp_sweep_runs_end_to_end(tmp_path, tiny_prior, small_astronaut, capsys)
     report = json.loads((out / 'sweep.json').read_text())
     assert set(report['runs']) == {'lambda=0', 'lambda=1', 'average=2', 'deterministic'}
     for run in report['runs'].values():
-        assert {'psnr', 'mse', 'patch_sw2'} <= set(run['mean']) and np.isfinite(run['mean']['psnr'])
-        assert set(run['per_image']) == {'astronaut'}
+        assert {'psnr', 'mse', 'patch_sw2', 'panda_fd'} <= set(run['mean']) and np.isfinite(run['mean']['psnr'])
+        assert set(run['per_image']) == {'astronaut'} and run['per_image']['astronaut']['panda_fd'] >= 0
     regions = report['regions']['astronaut']
     assert len(regions['regions']) == 16 and set(regions['by_kind']) == {'texture', 'flat'}
     assert (out / 'dp_curve.png').is_file() and (out / 'regions_astronaut.png').is_file()

@@ -135,6 +135,11 @@ def test_option_files_build_their_network_and_losses(path):
 
     register_plugin()
     options = yaml.load(path.read_text(encoding='utf-8'), Loader=ordered_yaml()[0])
+    if options['model_type'] == 'DPRestorationModel':  # no network: its dp block is checked instead
+        from panda_plugin.adapters.basicsr.dp_model import dp_options
+
+        assert dp_options(options)['spec'].startswith(options['dp']['degradation'])
+        return
     network_opt = dict(options['network_g'])
     network_opt.pop('encoder_checkpoint', None)  # a local file users provide
     assert isinstance(build_network(network_opt), torch.nn.Module)

@@ -1,6 +1,6 @@
 """``panda dp-sweep``: a lambda sweep of the variance-scaled diffusion, written to a folder.
 
-Writes ``sweep.json`` (per method and image: psnr, mse, patch_sw2, niqe; means; per-region
+Writes ``sweep.json`` (per method and image: psnr, mse, patch_sw2, niqe, panda_fd; means; per-region
 PANDA summaries), ``dp_curve.png``, ``images/<image>_<method>.png`` and
 ``regions_<image>.png`` (where perception is gained and fidelity lost between the lambda
 ends).
@@ -51,24 +51,6 @@ def finite(value):
     return value
 
 
-def read_images(specs, size: int) -> list:
-    """(name, size x size uint8 image) for paths, folders or ``bundled:bench``."""
-    from panda_plugin.engine.data.bundled import bundled_images
-    from panda_plugin.engine.image_io import list_images, load_image, square_crop
-
-    images = []
-    for spec in specs:
-        if str(spec).startswith('bundled:'):
-            images += [(n, square_crop(im, size)) for n, im in bundled_images(str(spec).split(':', 1)[1])]
-            continue
-        path = Path(spec)
-        paths = list_images(path) if path.is_dir() else [path]
-        images += [(p.stem, square_crop(load_image(p, convert=True), size)) for p in paths]
-    if not images:
-        raise PandaInputError(f'no images in {", ".join(map(str, specs))}')
-    return images
-
-
 def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=print, tensorboard=None) -> dict:
     """Run the sweep and write everything to ``out``.
 
@@ -85,7 +67,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
         The report written to ``out/sweep.json``.
     """
     from panda_plugin.engine.diffusion.priors import load_prior
-    from panda_plugin.engine.diffusion.sweep import run_sweep
+    from panda_plugin.engine.diffusion.sweep import add_panda_fd, run_sweep
     from panda_plugin.engine.image_io import save_image
 
     out = Path(out)
@@ -96,6 +78,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
     extra = {'niqe': niqe} if niqe and large else {}
     start = time.perf_counter()
     result = run_sweep(images, prior, settings, extra, progress)
+    add_panda_fd(result)
     report = result.report
     report['seconds'] = time.perf_counter() - start
     report['prior'] = getattr(prior, 'name', type(prior).__name__)
@@ -261,6 +244,7 @@ def add_parser(commands) -> None:
 
 
 def _dp_sweep(args) -> int:
+    from panda_plugin.engine.data.reference_images import read_images
     from panda_plugin.engine.diffusion.priors import load_prior
     from panda_plugin.engine.diffusion.sweep import SweepSettings
 

@@ -10,6 +10,7 @@ def registered_objects() -> dict:
     Returns:
         ``{'arch' | 'loss' | 'dataset' | 'metric' | 'model': [objects]}``.
     """
+    from panda_plugin.adapters.basicsr.dp_model import DPRestorationModel
     from panda_plugin.adapters.basicsr.metric import calculate_panda
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
     from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
@@ -17,8 +18,8 @@ def registered_objects() -> dict:
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
     from panda_plugin.engine.data.dataset import PandaSetDataset
     from panda_plugin.engine.data.points_dataset import PointsDataset
+    from panda_plugin.engine.data.reference_images import ReferenceImageDataset
     from panda_plugin.engine.diffusion.crops import ImageCropDataset
-    from panda_plugin.engine.diffusion.restorer import DPRestorer
     from panda_plugin.engine.diffusion.score_matching import DenoisingScoreLoss
     from panda_plugin.engine.diffusion.score_unet import ScoreUNet
     from panda_plugin.engine.models.loss import PandaLoss
@@ -27,14 +28,11 @@ def registered_objects() -> dict:
     from panda_plugin.engine.points.distance_loss import PointDistanceLoss
     from panda_plugin.engine.region_loss import PandaRegionLoss
 
-    objects = {'arch': [PANDA, DPRestorer, PointDistanceNet], 'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss],
-            'dataset': [PandaSetDataset, PointsDataset], 'metric': [calculate_panda],
-            'model': [PandaModel, PandaSRModel, PointDistanceModel]}
-    objects['arch'].append(ScoreUNet)
-    objects['loss'].append(DenoisingScoreLoss)
-    objects['dataset'].append(ImageCropDataset)
-    objects['model'].append(DenoisingScoreModel)
-    return objects
+    return {'arch': [PANDA, PointDistanceNet, ScoreUNet],
+            'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss, DenoisingScoreLoss],
+            'dataset': [PandaSetDataset, PointsDataset, ReferenceImageDataset, ImageCropDataset],
+            'metric': [calculate_panda],
+            'model': [PandaModel, PandaSRModel, PointDistanceModel, DPRestorationModel, DenoisingScoreModel]}
 
 
 def register_plugin() -> None:

@@ -135,3 +135,28 @@ def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progr
                        else float('nan') for key in rows[0]}
     result.report['measurement_psnr'] = {name: seen['measurement_psnr'] for name, seen in result.images.items()}
     return result
+
+
+def add_panda_fd(result: SweepResult, model=None) -> None:
+    """Add ``panda_fd`` (``feature_fd``) to every run of a sweep, in place.
+
+    Per image: the Fréchet distance between the PANDA token features of the output and of its
+    reference (a patch-level FD, one image's tokens each). In ``mean``: the FD between the
+    tokens of all outputs of the run and of all references, pooled (not the mean of the
+    per-image values).
+
+    Args:
+        result: A ``run_sweep`` result.
+        model: PANDA network or weights name (default: ``panda-tiny``).
+    """
+    from panda_plugin.engine.diffusion.feature_fd import frechet_distance, panda_tokens
+
+    names = list(result.images)
+    references = {name: panda_tokens([result.images[name]['reference']], model) for name in names}
+    for method, run in result.report['runs'].items():
+        outputs = {name: panda_tokens([result.images[name][method]], model) for name in names}
+        for name in names:
+            run['per_image'][name]['panda_fd'] = frechet_distance(outputs[name], references[name])
+        run['mean']['panda_fd'] = frechet_distance(np.concatenate(list(outputs.values())),
+                                                   np.concatenate(list(references.values())))
+    result.report['measures'].append('panda_fd')
