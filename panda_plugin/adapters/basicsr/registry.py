@@ -12,6 +12,7 @@ def registered_objects() -> dict:
     """
     from panda_plugin.adapters.basicsr.metric import calculate_panda
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
+    from panda_plugin.adapters.basicsr.panoptic_model import PanopticSegmenterModel
     from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
     from panda_plugin.engine.data.dataset import PandaSetDataset
@@ -21,11 +22,14 @@ def registered_objects() -> dict:
     from panda_plugin.engine.models.panda_arch import PANDA
     from panda_plugin.engine.points.distance_arch import PointDistanceNet
     from panda_plugin.engine.points.distance_loss import PointDistanceLoss
+    from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
+    from panda_plugin.engine.points.panoptic_loss import PanopticEmbeddingLoss
     from panda_plugin.engine.region_loss import PandaRegionLoss
 
-    return {'arch': [PANDA, DPRestorer, PointDistanceNet], 'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss],
+    return {'arch': [PANDA, DPRestorer, PointDistanceNet, PanopticSegmenterNet],
+            'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss, PanopticEmbeddingLoss],
             'dataset': [PandaSetDataset, PointsDataset], 'metric': [calculate_panda],
-            'model': [PandaModel, PandaSRModel, PointDistanceModel]}
+            'model': [PandaModel, PandaSRModel, PointDistanceModel, PanopticSegmenterModel]}
 
 
 def register_plugin() -> None:

@@ -1,0 +1,145 @@
+"""``PanopticSegmenter``: regions without clicks, from the second-stage segmenter.
+
+``PanopticSegmenterNet`` (trained on click pseudo-labels) gives every pixel an embedding and a
+boundary probability. Instances are grouped greedily: the interior pixel (boundary probability
+below ``boundary_threshold``) with the lowest boundary probability seeds a cluster of the
+unassigned interior pixels within ``bandwidth`` of its embedding; the cluster's mean embedding
+becomes a centre, its pixels are taken, and the next seed is drawn from the rest. Every pixel
+then joins the nearest centre (embeddings upsampled bilinearly), and the centre of the smallest
+region is dropped while a region is below the area limit or there are more than
+``max_regions``, so the label map covers every pixel with no empty region.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.masks import MIN_REGION_AREA, label_map_from_array
+from panda_plugin.engine.image_io import load_image
+from panda_plugin.engine.points.learned import load_point_model, network_inputs
+from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
+from panda_plugin.engine.points.scaling import full_size_labels
+
+#: Name of the shipped weights (``panda_plugin/weights/panoptic-tiny.safetensors``).
+DEFAULT_PANOPTIC_WEIGHTS = 'panoptic-tiny'
+#: Long side of the grid the final assignment is made on (larger images take its labels by
+#: nearest neighbour).
+_LABEL_SIDE = 512
+_NO_CLICKS = np.zeros((0, 2), np.int64)
+
+
+def load_panoptic_model(weights=None) -> PanopticSegmenterNet:
+    """A ``PanopticSegmenterNet`` with trained weights (shipped ``panoptic-tiny`` by default)."""
+    return load_point_model(weights, PanopticSegmenterNet, DEFAULT_PANOPTIC_WEIGHTS)
+
+
+def seed_centres(embeddings: np.ndarray, boundary: np.ndarray, bandwidth: float,
+                 boundary_threshold: float, min_seed: int) -> np.ndarray:
+    """Greedy cluster centres of the interior pixels' embeddings.
+
+    Args:
+        embeddings: NxE pixel embeddings.
+        boundary: N boundary probabilities.
+        bandwidth: Largest embedding distance from a centre to its cluster's pixels.
+        boundary_threshold: Pixels at or above this boundary probability seed nothing.
+        min_seed: Fewest pixels a cluster needs to keep its centre.
+
+    Returns:
+        KxE centres (K >= 1).
+    """
+    free = boundary < boundary_threshold
+    order = np.argsort(boundary, kind='stable')
+    centres = []
+    for index in order:
+        if not free[index]:
+            continue
+        centre = embeddings[index]
+        for _ in range(2):  # move to the mean of its cluster, twice
+            members = free & (np.linalg.norm(embeddings - centre, axis=1) < bandwidth)
+            members[index] = True
+            centre = embeddings[members].mean(0)
+        free &= ~members
+        free[index] = False
+        if members.sum() >= min_seed:
+            centres.append(centre)
+        if not free.any():
+            break
+    return np.stack(centres) if centres else embeddings.mean(0, keepdims=True)
+
+
+def _assign(embeddings: torch.Tensor, centres: torch.Tensor) -> np.ndarray:
+    """Index of the nearest centre for every pixel of ExHxW embeddings."""
+    flat = embeddings.flatten(1).T
+    return torch.cdist(flat, centres).argmin(1).view(embeddings.shape[1:]).numpy()
+
+
+class PanopticSegmenter:
+    """Class-agnostic instances and stuff regions of an image, without clicks.
+
+    Args:
+        weights: ``PanopticSegmenterNet``, shipped name or ``.safetensors`` path. Default:
+            shipped ``panoptic-tiny``.
+        max_regions: Most regions in the output. Default: 40.
+        min_area: Smallest region, as a fraction of the image area (and never under
+            ``MIN_REGION_AREA`` pixels). Default: 0.005.
+        bandwidth: Embedding radius of a cluster. Default: 1.5 (the loss's ``dist_margin``).
+        boundary_threshold: Boundary probability above which pixels seed no cluster. Default: 0.5.
+    """
+
+    def __init__(self, weights=None, max_regions: int = 40, min_area: float = 0.005,
+                 bandwidth: float = 1.5, boundary_threshold: float = 0.5):
+        if isinstance(max_regions, bool) or not isinstance(max_regions, int) or max_regions < 1:
+            raise PandaInputError(f'panoptic max_regions={max_regions!r}; accepted: an integer of at least 1')
+        if not 0 <= min_area < 1:
+            raise PandaInputError(f'panoptic min_area={min_area!r}; accepted: 0 <= min_area < 1')
+        if bandwidth <= 0 or not 0 < boundary_threshold <= 1:
+            raise PandaInputError(f'panoptic bandwidth={bandwidth!r}, boundary_threshold={boundary_threshold!r}; '
+                                  'accepted: bandwidth > 0 and 0 < boundary_threshold <= 1')
+        self.network = load_panoptic_model(weights)
+        self.max_regions, self.min_area = max_regions, min_area
+        self.bandwidth, self.boundary_threshold = bandwidth, boundary_threshold
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Segment one image.
+
+        Args:
+            image: HxWx3 uint8 RGB (or anything ``image_io.load_image`` reads).
+
+        Returns:
+            int32 HxW label map with regions ``0..N-1`` (N >= 1) covering every pixel.
+        """
+        image = load_image(image, min_side=1)
+        height, width = image.shape[:2]
+        tensor, _ = network_inputs(self.network, image, _NO_CLICKS)
+        with torch.inference_mode():
+            embeddings, boundary = self.network(tensor)
+        small = embeddings[0]
+        side = min(1.0, _LABEL_SIDE / max(height, width))
+        label_shape = (max(1, round(height * side)), max(1, round(width * side)))
+        fine = F.interpolate(embeddings, size=label_shape, mode='bilinear', align_corners=False)[0]
+        centres = torch.from_numpy(seed_centres(
+            small.flatten(1).T.numpy(), torch.sigmoid(boundary[0, 0]).flatten().numpy(),
+            self.bandwidth, self.boundary_threshold, min_seed=max(2, int(0.002 * small[0].numel()))))
+        total = height * width
+        smallest = MIN_REGION_AREA if total < MIN_REGION_AREA * 2 else max(MIN_REGION_AREA, self.min_area * total)
+        # Cheap pass on the working grid, then exact areas at full size.
+        centres = self._prune(lambda c: _assign(small, c), centres, small[0].numel(), total, smallest)
+        labels_at = (lambda c: full_size_labels(_assign(fine, c).astype(np.int32), (height, width), _NO_CLICKS))
+        centres = self._prune(labels_at, centres, total, total, smallest)
+        return label_map_from_array(labels_at(centres))
+
+    def _prune(self, labels_of, centres: torch.Tensor, pixels: int, total: int, smallest: float) -> torch.Tensor:
+        """Drop centres until every region reaches ``smallest`` (in full-size pixels) and at most
+        ``max_regions`` remain."""
+        while True:
+            areas = np.bincount(labels_of(centres).ravel(), minlength=len(centres)) * (total / pixels)
+            keep = areas > 0
+            if not keep.all():
+                centres, areas = centres[torch.from_numpy(keep)], areas[keep]
+            if len(centres) == 1 or (len(centres) <= self.max_regions and areas.min() >= smallest):
+                return centres
+            keep = np.ones(len(centres), bool)
+            keep[int(np.argmin(areas))] = False
+            centres = centres[torch.from_numpy(keep)]
