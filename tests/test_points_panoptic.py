@@ -12,7 +12,7 @@ from skimage import data
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import MIN_REGION_AREA
 from panda_plugin.engine.points.learned import export_point_weights
-from panda_plugin.engine.points.panoptic import PanopticSegmenter, seed_centres
+from panda_plugin.engine.points.panoptic import PanopticSegmenter, component_centres
 from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
 from panda_plugin.engine.points.panoptic_loss import PanopticEmbeddingLoss, instance_borders
 from panda_plugin.engine.regions import build_segmenter
@@ -54,14 +54,18 @@ def test_shipped_segmenter_finds_objects():
     assert count >= 3
 
 
-def test_seed_centres_separate_clusters():
-    rng = np.random.default_rng(0)
-    embeddings = np.concatenate([rng.normal(0, 0.1, (50, 2)), rng.normal(5, 0.1, (30, 2))])
-    boundary = np.concatenate([np.full(50, 0.1), np.full(30, 0.2)])
-    boundary[:3] = 0.9  # boundary pixels seed nothing
-    centres = seed_centres(embeddings, boundary, bandwidth=1.5, boundary_threshold=0.5, min_seed=5)
-    assert len(centres) == 2
-    assert np.allclose(sorted(centres[:, 0]), [0, 5], atol=0.1)
+def test_component_centres_merge_parts_of_one_instance():
+    embeddings = np.zeros((20, 30, 2))
+    embeddings[:, 10:20] = 5.0  # a thing in the middle column band, over one stuff area
+    embeddings[:, 10:20, 1] = 0.3
+    boundary = np.full((20, 30), 0.1)
+    boundary[:, [9, 10, 19, 20]] = 0.9  # its borders split the stuff into two components
+    boundary[5, 25] = 0.9
+    centres = component_centres(embeddings, boundary, bandwidth=1.5, boundary_threshold=0.5, min_seed=5)
+    assert len(centres) == 2  # left and right stuff parts are one instance
+    assert np.allclose(sorted(centres[:, 0]), [0, 5])
+    boundary[:] = 1.0  # no interior at all: one region
+    assert len(component_centres(embeddings, boundary, 1.5, 0.5, 5)) == 1
 
 
 def test_loss_prefers_embeddings_that_follow_the_pseudo_labels():

@@ -1,18 +1,20 @@
 """``PanopticSegmenter``: regions without clicks, from the second-stage segmenter.
 
 ``PanopticSegmenterNet`` (trained on click pseudo-labels) gives every pixel an embedding and a
-boundary probability. Instances are grouped greedily: the interior pixel (boundary probability
-below ``boundary_threshold``) with the lowest boundary probability seeds a cluster of the
-unassigned interior pixels within ``bandwidth`` of its embedding; the cluster's mean embedding
-becomes a centre, its pixels are taken, and the next seed is drawn from the rest. Every pixel
-then joins the nearest centre (embeddings upsampled bilinearly), and the centre of the smallest
-region is dropped while a region is below the area limit or there are more than
-``max_regions``, so the label map covers every pixel with no empty region.
+boundary probability. The connected areas of interior pixels (boundary probability below
+``boundary_threshold``) are instance candidates; candidates whose mean embeddings lie within
+``bandwidth`` of each other (single linkage) are one instance, whose centre is the mean
+embedding of its pixels. Every pixel then joins the nearest centre (embeddings upsampled
+bilinearly), and the centre of the smallest region is dropped while a region is below the area
+limit or there are more than ``max_regions``, so the label map covers every pixel with no empty
+region.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy import ndimage
+from scipy.cluster.hierarchy import fcluster, linkage
 from torch.nn import functional as F
 
 from panda_plugin.core.errors import PandaInputError
@@ -35,38 +37,32 @@ def load_panoptic_model(weights=None) -> PanopticSegmenterNet:
     return load_point_model(weights, PanopticSegmenterNet, DEFAULT_PANOPTIC_WEIGHTS)
 
 
-def seed_centres(embeddings: np.ndarray, boundary: np.ndarray, bandwidth: float,
-                 boundary_threshold: float, min_seed: int) -> np.ndarray:
-    """Greedy cluster centres of the interior pixels' embeddings.
+def component_centres(embeddings: np.ndarray, boundary: np.ndarray, bandwidth: float,
+                      boundary_threshold: float, min_seed: int) -> np.ndarray:
+    """Instance centres from the connected interiors of a boundary map.
 
     Args:
-        embeddings: NxE pixel embeddings.
-        boundary: N boundary probabilities.
-        bandwidth: Largest embedding distance from a centre to its cluster's pixels.
-        boundary_threshold: Pixels at or above this boundary probability seed nothing.
-        min_seed: Fewest pixels a cluster needs to keep its centre.
+        embeddings: HxWxE pixel embeddings.
+        boundary: HxW boundary probabilities.
+        bandwidth: Components whose mean embeddings are closer than this (single linkage) are
+            one instance (an object split by an occluder, a stuff area on both sides of a thing).
+        boundary_threshold: Interior pixels have a boundary probability below this.
+        min_seed: Fewest pixels a component needs to count.
 
     Returns:
-        KxE centres (K >= 1).
+        KxE centres (K >= 1): the mean embedding of each merged group of components.
     """
-    free = boundary < boundary_threshold
-    order = np.argsort(boundary, kind='stable')
-    centres = []
-    for index in order:
-        if not free[index]:
-            continue
-        centre = embeddings[index]
-        for _ in range(2):  # move to the mean of its cluster, twice
-            members = free & (np.linalg.norm(embeddings - centre, axis=1) < bandwidth)
-            members[index] = True
-            centre = embeddings[members].mean(0)
-        free &= ~members
-        free[index] = False
-        if members.sum() >= min_seed:
-            centres.append(centre)
-        if not free.any():
-            break
-    return np.stack(centres) if centres else embeddings.mean(0, keepdims=True)
+    components, count = ndimage.label(boundary < boundary_threshold)
+    sizes = np.bincount(components.ravel(), minlength=count + 1)
+    kept = np.flatnonzero(sizes[1:] >= min_seed) + 1
+    if len(kept) == 0:
+        return embeddings.reshape(-1, embeddings.shape[-1]).mean(0, keepdims=True)
+    flat = embeddings.reshape(-1, embeddings.shape[-1])
+    sums = np.stack([np.bincount(components.ravel(), weights=flat[:, k], minlength=count + 1)
+                     for k in range(flat.shape[1])], 1)[kept]
+    means = sums / sizes[kept, None]
+    groups = fcluster(linkage(means, 'single'), bandwidth, 'distance') if len(kept) > 1 else np.ones(1, int)
+    return np.stack([sums[groups == g].sum(0) / sizes[kept][groups == g].sum() for g in np.unique(groups)])
 
 
 def _assign(embeddings: torch.Tensor, centres: torch.Tensor) -> np.ndarray:
@@ -119,9 +115,9 @@ class PanopticSegmenter:
         side = min(1.0, _LABEL_SIDE / max(height, width))
         label_shape = (max(1, round(height * side)), max(1, round(width * side)))
         fine = F.interpolate(embeddings, size=label_shape, mode='bilinear', align_corners=False)[0]
-        centres = torch.from_numpy(seed_centres(
-            small.flatten(1).T.numpy(), torch.sigmoid(boundary[0, 0]).flatten().numpy(),
-            self.bandwidth, self.boundary_threshold, min_seed=max(2, int(0.002 * small[0].numel()))))
+        centres = torch.from_numpy(component_centres(
+            small.permute(1, 2, 0).numpy(), torch.sigmoid(boundary[0, 0]).numpy(), self.bandwidth,
+            self.boundary_threshold, min_seed=max(2, int(0.002 * small[0].numel())))).float()
         total = height * width
         smallest = MIN_REGION_AREA if total < MIN_REGION_AREA * 2 else max(MIN_REGION_AREA, self.min_area * total)
         # Cheap pass on the working grid, then exact areas at full size.
