@@ -124,7 +124,7 @@ def test_bad_specs_and_options(tiny_weights, tmp_path):
         build_segmenter('panoptics')
 
 
-def test_cli_compare_with_panoptic_segmenter(tiny_weights, tmp_path):
+def test_cli_compare_with_panoptic_segmenter(tmp_path):
     from panda_plugin.adapters.cli import main
     from panda_plugin.engine.image_io import save_image
 
@@ -134,9 +134,9 @@ def test_cli_compare_with_panoptic_segmenter(tiny_weights, tmp_path):
     save_image(tmp_path / 'out.png', restored)
     out = tmp_path / 'graph.json'
     assert main(['compare', str(tmp_path / 'out.png'), str(tmp_path / 'ref.png'), '--reference',
-                 '--segmenter', f'panoptic:{tiny_weights}', '--json', str(out)]) == 0
+                 '--segmenter', 'panoptic', '--json', str(out)]) == 0
     graph = json.loads(out.read_text())
-    expected = PanopticSegmenter(tiny_weights)(reference)
+    expected = PanopticSegmenter()(reference)  # the shipped weights
     assert len(graph['regions']) == int(expected.max()) + 1
 
 
@@ -156,3 +156,62 @@ def test_cli_regions_without_clicks(tiny_weights, tmp_path, capsys):
     assert main(['regions', str(tmp_path / 'photo.png'), '--points', '3,4', '--segmenter', 'grid',
                  '--out', str(out)]) == 2
     assert 'exactly one of --points' in capsys.readouterr().err
+
+
+TRAIN_OPTIONS = """
+name: panoptic_tiny_test
+model_type: PanopticSegmenterModel
+num_gpu: 0
+manual_seed: 0
+datasets:
+  train:
+    name: scenes
+    type: PointsDataset
+    dataroot: {data}
+    pseudo_labels: {pseudo}
+    crop_size: 32
+    num_worker_per_gpu: 0
+    batch_size_per_gpu: 2
+    dataset_enlarge_ratio: 1
+    prefetch_mode: ~
+  val:
+    name: scenes_val
+    type: PointsDataset
+    dataroot: {data}
+network_g: {{type: PanopticSegmenterNet, width: 8, embed_dim: 4, input_size: 48}}
+path: {{pretrain_network_g: ~, strict_load_g: true, resume_state: ~}}
+train:
+  optim_g: {{type: AdamW, lr: !!float 1e-3}}
+  scheduler: {{type: MultiStepLR, milestones: [100], gamma: 0.5}}
+  total_iter: 2
+  warmup_iter: -1
+  loss_opt: {{type: PanopticEmbeddingLoss}}
+val:
+  val_freq: 2
+  save_img: false
+  metrics: {{pq: {{better: higher}}}}
+logger: {{print_freq: 1, save_checkpoint_freq: 2, use_tb_logger: false}}
+dist_params: {{backend: gloo, port: 29500}}
+"""
+
+
+def test_panda_train_fits_the_segmenter_on_pseudo_labels(tmp_path, monkeypatch):
+    import panda_plugin.engine.data.points_data as points_data
+    from panda_plugin.adapters.cli import main
+    from panda_plugin.engine.points.pseudo_labels import make_pseudo_labels
+
+    monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])
+    data_path = tmp_path / 'scenes.lmdb'
+    points_data.make_points_data(data_path, points_data.PointsSettings(count=3, size=48), progress=False)
+    pseudo = make_pseudo_labels(data_path, tmp_path / 'pseudo.npz', progress=False)
+    options = tmp_path / 'panoptic.yml'
+    options.write_text(TRAIN_OPTIONS.format(data=data_path, pseudo=pseudo))
+    monkeypatch.chdir(tmp_path)
+    assert main(['train', '-opt', str(options)]) == 0
+    root = tmp_path / 'experiments' / 'panoptic_tiny_test'
+    log = '\n'.join(path.read_text() for path in root.glob('train_*.log'))
+    assert 'l_pull' in log and 'l_boundary' in log and 'Validation scenes_val @ 2: pq:' in log
+    out = tmp_path / 'panoptic.safetensors'
+    assert main(['export-point-weights', str(root / 'models' / 'net_g_2.pth'), '--opt', str(options),
+                 '--out', str(out)]) == 0
+    _assert_partition(PanopticSegmenter(out)(data.astronaut()), (512, 512))
