@@ -119,23 +119,27 @@ class PanopticSegmenter:
             small.permute(1, 2, 0).numpy(), torch.sigmoid(boundary[0, 0]).numpy(), self.bandwidth,
             self.boundary_threshold, min_seed=max(2, int(0.002 * small[0].numel())))).float()
         total = height * width
-        smallest = MIN_REGION_AREA if total < MIN_REGION_AREA * 2 else max(MIN_REGION_AREA, self.min_area * total)
+        smallest = max(MIN_REGION_AREA, self.min_area * total)
         # Cheap pass on the working grid, then exact areas at full size.
-        centres = self._prune(lambda c: _assign(small, c), centres, small[0].numel(), total, smallest)
-        labels_at = (lambda c: full_size_labels(_assign(fine, c).astype(np.int32), (height, width), _NO_CLICKS))
-        centres = self._prune(labels_at, centres, total, total, smallest)
-        return label_map_from_array(labels_at(centres))
+        centres, _ = self._prune(lambda c: _assign(small, c), centres, total / small[0].numel(), smallest)
+        _, labels = self._prune(lambda c: full_size_labels(_assign(fine, c).astype(np.int32), (height, width),
+                                                           _NO_CLICKS), centres, 1.0, smallest)
+        return label_map_from_array(labels)
 
-    def _prune(self, labels_of, centres: torch.Tensor, pixels: int, total: int, smallest: float) -> torch.Tensor:
-        """Drop centres until every region reaches ``smallest`` (in full-size pixels) and at most
-        ``max_regions`` remain."""
+    def _prune(self, labels_of, centres: torch.Tensor, scale: float, smallest: float):
+        """Drop the smallest region's centre until every region has at least ``smallest``
+        full-size pixels (``scale`` of them per pixel of ``labels_of``) and at most
+        ``max_regions`` remain (or one is left).
+
+        Returns:
+            (kept centres, their label map from ``labels_of``).
+        """
         while True:
-            areas = np.bincount(labels_of(centres).ravel(), minlength=len(centres)) * (total / pixels)
-            keep = areas > 0
-            if not keep.all():
-                centres, areas = centres[torch.from_numpy(keep)], areas[keep]
+            labels = labels_of(centres)
+            areas = np.bincount(labels.ravel(), minlength=len(centres)) * scale
             if len(centres) == 1 or (len(centres) <= self.max_regions and areas.min() >= smallest):
-                return centres
-            keep = np.ones(len(centres), bool)
-            keep[int(np.argmin(areas))] = False
+                return centres, labels
+            keep = areas > 0  # centres that won no pixel go together
+            if keep.all():
+                keep[int(np.argmin(areas))] = False
             centres = centres[torch.from_numpy(keep)]
