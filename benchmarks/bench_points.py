@@ -4,7 +4,11 @@ and speed for 20 clicks on a 512x512 photograph.
     python benchmarks/bench_points.py --data datasets/points_test.lmdb --json points_bench.json
 
 The learned rows use one trained network (``--weights``, default the shipped ``points-tiny``);
-its ablation rows switch refinement off or change the number of rounds at inference.
+its ablation rows switch refinement off or change the number of rounds at inference. With
+``--exact-only`` every weights file gets one row (clicks as made, no inference-time ablation,
+no perturbed clicks), as for the retrained ablation variants:
+
+    python benchmarks/bench_points.py --exact-only --weights experiments/points_ablation_r0.safetensors ...
 """
 from __future__ import annotations
 
@@ -54,6 +58,8 @@ def main() -> None:
     parser.add_argument('--limit', type=int, default=None)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--json', default=None)
+    parser.add_argument('--exact-only', action='store_true',
+                        help='one row per weights, exact clicks only (no ablation rows, no perturbed clicks)')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     networks = {}
@@ -62,12 +68,14 @@ def main() -> None:
         networks[f'learned ({network.weights_name})'] = network
     reader = PointsReader(args.data)
     start = time.perf_counter()
-    results = evaluate(reader, method_table(networks), ('exact',), limit=args.limit)
-    robust = evaluate(reader, method_table(networks, ablation=False), PERTURBATIONS[1:], limit=args.limit)
-    results.update(robust)
+    results = evaluate(reader, method_table(networks, ablation=not args.exact_only), ('exact',), limit=args.limit)
+    groups = [('exact',)]
+    if not args.exact_only:
+        results.update(evaluate(reader, method_table(networks, ablation=False), PERTURBATIONS[1:], limit=args.limit))
+        groups.append(PERTURBATIONS[1:])
     elapsed = time.perf_counter() - start
     print(f'class-agnostic PQ / SQ / RQ on {args.data} ({elapsed:.0f} s)\n')
-    for group in (('exact',), PERTURBATIONS[1:]):
+    for group in groups:
         methods = list(results[group[0]])
         print('| method | ' + ' | '.join(f'{how} ({results[how][methods[0]]["scenes"]} scenes) PQ / SQ / RQ'
                                           for how in group) + ' |')

@@ -13,6 +13,7 @@ from panda_plugin.adapters.points_cli import (
     add_click_page,
     add_export_point_weights,
     add_make_points_data,
+    add_make_pseudo_labels,
     add_regions,
 )
 from panda_plugin.core.errors import PandaInputError
@@ -181,7 +182,7 @@ def _add_compare(commands) -> None:
     parser.add_argument('target', help='image or folder to compare it with (e.g. the references)')
     parser.add_argument('--masks', help='regions: label-map PNG, COCO panoptic PNG or COCO RLE JSON')
     parser.add_argument('--segmenter', help='region proposer when no masks are given: superpixel '
-                                            '(default), grid, grid:RxC or sam:CHECKPOINT')
+                                            '(default), grid, grid:RxC, panoptic (trained, no clicks) or sam:CHECKPOINT')
     parser.add_argument('--points', help=POINTS_HELP + '; regions are the clicked objects')
     parser.add_argument('--method', choices=METHOD_CHOICES, help='with --points: pixel-to-click '
                                                                   'distance (default geodesic)')
@@ -346,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_regions(commands)
     add_click_page(commands)
     add_make_points_data(commands, _shard)
+    add_make_pseudo_labels(commands)
     add_export_point_weights(commands)
     _add_pipelines(commands)
     _add_export(commands)

@@ -1,4 +1,5 @@
-"""``panda regions``: regions from clicks, written as a 16-bit label map and a picture."""
+"""``panda regions``: regions from clicks (or from a region proposer), written as a 16-bit
+label map and a picture; the click data, pseudo-label and weight-export commands."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,11 +20,15 @@ def add_regions(commands) -> None:
         commands: The sub-parsers of the ``panda`` parser.
     """
     parser = commands.add_parser(
-        'regions', help='regions of the objects you clicked: a label map PNG and a picture',
+        'regions', help='regions of the objects you clicked (or of a region proposer): a label map PNG '
+                        'and a picture',
         description='Turns one click per object into a label map covering every pixel '
-                    '(region i+1 for click i, in click order; 16-bit PNG).')
+                    '(region i+1 for click i, in click order; 16-bit PNG). Without clicks, '
+                    '--segmenter (e.g. panoptic) draws the regions.')
     parser.add_argument('image', help='image file')
-    parser.add_argument('--points', required=True, help=POINTS_HELP)
+    parser.add_argument('--points', help=POINTS_HELP)
+    parser.add_argument('--segmenter', help='instead of --points: a region proposer, e.g. panoptic (trained, '
+                                            'no clicks), superpixel, grid:RxC')
     parser.add_argument('--method', choices=METHOD_CHOICES, default=None,
                         help='pixel-to-click distance (default: geodesic)')
     parser.add_argument('--weights', help='weights of the learned method (default: shipped points-tiny)')
@@ -47,13 +52,17 @@ def regions_command(args) -> int:
     from panda_plugin.engine.image_io import load_image, save_image
     from panda_plugin.engine.points import DEFAULT_METHOD, click_regions, read_clicks
 
-    image = load_image(args.image, convert=True)
-    clicks = read_clicks(args.points, image.shape[:2], name=Path(args.image).name)
-    method = args.method or DEFAULT_METHOD
-    labels = click_regions(image, clicks, method, weights=args.weights)
+    if (args.points is None) == (args.segmenter is None):
+        raise PandaInputError('panda regions needs exactly one of --points CLICKS and --segmenter SPEC')
     out = Path(args.out)
     if out.suffix.lower() != '.png':
         raise PandaInputError(f'--out {str(out)!r}; accepted: a .png path')
+    image = load_image(args.image, convert=True)
+    if args.segmenter is not None:
+        return _proposer_regions(args, image, out)
+    clicks = read_clicks(args.points, image.shape[:2], name=Path(args.image).name)
+    method = args.method or DEFAULT_METHOD
+    labels = click_regions(image, clicks, method, weights=args.weights)
     cv2.imwrite(str(out), (labels + 1).astype(np.uint16))
     areas = np.bincount(labels.ravel(), minlength=len(clicks))
     total = labels.size
@@ -64,6 +73,27 @@ def regions_command(args) -> int:
         from panda_plugin.adapters.click_pictures import render_click_regions
 
         save_image(args.viz, render_click_regions(image, labels, clicks.xy))
+        print(f'wrote {args.viz}')
+    return 0
+
+
+def _proposer_regions(args, image, out: Path) -> int:
+    """``panda regions --segmenter SPEC``: the proposer's label map and picture."""
+    import cv2
+    import numpy as np
+
+    from panda_plugin.engine.image_io import save_image
+    from panda_plugin.engine.regions import build_segmenter
+
+    if args.method is not None or args.weights is not None:
+        raise PandaInputError('--method and --weights apply only with --points')
+    labels = build_segmenter(args.segmenter)(image)
+    cv2.imwrite(str(out), (labels + 1).astype(np.uint16))
+    print(f'wrote {out} ({args.segmenter}: {int(labels.max()) + 1} regions; 16-bit, value i+1 for region i)')
+    if args.viz:
+        from panda_plugin.adapters.click_pictures import render_click_regions
+
+        save_image(args.viz, render_click_regions(image, labels, np.zeros((0, 2), np.int64)))
         print(f'wrote {args.viz}')
     return 0
 
@@ -107,6 +137,38 @@ def make_points_data_command(args) -> int:
     return 0
 
 
+def add_make_pseudo_labels(commands) -> None:
+    """Add the ``make-pseudo-labels`` sub-command.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+    """
+    parser = commands.add_parser(
+        'make-pseudo-labels', help='click regions of every scene of a points database (.npz), the targets '
+                                   'of the panoptic segmenter',
+        description='Runs a click method on the clicks of every scene; the dense ground truth is not read.')
+    parser.add_argument('data', help='points database folder from make-points-data')
+    parser.add_argument('--out', required=True, help='destination .npz file')
+    parser.add_argument('--method', choices=METHOD_CHOICES, default='geodesic',
+                        help='click method that draws the pseudo-labels (default geodesic)')
+    parser.set_defaults(handler=make_pseudo_labels_command)
+
+
+def make_pseudo_labels_command(args) -> int:
+    """Run ``panda make-pseudo-labels``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit status 0.
+    """
+    from panda_plugin.engine.points.pseudo_labels import make_pseudo_labels
+
+    print(f'wrote {make_pseudo_labels(args.data, args.out, args.method)}')
+    return 0
+
+
 def add_export_point_weights(commands) -> None:
     """Add the ``export-point-weights`` sub-command.
 
@@ -114,7 +176,8 @@ def add_export_point_weights(commands) -> None:
         commands: The sub-parsers of the ``panda`` parser.
     """
     parser = commands.add_parser('export-point-weights',
-                                 help='turn a PointDistanceNet training checkpoint into a safetensors file')
+                                 help='turn a PointDistanceNet or PanopticSegmenterNet training checkpoint '
+                                      'into a safetensors file')
     parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
     parser.add_argument('--opt', required=True, help='the option file it was trained with')
     parser.add_argument('--out', required=True, help='destination .safetensors file')
@@ -135,15 +198,18 @@ def export_point_weights_command(args) -> int:
 
     from panda_plugin.engine.points.distance_arch import PointDistanceNet
     from panda_plugin.engine.points.learned import export_point_weights
+    from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
 
+    archs = {'PointDistanceNet': PointDistanceNet, 'PanopticSegmenterNet': PanopticSegmenterNet}
     options = dict((yaml.safe_load(Path(args.opt).read_text(encoding='utf-8')) or {}).get('network_g') or {})
-    if options.pop('type', None) != 'PointDistanceNet':
-        raise PandaInputError(f'{args.opt!r}: network_g.type must be PointDistanceNet')
+    arch = options.pop('type', None)
+    if arch not in archs:
+        raise PandaInputError(f'{args.opt!r}: network_g.type is {arch!r}; accepted: {", ".join(archs)}')
     try:
         checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=True)
     except Exception as error:  # pickle and zip errors vary by corruption
         raise PandaInputError(f'cannot read checkpoint {args.checkpoint!r}: {error}') from None
-    network = PointDistanceNet(**options)
+    network = archs[arch](**options)
     network.load_state_dict(checkpoint.get('params', checkpoint))
     path = export_point_weights(network, args.out)
     print(f'wrote {path} ({path.stat().st_size / 2**20:.2f} MiB)')

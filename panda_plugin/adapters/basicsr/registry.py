@@ -13,6 +13,7 @@ def registered_objects() -> dict:
     from panda_plugin.adapters.basicsr.dp_model import DPRestorationModel
     from panda_plugin.adapters.basicsr.metric import calculate_panda
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
+    from panda_plugin.adapters.basicsr.panoptic_model import PanopticSegmenterModel
     from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
     from panda_plugin.adapters.basicsr.score_model import DenoisingScoreModel
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
@@ -26,13 +27,16 @@ def registered_objects() -> dict:
     from panda_plugin.engine.models.panda_arch import PANDA
     from panda_plugin.engine.points.distance_arch import PointDistanceNet
     from panda_plugin.engine.points.distance_loss import PointDistanceLoss
+    from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
+    from panda_plugin.engine.points.panoptic_loss import PanopticEmbeddingLoss
     from panda_plugin.engine.region_loss import PandaRegionLoss
 
-    return {'arch': [PANDA, PointDistanceNet, ScoreUNet],
-            'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss, DenoisingScoreLoss],
+    return {'arch': [PANDA, PointDistanceNet, PanopticSegmenterNet, ScoreUNet],
+            'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss, PanopticEmbeddingLoss, DenoisingScoreLoss],
             'dataset': [PandaSetDataset, PointsDataset, ReferenceImageDataset, ImageCropDataset],
             'metric': [calculate_panda],
-            'model': [PandaModel, PandaSRModel, PointDistanceModel, DPRestorationModel, DenoisingScoreModel]}
+            'model': [PandaModel, PandaSRModel, PointDistanceModel, PanopticSegmenterModel, DPRestorationModel,
+                      DenoisingScoreModel]}
 
 
 def register_plugin() -> None:

@@ -25,8 +25,9 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.GroupNorm(8, cout), nn.GELU())
 
 
-class _Encoder(nn.Module):
-    """U-Net-like encoder-decoder: pixel features at input resolution."""
+class PixelEncoder(nn.Module):
+    """U-Net-like encoder-decoder: ``dim`` pixel features at input resolution from 5 channels
+    (normalised RGB and the two channels of ``coordinate_channels``)."""
 
     def __init__(self, width: int, dim: int):
         super().__init__()
@@ -47,6 +48,25 @@ class _Encoder(nn.Module):
             y = F.interpolate(y, size=skips[level].shape[-2:], mode='bilinear', align_corners=False)
             y = self.up[level](torch.cat([y, skips[level]], 1))
         return self.head(y)
+
+
+def coordinate_channels(images: torch.Tensor, input_size: int) -> torch.Tensor:
+    """Pixel positions as two channels (x, y), in units of ``2 / input_size`` from -1, so that
+    crops and whole images agree.
+
+    Args:
+        images: BxCxHxW.
+        input_size: Long side of the working resolution.
+
+    Returns:
+        Bx2xHxW tensor.
+    """
+    batch, _, height, width = images.shape
+    unit = 2.0 / input_size
+    ys = torch.arange(height, device=images.device, dtype=images.dtype) * unit - 1
+    xs = torch.arange(width, device=images.device, dtype=images.dtype) * unit - 1
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing='ij')
+    return torch.stack([grid_x, grid_y]).expand(batch, 2, height, width)
 
 
 class PointDistanceNet(nn.Module):
@@ -79,7 +99,7 @@ class PointDistanceNet(nn.Module):
             self.log_prior = nn.Parameter(torch.tensor(math.log(5.0)))
         self.rounds, self.aggregate, self.enhance = rounds, aggregate, enhance
         self.max_clicks, self.input_size, self.dim = max_clicks, input_size, dim
-        self.encoder = _Encoder(width, dim)
+        self.encoder = PixelEncoder(width, dim)
         self.frequencies = nn.Parameter(torch.randn(2, dim // 4) * 3.0, requires_grad=False)
         self.kind = nn.Embedding(2, dim)
         self.init_query = nn.Sequential(nn.Linear(dim + dim // 2, dim), nn.GELU(), nn.Linear(dim, dim))
@@ -120,10 +140,7 @@ class PointDistanceNet(nn.Module):
         rounds = self.rounds if rounds is None else rounds
         # Positions in units of the working size, so that crops and whole images agree.
         unit = 2.0 / self.input_size
-        ys = torch.arange(height, device=images.device, dtype=images.dtype) * unit - 1
-        xs = torch.arange(width, device=images.device, dtype=images.dtype) * unit - 1
-        grid_y, grid_x = torch.meshgrid(ys, xs, indexing='ij')
-        coords = torch.stack([grid_x, grid_y]).expand(batch, 2, height, width)
+        coords = coordinate_channels(images, self.input_size)
         features = self.encoder(torch.cat([(images - 0.5) / 0.25, coords], 1))
         grid = torch.stack([points[..., 0] / max(width - 1, 1), points[..., 1] / max(height - 1, 1)], -1) * 2 - 1
         sampled = F.grid_sample(features, grid[:, :, None], align_corners=True)[..., 0].transpose(1, 2)

@@ -21,25 +21,26 @@ _METADATA_KEY = 'points_config'
 _CACHE: dict = {}
 
 
-def load_point_model(weights=None) -> PointDistanceNet:
-    """A ``PointDistanceNet`` with trained weights, in eval mode on the CPU (cached).
+def load_point_model(weights=None, arch=PointDistanceNet, default: str = DEFAULT_POINT_WEIGHTS):
+    """A trained network of the click package, in eval mode on the CPU (cached).
 
     Args:
-        weights: A ``PointDistanceNet`` (returned in eval mode), a shipped name, a path to a
-            ``.safetensors`` file from ``export_point_weights``, or None for ``points-tiny``.
+        weights: A network of class ``arch`` (returned in eval mode), a shipped name, a path to
+            a ``.safetensors`` file from ``export_point_weights``, or None for ``default``.
+        arch: Network class the file holds. Default: ``PointDistanceNet``.
+        default: Shipped weights name used when ``weights`` is None. Default: ``points-tiny``.
 
     Returns:
         The network.
     """
-    if isinstance(weights, PointDistanceNet):
+    if isinstance(weights, arch):
         return weights.eval()
-    text = DEFAULT_POINT_WEIGHTS if weights is None else os.fspath(weights)
+    text = default if weights is None else os.fspath(weights)
     path = _SHIPPED / f'{text}.safetensors' if '/' not in text and not text.endswith('.safetensors') else Path(text)
     if not path.is_file():
-        raise PandaInputError(f'click-model weights {text!r} not found at {str(path)!r}; accepted: '
-                              f'{DEFAULT_POINT_WEIGHTS!r} or a .safetensors file from '
-                              '`panda export-point-weights`')
-    key = str(path.resolve())
+        raise PandaInputError(f'{arch.__name__} weights {text!r} not found at {str(path)!r}; accepted: '
+                              f'{default!r} or a .safetensors file from `panda export-point-weights`')
+    key = (arch.__name__, str(path.resolve()))
     if key not in _CACHE:
         from safetensors import safe_open
         from safetensors.torch import load_file
@@ -47,20 +48,20 @@ def load_point_model(weights=None) -> PointDistanceNet:
         try:
             with safe_open(str(path), framework='pt') as handle:
                 config = json.loads((handle.metadata() or {})[_METADATA_KEY])
-            network = PointDistanceNet(**config)
+            network = arch(**config)
             network.load_state_dict(load_file(str(path)))
         except Exception as error:  # corrupt files raise safetensors' own error types
-            raise PandaInputError(f'cannot load click-model weights {str(path)!r}: {error}') from None
+            raise PandaInputError(f'cannot load {arch.__name__} weights {str(path)!r}: {error}') from None
         network.weights_name = path.stem
         _CACHE[key] = network.eval()
     return _CACHE[key]
 
 
-def export_point_weights(network: PointDistanceNet, out) -> Path:
+def export_point_weights(network, out) -> Path:
     """Write a network's weights and options as one safetensors file.
 
     Args:
-        network: A ``PointDistanceNet``.
+        network: A ``PointDistanceNet`` or ``PanopticSegmenterNet`` (any network with ``config``).
         out: Destination ``.safetensors`` path.
 
     Returns:

@@ -1,8 +1,9 @@
 """Region proposers: callables that turn an HxWx3 uint8 RGB image into a label map.
 
 Every proposer is deterministic (the same image gives the same label map) and returns an
-``int32`` HxW label map with contiguous region indices ``0..N-1``; the superpixel, grid and
-SAM proposers cover every pixel, user masks may leave pixels at ``-1``.
+``int32`` HxW label map with contiguous region indices ``0..N-1``; the superpixel, grid,
+panoptic (``points.panoptic``) and SAM proposers cover every pixel, user masks may leave
+pixels at ``-1``.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from panda_plugin.engine.regions.user_masks import MaskSegmenter, load_masks
 #: File name endings read as mask files by ``build_segmenter``.
 MASK_SUFFIXES = ('.png', '.tif', '.tiff', '.json')
 
-_FORMS = ("'superpixel', 'grid', 'grid:RxC' (e.g. 'grid:3x4'), 'sam:PATH' (or 'sam' with "
+_FORMS = ("'superpixel', 'grid', 'grid:RxC' (e.g. 'grid:3x4'), 'panoptic' or 'panoptic:WEIGHTS', "
+          "'sam:PATH' (or 'sam' with "
           f"checkpoint=PATH), 'points' (with points=CLICKS, method=M) or 'points:METHOD', a path to a masks file ({', '.join(MASK_SUFFIXES)}), a label map "
           'or mask stack array, or a callable image -> label map')
 
@@ -30,13 +32,15 @@ def build_segmenter(spec='superpixel', **kwargs) -> Callable[[np.ndarray], np.nd
     """Make a region proposer from a short description.
 
     Args:
-        spec: ``'superpixel'``; ``'grid'`` or ``'grid:RxC'``; ``'sam:PATH'`` or ``'sam'``
+        spec: ``'superpixel'``; ``'grid'`` or ``'grid:RxC'``; ``'panoptic'`` (the
+            second-stage segmenter trained on click pseudo-labels, shipped weights) or
+            ``'panoptic:WEIGHTS'`` (a weights name or ``.safetensors`` path); ``'sam:PATH'`` or ``'sam'``
             (with ``checkpoint=PATH``); ``'points'`` or ``'points:METHOD'`` (with
             ``points=CLICKS``, see ``points.ClickSegmenter``); a path to a masks file or a label map / mask stack
             array (see ``load_masks``); or a callable, returned unchanged.
             Default: ``'superpixel'``.
         **kwargs: Options for the proposer's class (``SuperpixelSegmenter``,
-            ``GridSegmenter`` or ``SamSegmenter``).
+            ``GridSegmenter``, ``points.panoptic.PanopticSegmenter`` or ``SamSegmenter``).
 
     Returns:
         A callable ``segmenter(image) -> label map``.
@@ -54,6 +58,15 @@ def build_segmenter(spec='superpixel', **kwargs) -> Callable[[np.ndarray], np.nd
     grid = re.fullmatch(r'grid:(\d+)x(\d+)', text)
     if grid:
         return GridSegmenter(int(grid[1]), int(grid[2]), **kwargs)
+    if text == 'panoptic' or text.startswith('panoptic:'):
+        from panda_plugin.engine.points.panoptic import PanopticSegmenter
+
+        if text.startswith('panoptic:'):
+            if not text[len('panoptic:'):]:
+                raise PandaInputError(f"region spec {text!r} names no weights; accepted: 'panoptic' or "
+                                      "'panoptic:NAME_OR_PATH.safetensors'")
+            kwargs.setdefault('weights', text[len('panoptic:'):])
+        return PanopticSegmenter(**kwargs)
     if text == 'points' or text.startswith('points:'):
         from panda_plugin.engine.points import ClickSegmenter
 
@@ -76,8 +89,8 @@ def build_segmenter(spec='superpixel', **kwargs) -> Callable[[np.ndarray], np.nd
 
 def _reject_options(kwargs: dict) -> None:
     if kwargs:
-        raise PandaInputError(f'options {sorted(kwargs)} apply only to the superpixel, grid and '
-                              'sam region specs')
+        raise PandaInputError(f'options {sorted(kwargs)} apply only to the superpixel, grid, panoptic, '
+                              'points and sam region specs')
 
 
 __all__ = ['GridSegmenter', 'MASK_SUFFIXES', 'MaskSegmenter', 'SamSegmenter',

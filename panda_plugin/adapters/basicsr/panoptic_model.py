@@ -1,0 +1,67 @@
+"""BasicSR model ``PanopticSegmenterModel``: trains ``PanopticSegmenterNet`` on click pseudo-labels."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.points.panoptic import PanopticSegmenter
+from panda_plugin.engine.points.panoptic_loss import PanopticEmbeddingLoss
+from panda_plugin.engine.points.panoptic_quality import PanopticQuality
+
+
+class PanopticSegmenterModel(PointDistanceModel):
+    """Trains the second-stage segmenter from ``PointsDataset`` batches with ``pseudo_labels``.
+
+    Options: ``network_g`` (type PanopticSegmenterNet), ``train.loss_opt`` (type
+    PanopticEmbeddingLoss), ``train.optim_g``, ``train.scheduler``, ``val.metrics`` (``pq``,
+    ``sq``, ``rq`` of ``PanopticSegmenter`` regions, without clicks, against the dense ground
+    truth, which training never sees).
+    """
+
+    def __init__(self, opt: dict):
+        if opt.get('is_train') and not (opt['train'].get('loss_opt') or {}).get('type'):
+            opt['train']['loss_opt'] = {'type': 'PanopticEmbeddingLoss'}
+        super().__init__(opt)
+
+    def feed_data(self, data: dict) -> None:
+        """Keep the images (and, when present, the pseudo-labels) of one batch."""
+        self.batch = {'image': data['image'].to(self.device)}
+        if 'pseudo' in data:
+            self.batch['pseudo'] = data['pseudo'].to(self.device)
+        self.images = data['image']
+        if 'panoptic' in data:
+            self.panoptic = data['panoptic']
+
+    def optimize_parameters(self, current_iter: int) -> None:
+        """One optimisation step on the pseudo-labels (the dense ground truth is not read)."""
+        if 'pseudo' not in self.batch:
+            raise PandaInputError('PanopticSegmenterModel trains on pseudo-labels: set datasets.train.pseudo_labels '
+                                  'to a file of `panda make-pseudo-labels`')
+        self.optimizer_g.zero_grad()
+        embeddings, boundary = self.net_g(self.batch['image'])
+        loss, terms = self.criterion(embeddings, boundary, self.batch['pseudo'])
+        loss.backward()
+        self.optimizer_g.step()
+        self.log_dict = self.reduce_loss_dict(OrderedDict(l_total=loss.detach(), **terms))
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        """Panoptic quality of the regions, without clicks, logged as ``metrics/<name>/<metric>``."""
+        dataset_name = dataloader.dataset.opt['name']
+        wanted = list(self.opt['val'].get('metrics') or {'pq': {}})
+        unknown = [m for m in wanted if m not in ('pq', 'sq', 'rq')]
+        if unknown:
+            raise PandaInputError(f'unknown validation metrics {unknown}; accepted: pq, sq, rq')
+        segmenter = PanopticSegmenter(self.get_bare_model(self.net_g))
+        meter = PanopticQuality()
+        with torch.no_grad():
+            for data in dataloader:
+                images = (data['image'] * 255).round().byte().permute(0, 2, 3, 1).numpy()
+                for image, truth in zip(images, data['panoptic'].numpy()):
+                    meter.update(segmenter(np.ascontiguousarray(image)), truth)
+        self.net_g.train()
+        results = meter.result()
+        self.report_metrics(dataset_name, {m: results[m] for m in wanted}, current_iter, tb_logger, decimals=2)

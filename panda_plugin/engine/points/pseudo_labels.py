@@ -1,0 +1,73 @@
+"""Pseudo-labels: the click regions of every scene of a points database, saved as one file.
+
+They are the only targets of the class-agnostic panoptic segmenter (``panoptic_arch``): the
+regions that a click method (``geodesic`` by default, the best one) draws from the scenes'
+clicks. The dense ground truth of the database is never read here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.data.points_data import PointsReader
+from panda_plugin.engine.points.clicks import Clicks
+from panda_plugin.engine.points.proposer import METHODS, click_regions
+
+
+def make_pseudo_labels(data, out, method: str = 'geodesic', progress: bool = True) -> Path:
+    """Write the click regions of every scene of ``data`` to ``out`` (``.npz``).
+
+    Args:
+        data: A points database folder (``panda make-points-data``) or a list of them.
+        out: Destination ``.npz`` path (written as ``<out>.partial`` and renamed).
+        method: Click method, one of ``points.METHODS``. Default: ``'geodesic'``.
+        progress: Show a progress bar. Default: True.
+
+    Returns:
+        The written path. The file holds ``keys`` (scene keys, in order), ``labels`` (NxHxW
+        uint8 click indices) and ``method``.
+    """
+    out = Path(out)
+    if out.suffix != '.npz':
+        raise PandaInputError(f'pseudo-label output {str(out)!r}; accepted: a .npz path')
+    if method not in METHODS:
+        raise PandaInputError(f'click method {method!r}; accepted: {", ".join(METHODS)}')
+    reader = PointsReader(data)
+    positions = range(len(reader))
+    if progress:
+        from tqdm import tqdm
+
+        positions = tqdm(positions, desc=f'{method} pseudo-labels', unit='scene')
+    keys, maps = [], []
+    for position in positions:
+        scene = reader.read(position)
+        if len(scene['points']) > 255:
+            raise PandaInputError(f'scene {scene["key"]} has {len(scene["points"])} clicks; at most 255 fit')
+        clicks = Clicks(scene['points'], tuple('stuff' if s else 'thing' for s in scene['stuff']))
+        keys.append(scene['key'])
+        maps.append(click_regions(scene['image'], clicks, method).astype(np.uint8))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + '.partial.npz')
+    np.savez_compressed(partial, keys=np.array(keys), labels=np.stack(maps), method=np.array(method))
+    partial.replace(out)
+    return out
+
+
+def read_pseudo_labels(path) -> dict:
+    """Pseudo-label maps by scene key.
+
+    Args:
+        path: A ``.npz`` file from ``make_pseudo_labels``.
+
+    Returns:
+        ``{key: HxW int64 click indices}``.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys, labels = archive['keys'], archive['labels']
+    except (OSError, KeyError, ValueError) as error:
+        raise PandaInputError(f'cannot read pseudo-labels {str(path)!r} ({error}); make them with '
+                              '`panda make-pseudo-labels`') from None
+    return {str(key): label_map.astype(np.int64) for key, label_map in zip(keys, labels)}
