@@ -38,3 +38,14 @@ def tiny_bench(image_folder, tmp_path_factory):
     make_dataset(image_folder, out, BuildSettings(split='easy', pairs_per_image=2, size=64, seed=3),
                  progress=False)
     return out
+
+
+@pytest.fixture()
+def one_torch_thread():
+    """Small tensors: one torch thread is much faster than several competing ones."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

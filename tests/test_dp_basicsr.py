@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import yaml
 
 from panda_plugin.adapters.cli import main
@@ -18,13 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip('basicsr')
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread is much faster than several competing ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 def test_panda_test_runs_the_sr_option_file_on_a_32px_image_as_dp_sweep_does(tmp_path, small_astronaut, monkeypatch):

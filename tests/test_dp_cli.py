@@ -10,13 +10,7 @@ from panda_plugin.engine.diffusion.patch_prior import PatchGMMPrior, fit_patch_g
 from panda_plugin.engine.image_io import save_image, square_crop
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread is much faster than several competing ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 @pytest.fixture()

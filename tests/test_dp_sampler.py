@@ -10,13 +10,7 @@ from panda_plugin.engine.diffusion.sampler import reverse_diffusion
 from panda_plugin.engine.diffusion.schedule import vp_schedule
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread is much faster than several competing ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 def gaussian_posterior():

@@ -14,13 +14,7 @@ from panda_plugin.engine.image_io import save_image, square_crop
 TINY = {'widths': [8, 8, 16, 16], 'emb_dim': 16}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread is much faster than several competing ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 @pytest.mark.parametrize('shape', [(2, 3, 16, 40), (1, 3, 24, 8)])
