@@ -90,7 +90,7 @@ def test_training_steps_reduce_the_loss():
         total, _ = loss(network(images, points, valid), images, points, valid)
         total.backward()
         optimizer.step()
-        values.append(float(total))
+        values.append(total.item())
     assert values[-1] < values[0]
 
 
