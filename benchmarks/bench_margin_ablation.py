@@ -1,7 +1,7 @@
 """Quality-margin ablation: PANDA trained with L1 only vs L1 + margin, on the bench splits.
 
-Both runs share data, seed and learning-rate schedule (``options/train_panda_tiny.yml`` and
-``options/train_panda_tiny_l1only.yml``); their checkpoints of the same iteration are
+Both runs share data, seed and learning-rate schedule (``options/train_panda_tiny_scratch.yml``,
+the first stage of the shipped recipe, and ``options/train_panda_tiny_l1only.yml``); their checkpoints of the same iteration are
 benchmarked one after the other in one run, on the same regions.
 
 Usage: python benchmarks/bench_margin_ablation.py [--iteration 1000]
@@ -16,7 +16,7 @@ from panda_plugin.engine.weights import load_model, network_options
 
 RUNS = {
     'L1 only (margin_weight 0)': ('experiments/panda_tiny_l1', 'options/train_panda_tiny_l1only.yml'),
-    'L1 + margin (margin_weight 0.5)': ('experiments/panda_tiny', 'options/train_panda_tiny.yml'),
+    'L1 + margin (margin_weight 0.5)': ('experiments/panda_tiny_scratch', 'options/train_panda_tiny_scratch.yml'),
 }
 
 
