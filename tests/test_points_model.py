@@ -56,6 +56,16 @@ def test_distance_loss_uses_only_clicked_pixels():
     clicked[scene['points'][:, 1], scene['points'][:, 0]] = True
     changed[~clicked] = (truth[~clicked] + 1) % (truth.max() + 1)  # every unclicked label changed
     assert value(truth) == value(changed)
+    # The pseudo term's target is drawn from the clicks and the image, so it is unchanged too.
+    from panda_plugin.engine.points.clicks import Clicks
+    from panda_plugin.engine.points.proposer import click_regions
+
+    clicks = Clicks(scene['points'], tuple('stuff' if s else 'thing' for s in scene['stuff']))
+    pseudo = torch.from_numpy(click_regions(scene['image'], clicks, 'geodesic').astype(np.int64))[None]
+    with_pseudo = PointDistanceLoss(pseudo_weight=1.0)
+    distances = network(image, points, valid)
+    total, terms = with_pseudo(distances, image, points, valid, pseudo=pseudo)
+    assert float(total.detach()) > value(truth) and 'l_pseudo' in terms
     # Moving a click changes the loss: the clicked pixels are what it reads.
     moved = points.clone()
     moved[0, 0] += 3
@@ -76,6 +86,38 @@ def test_point_term_reads_clicked_pixels_only():
     changed[:, :, mask] = torch.randn_like(changed[:, :, mask])
     after, _ = loss([changed], images, points, valid)
     assert torch.equal(before, after)
+
+
+def test_pseudo_term_pulls_pixels_to_their_pseudo_labels():
+    from panda_plugin.core.errors import PandaInputError
+
+    images, points, valid = _batch()
+    pseudo = torch.zeros(2, 32, 32, dtype=torch.long)
+    pseudo[:, :, 16:] = 1
+    pseudo[:, :4, :4] = -1  # ignored pixels
+    loss = PointDistanceLoss(point_weight=0, colour_weight=0, pseudo_weight=1.0)
+    agreeing = torch.where(torch.arange(3)[:, None, None] == pseudo[:, None].clamp_min(0), 0.0, 5.0)
+    agreeing[1, 2] = float('inf')  # padding query
+    disagreeing = agreeing.flip(1)
+    disagreeing[1, 2], disagreeing[1, 0] = float('inf'), 5.0
+    low, _ = loss([agreeing], images, points, valid, pseudo=pseudo)
+    high, _ = loss([disagreeing], images, points, valid, pseudo=pseudo)
+    assert torch.isfinite(low) and float(low) < 0.05 < float(high)
+    changed = agreeing.clone()
+    changed[..., :4, :4] = torch.randn(2, 3, 4, 4)
+    assert torch.equal(loss([changed], images, points, valid, pseudo=pseudo)[0], low)
+    with pytest.raises(PandaInputError, match='pseudo'):
+        loss([agreeing], images, points, valid)
+
+
+def test_pseudo_labels_renumbered_to_the_kept_clicks():
+    from panda_plugin.engine.points.pseudo_labels import renumber_to_clicks
+
+    pseudo = torch.tensor([[[0, 0, 1, 1], [2, 2, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]])
+    points = torch.tensor([[[3., 3.], [0., 0.], [0., 0.]]])  # scene clicks 3 and 0 kept, then padding
+    valid = torch.tensor([[True, True, False]])
+    expected = torch.tensor([[[1, 1, -1, -1], [-1, -1, -1, -1], [-1, -1, 0, 0], [-1, -1, 0, 0]]])
+    assert torch.equal(renumber_to_clicks(pseudo, points, valid), expected)
 
 
 def test_training_steps_reduce_the_loss():
