@@ -167,3 +167,43 @@ def test_dataset_crops_keep_clicks_on_their_instances(tmp_path, monkeypatch):
         assert len(set(labels)) == count  # one click per instance, each on its own instance
         whole = PointsDataset({'dataroot': str(path), 'phase': 'val'})[index]
         assert int(whole['valid'].sum()) == len(reader.read(index)['points'])
+
+
+SELF_OPTIONS = """
+name: points_self_test
+model_type: PointDistanceModel
+num_gpu: 0
+manual_seed: 0
+datasets:
+  train: {{name: scenes, type: PointsDataset, dataroot: {data}, pseudo_labels: {pseudo}, crop_size: 32,
+           num_worker_per_gpu: 0, batch_size_per_gpu: 2, dataset_enlarge_ratio: 1, prefetch_mode: ~}}
+  val: {{name: scenes_val, type: PointsDataset, dataroot: {data}}}
+network_g: {{type: PointDistanceNet, width: 8, dim: 16, heads: 2, rounds: 1, input_size: 48, geodesic_prior: true}}
+path: {{pretrain_network_g: ~, strict_load_g: true, resume_state: ~}}
+train:
+  optim_g: {{type: AdamW, lr: !!float 1e-3}}
+  scheduler: {{type: MultiStepLR, milestones: [100], gamma: 0.5}}
+  total_iter: 2
+  warmup_iter: -1
+  loss_opt: {{type: PointDistanceLoss, pseudo_weight: 1.0}}
+val: {{val_freq: 2, save_img: false, metrics: {{pq: {{better: higher}}}}}}
+logger: {{print_freq: 1, save_checkpoint_freq: 2, use_tb_logger: false}}
+dist_params: {{backend: gloo, port: 29500}}
+"""
+
+
+def test_panda_train_with_the_pseudo_term(tmp_path, monkeypatch):
+    import panda_plugin.engine.data.points_data as points_data
+    from panda_plugin.adapters.cli import main
+    from panda_plugin.engine.points.pseudo_labels import make_pseudo_labels
+
+    monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])
+    data_path = tmp_path / 'scenes.lmdb'
+    points_data.make_points_data(data_path, points_data.PointsSettings(count=3, size=48), progress=False)
+    pseudo = make_pseudo_labels(data_path, tmp_path / 'pseudo.npz', progress=False)
+    options = tmp_path / 'self.yml'
+    options.write_text(SELF_OPTIONS.format(data=data_path, pseudo=pseudo))
+    monkeypatch.chdir(tmp_path)
+    assert main(['train', '-opt', str(options)]) == 0
+    log = '\n'.join(path.read_text() for path in (tmp_path / 'experiments' / 'points_self_test').glob('train_*.log'))
+    assert 'l_pseudo' in log and 'Validation scenes_val @ 2: pq:' in log
