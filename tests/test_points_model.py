@@ -56,6 +56,16 @@ def test_distance_loss_uses_only_clicked_pixels():
     clicked[scene['points'][:, 1], scene['points'][:, 0]] = True
     changed[~clicked] = (truth[~clicked] + 1) % (truth.max() + 1)  # every unclicked label changed
     assert value(truth) == value(changed)
+    # The pseudo term's target is drawn from the clicks and the image, so it is unchanged too.
+    from panda_plugin.engine.points.clicks import Clicks
+    from panda_plugin.engine.points.proposer import click_regions
+
+    clicks = Clicks(scene['points'], tuple('stuff' if s else 'thing' for s in scene['stuff']))
+    pseudo = torch.from_numpy(click_regions(scene['image'], clicks, 'geodesic').astype(np.int64))[None]
+    with_pseudo = PointDistanceLoss(pseudo_weight=1.0)
+    distances = network(image, points, valid)
+    total, terms = with_pseudo(distances, image, points, valid, pseudo=pseudo)
+    assert float(total.detach()) > value(truth) and 'l_pseudo' in terms
     # Moving a click changes the loss: the clicked pixels are what it reads.
     moved = points.clone()
     moved[0, 0] += 3
@@ -76,6 +86,38 @@ def test_point_term_reads_clicked_pixels_only():
     changed[:, :, mask] = torch.randn_like(changed[:, :, mask])
     after, _ = loss([changed], images, points, valid)
     assert torch.equal(before, after)
+
+
+def test_pseudo_term_pulls_pixels_to_their_pseudo_labels():
+    from panda_plugin.core.errors import PandaInputError
+
+    images, points, valid = _batch()
+    pseudo = torch.zeros(2, 32, 32, dtype=torch.long)
+    pseudo[:, :, 16:] = 1
+    pseudo[:, :4, :4] = -1  # ignored pixels
+    loss = PointDistanceLoss(point_weight=0, colour_weight=0, pseudo_weight=1.0)
+    agreeing = torch.where(torch.arange(3)[:, None, None] == pseudo[:, None].clamp_min(0), 0.0, 5.0)
+    agreeing[1, 2] = float('inf')  # padding query
+    disagreeing = agreeing.flip(1)
+    disagreeing[1, 2], disagreeing[1, 0] = float('inf'), 5.0
+    low, _ = loss([agreeing], images, points, valid, pseudo=pseudo)
+    high, _ = loss([disagreeing], images, points, valid, pseudo=pseudo)
+    assert torch.isfinite(low) and float(low) < 0.05 < float(high)
+    changed = agreeing.clone()
+    changed[..., :4, :4] = torch.randn(2, 3, 4, 4)
+    assert torch.equal(loss([changed], images, points, valid, pseudo=pseudo)[0], low)
+    with pytest.raises(PandaInputError, match='pseudo'):
+        loss([agreeing], images, points, valid)
+
+
+def test_pseudo_labels_renumbered_to_the_kept_clicks():
+    from panda_plugin.engine.points.pseudo_labels import renumber_to_clicks
+
+    pseudo = torch.tensor([[[0, 0, 1, 1], [2, 2, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]])
+    points = torch.tensor([[[3., 3.], [0., 0.], [0., 0.]]])  # scene clicks 3 and 0 kept, then padding
+    valid = torch.tensor([[True, True, False]])
+    expected = torch.tensor([[[1, 1, -1, -1], [-1, -1, -1, -1], [-1, -1, 0, 0], [-1, -1, 0, 0]]])
+    assert torch.equal(renumber_to_clicks(pseudo, points, valid), expected)
 
 
 def test_training_steps_reduce_the_loss():
@@ -125,3 +167,43 @@ def test_dataset_crops_keep_clicks_on_their_instances(tmp_path, monkeypatch):
         assert len(set(labels)) == count  # one click per instance, each on its own instance
         whole = PointsDataset({'dataroot': str(path), 'phase': 'val'})[index]
         assert int(whole['valid'].sum()) == len(reader.read(index)['points'])
+
+
+SELF_OPTIONS = """
+name: points_self_test
+model_type: PointDistanceModel
+num_gpu: 0
+manual_seed: 0
+datasets:
+  train: {{name: scenes, type: PointsDataset, dataroot: {data}, pseudo_labels: {pseudo}, crop_size: 32,
+           num_worker_per_gpu: 0, batch_size_per_gpu: 2, dataset_enlarge_ratio: 1, prefetch_mode: ~}}
+  val: {{name: scenes_val, type: PointsDataset, dataroot: {data}}}
+network_g: {{type: PointDistanceNet, width: 8, dim: 16, heads: 2, rounds: 1, input_size: 48, geodesic_prior: true}}
+path: {{pretrain_network_g: ~, strict_load_g: true, resume_state: ~}}
+train:
+  optim_g: {{type: AdamW, lr: !!float 1e-3}}
+  scheduler: {{type: MultiStepLR, milestones: [100], gamma: 0.5}}
+  total_iter: 2
+  warmup_iter: -1
+  loss_opt: {{type: PointDistanceLoss, pseudo_weight: 1.0}}
+val: {{val_freq: 2, save_img: false, metrics: {{pq: {{better: higher}}}}}}
+logger: {{print_freq: 1, save_checkpoint_freq: 2, use_tb_logger: false}}
+dist_params: {{backend: gloo, port: 29500}}
+"""
+
+
+def test_panda_train_with_the_pseudo_term(tmp_path, monkeypatch):
+    import panda_plugin.engine.data.points_data as points_data
+    from panda_plugin.adapters.cli import main
+    from panda_plugin.engine.points.pseudo_labels import make_pseudo_labels
+
+    monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])
+    data_path = tmp_path / 'scenes.lmdb'
+    points_data.make_points_data(data_path, points_data.PointsSettings(count=3, size=48), progress=False)
+    pseudo = make_pseudo_labels(data_path, tmp_path / 'pseudo.npz', progress=False)
+    options = tmp_path / 'self.yml'
+    options.write_text(SELF_OPTIONS.format(data=data_path, pseudo=pseudo))
+    monkeypatch.chdir(tmp_path)
+    assert main(['train', '-opt', str(options)]) == 0
+    log = '\n'.join(path.read_text() for path in (tmp_path / 'experiments' / 'points_self_test').glob('train_*.log'))
+    assert 'l_pseudo' in log and 'Validation scenes_val @ 2: pq:' in log

@@ -1,4 +1,4 @@
-"""BasicSR model ``PointDistanceModel``: trains ``PointDistanceNet`` from clicks alone."""
+"""BasicSR model ``PointDistanceModel``: trains ``PointDistanceNet`` from clicks alone (and, optionally, click pseudo-labels)."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -55,6 +55,11 @@ class PointDistanceModel(ScalarValidationMixin, BaseModel):
 
             self.batch['prior'] = batch_geodesic_distances(self.batch['image'], self.batch['points'],
                                                            self.batch['valid'])
+        if 'pseudo' in data:
+            from panda_plugin.engine.points.pseudo_labels import renumber_to_clicks
+
+            self.batch['pseudo'] = renumber_to_clicks(data['pseudo'].to(self.device), self.batch['points'],
+                                                      self.batch['valid'])
 
     def _forward(self) -> list:
         b = self.batch
@@ -64,7 +69,7 @@ class PointDistanceModel(ScalarValidationMixin, BaseModel):
         """One optimisation step: the loss sees the image and the clicks only."""
         self.optimizer_g.zero_grad()
         b = self.batch
-        loss, terms = self.criterion(self._forward(), b['image'], b['points'], b['valid'])
+        loss, terms = self.criterion(self._forward(), b['image'], b['points'], b['valid'], pseudo=b.get('pseudo'))
         loss.backward()
         self.optimizer_g.step()
         self.log_dict = self.reduce_loss_dict(OrderedDict(l_total=loss.detach(), **terms))

@@ -10,11 +10,18 @@ Two terms, averaged over the distance maps of every round:
   2 pixels apart, each pair once) of nearly the same Lab colour (similarity ``exp(-|dLab| / 2)`` above
   ``threshold``) should join the same query: ``-log sum_k P_k(p) P_k(q)`` with ``P`` the softmax
   over queries of minus the distances.
+
+An optional third term, **pseudo term** (``pseudo_weight``), is a cross-entropy of every pixel
+(minus the distances as logits) against a pseudo-label map drawn from the same clicks and image
+by a click method (``panda make-pseudo-labels``, geodesic by default); pixels marked -1 are
+ignored. It needs no dense ground truth either.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from panda_plugin.core.errors import PandaInputError
 
 #: Neighbour offsets (dy, dx); each unordered pair of pixels 2 apart in 8 directions once.
 _OFFSETS = [(2, -2), (2, 0), (2, 2), (0, 2)]
@@ -73,14 +80,17 @@ class PointDistanceLoss(nn.Module):
         point_weight: Weight of the point term. Default: 1.
         colour_weight: Weight of the colour term. Default: 1.
         threshold: Colour similarity above which a pair counts. Default: 0.3.
+        pseudo_weight: Weight of the pseudo term (needs ``pseudo`` in ``forward``). Default: 0.
     """
 
-    def __init__(self, point_weight: float = 1.0, colour_weight: float = 1.0, threshold: float = 0.3):
+    def __init__(self, point_weight: float = 1.0, colour_weight: float = 1.0, threshold: float = 0.3,
+                 pseudo_weight: float = 0.0):
         super().__init__()
         self.point_weight, self.colour_weight, self.threshold = point_weight, colour_weight, threshold
+        self.pseudo_weight = pseudo_weight
 
     def forward(self, outputs: list, images: torch.Tensor, points: torch.Tensor,
-                valid: torch.Tensor) -> tuple[torch.Tensor, dict]:
+                valid: torch.Tensor, pseudo: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         """Loss of one batch.
 
         Args:
@@ -88,10 +98,16 @@ class PointDistanceLoss(nn.Module):
             images: Bx3xHxW images in [0, 1] (the network's input).
             points: BxKx2 (x, y) clicks, in pixels of ``images``.
             valid: BxK bool, False for padding clicks.
+            pseudo: BxHxW int64 click indices drawn from the clicks (-1: ignored); read only
+                when ``pseudo_weight`` is set.
 
         Returns:
-            (total loss, ``{'l_point': .., 'l_colour': ..}``).
+            (total loss, ``{'l_point': .., 'l_colour': ..}``, plus ``'l_pseudo'`` with
+            ``pseudo_weight``).
         """
+        if self.pseudo_weight and pseudo is None:
+            raise PandaInputError('PointDistanceLoss with pseudo_weight needs pseudo-labels: set '
+                                  'datasets.train.pseudo_labels to a file of `panda make-pseudo-labels`')
         batch, count = valid.shape
         x = points[..., 0].round().long().clamp(0, images.shape[-1] - 1)
         y = points[..., 1].round().long().clamp(0, images.shape[-2] - 1)
@@ -108,7 +124,13 @@ class PointDistanceLoss(nn.Module):
         point = torch.stack(point_terms).mean()
         colour = torch.stack(colour_terms).mean() if colour_terms else point.new_zeros(())
         total = self.point_weight * point + self.colour_weight * colour
-        return total, {'l_point': point.detach(), 'l_colour': colour.detach()}
+        terms = {'l_point': point.detach(), 'l_colour': colour.detach()}
+        if self.pseudo_weight:
+            dense = torch.stack([nn.functional.cross_entropy(-distances, pseudo, ignore_index=-1)
+                                 for distances in outputs]).mean()
+            total = total + self.pseudo_weight * dense
+            terms['l_pseudo'] = dense.detach()
+        return total, terms
 
     @staticmethod
     def _colour(distances: torch.Tensor, affinity: torch.Tensor) -> torch.Tensor:

@@ -71,3 +71,31 @@ def read_pseudo_labels(path) -> dict:
         raise PandaInputError(f'cannot read pseudo-labels {str(path)!r} ({error}); make them with '
                               '`panda make-pseudo-labels`') from None
     return {str(key): label_map.astype(np.int64) for key, label_map in zip(keys, labels)}
+
+
+def renumber_to_clicks(pseudo, points, valid):
+    """Pseudo-label maps renumbered to the clicks that a batch kept (after crops).
+
+    A crop drops the clicks outside it, so the scene's click indices no longer match the
+    batch's. Each kept click reads its scene index at its own pixel (a click lies in its own
+    region); regions of dropped clicks become -1.
+
+    Args:
+        pseudo: BxHxW int64 scene click indices (``PointsDataset`` item ``pseudo``).
+        points: BxKx2 (x, y) clicks of the batch, in pixels of ``pseudo``.
+        valid: BxK bool, False for padding clicks.
+
+    Returns:
+        BxHxW int64: batch click index of every pixel, -1 where its click is not in the batch.
+    """
+    import torch
+
+    batch, count = valid.shape
+    x = points[..., 0].round().long().clamp(0, pseudo.shape[-1] - 1)
+    y = points[..., 1].round().long().clamp(0, pseudo.shape[-2] - 1)
+    index = torch.arange(batch, device=pseudo.device)[:, None].expand(batch, count)
+    scene_ids = pseudo[index, y, x]  # BxK
+    table = pseudo.new_full((batch, int(pseudo.max()) + 1), -1)
+    order = torch.arange(count, device=pseudo.device).expand(batch, count)
+    table[index[valid], scene_ids[valid]] = order[valid]
+    return torch.gather(table, 1, pseudo.flatten(1)).view_as(pseudo)
