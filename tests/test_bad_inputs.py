@@ -447,6 +447,21 @@ def test_panda_opt_is_checked_when_the_loss_is_built(options, fragment):
     assert fragment in str(error.value)
 
 
+@pytest.mark.parametrize('mode', ['region', 'score'])
+@pytest.mark.parametrize('pred, target, fragment', [
+    (torch.rand(1, 3, 64, 64), 255 * torch.rand(1, 3, 64, 64), 'values span'),
+    (torch.rand(1, 3, 64, 64), torch.full((1, 3, 64, 64), float('nan')), 'NaN'),
+    (torch.rand(1, 3, 64, 64), torch.rand(1, 4, 64, 64), 'accepted: a Bx3xHxW or Bx1xHxW tensor'),
+    (torch.rand(1, 3, 48, 64), torch.rand(1, 3, 64, 64), '(1, 3, 64, 64)'),
+])
+def test_the_region_loss_refuses_a_bad_batch_in_both_modes(mode, pred, target, fragment):
+    from panda_plugin.engine.region_loss import PandaRegionLoss
+
+    with pytest.raises(PandaInputError) as error:
+        PandaRegionLoss(mode=mode, segmenter='grid:2x2')(pred, target)
+    assert fragment in str(error.value)
+
+
 @pytest.mark.parametrize('val, fragment', [
     ({'panda': {'pictrues': 2}}, "unknown val.panda option 'pictrues' (did you mean 'pictures'?)"),
     ({'panda': {'every': 0}}, 'val.panda.every = 0; accepted: an integer >= 1'),

@@ -76,7 +76,7 @@ class PandaMetric(nn.Module):
             B scores in [0, 1] (a Bx1xHxW map with ``spatial``); with ``return_graph``,
             ``(scores or map, graphs)``.
         """
-        restored, reference = _rgb(restored, 'restored'), _rgb(reference, 'reference')
+        restored, reference = checked_rgb(restored, 'restored'), checked_rgb(reference, 'reference')
         if restored.shape != reference.shape:
             raise PandaInputError(f'restored images are {tuple(restored.shape)} but references are '
                                   f'{tuple(reference.shape)}; they must have the same shape')
@@ -101,7 +101,16 @@ def _bare_network_keys(state_dict, prefix, *_):
             state_dict[inner + key[len(prefix):]] = state_dict.pop(key)
 
 
-def _rgb(images: torch.Tensor, name: str) -> torch.Tensor:
+def checked_rgb(images: torch.Tensor, name: str) -> torch.Tensor:
+    """Refuse anything but a finite Bx3xHxW or Bx1xHxW batch in [0, 1]; grey becomes RGB.
+
+    Args:
+        images: The batch.
+        name: What to call the images in the message.
+
+    Returns:
+        The Bx3xHxW batch (a view for grey input).
+    """
     if not torch.is_tensor(images) or images.dim() != 4 or images.shape[1] not in (1, 3):
         shape = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
         raise PandaInputError(f'{name}: {shape}; accepted: a Bx3xHxW or Bx1xHxW tensor in [0, 1]')

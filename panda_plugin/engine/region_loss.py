@@ -4,9 +4,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.options import check_choice, check_number, reject_unknown
 from panda_plugin.engine.fidelity import padded
-from panda_plugin.engine.metric import PandaMetric
+from panda_plugin.engine.metric import PandaMetric, checked_rgb
 from panda_plugin.engine.predictor import label_maps_of
 from panda_plugin.engine.reference import reference_scores
 from panda_plugin.engine.weights import DEFAULT_WEIGHTS
@@ -56,6 +57,11 @@ class PandaRegionLoss(nn.Module):
             The weighted loss (a scalar unless ``reduction='none'``).
         """
         self.metric.eval()
+        if self.mode == 'region':
+            checked_rgb(target, 'ground truth')
+            if pred.shape != target.shape or not torch.isfinite(pred).all():
+                raise PandaInputError(f'restored images: {tuple(pred.shape)} (finite values needed); accepted: '
+                                      f'the shape of the ground truth, {tuple(target.shape)}')
         if self.mode == 'score':
             loss = 1 - self.metric(pred.clamp(0, 1), target)
         else:
