@@ -18,14 +18,12 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 
-import cv2
 import numpy as np
 import torch
+from timing import median_seconds
 
 import panda_plugin
 from panda_plugin.adapters.cli import DEMO_QUADRANTS, quadrant_label_map
@@ -54,17 +52,6 @@ def demo_pair(side: int) -> tuple[np.ndarray, np.ndarray]:
     """A held-out image degraded by quadrant (blur, noise, compression, clean) and its clean version."""
     clean = square_crop(packaged_image('matplotlib', 'grace_hopper.jpg'), side)
     return degrade_regions(clean, quadrant_label_map(side), DEMO_QUADRANTS, seed=0), clean
-
-
-def median_seconds(function, repeats: int) -> float:
-    """Median wall time of ``function()`` after one warm-up call."""
-    function()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def topiq_fr_random():

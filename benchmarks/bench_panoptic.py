@@ -18,6 +18,7 @@ import time
 import cv2
 import numpy as np
 import torch
+from timing import median_seconds
 
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.data.points_data import PointsReader
@@ -42,16 +43,8 @@ def proposers(weights: list) -> dict:
 def speed(table: dict, repeats: int = 5) -> dict:
     """Median seconds per 512x512 photograph (held-out coffee) for each proposer."""
     image = cv2.resize(packaged_image('skimage', 'coffee'), (512, 512), interpolation=cv2.INTER_AREA)
-    timings = {}
-    for name, segmenter in table.items():
-        segmenter(image)  # warm-up
-        seconds = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            segmenter(image)
-            seconds.append(time.perf_counter() - start)
-        timings[name] = float(np.median(seconds))
-    return timings
+    return {name: median_seconds(lambda segmenter=segmenter: segmenter(image), repeats)
+            for name, segmenter in table.items()}
 
 
 def main() -> None:

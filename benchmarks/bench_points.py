@@ -19,6 +19,7 @@ import time
 import cv2
 import numpy as np
 import torch
+from timing import median_seconds
 
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.data.points_data import PointsReader
@@ -37,16 +38,7 @@ def speed(weights, repeats: int = 5) -> dict:
             'geodesic': lambda: click_regions(image, clicks, 'geodesic'),
             'euclidean': lambda: click_regions(image, clicks, 'euclidean'),
             'superpixel (no clicks)': lambda: SuperpixelSegmenter()(image)}
-    timings = {}
-    for name, run in runs.items():
-        run()  # warm-up (model load, caches)
-        seconds = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            seconds.append(time.perf_counter() - start)
-        timings[name] = float(np.median(seconds))
-    return timings
+    return {name: median_seconds(run, repeats) for name, run in runs.items()}
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import argparse
 
 import cv2
 import numpy as np
+from figures import stack_rows
 
 from panda_plugin.adapters.click_pictures import render_click_regions
 from panda_plugin.engine.data.bundled import packaged_image
@@ -50,9 +51,7 @@ def main() -> None:
             labels = segmenter(image)
             panels.append(_panel(render_click_regions(image, labels, none), f'{title}: {labels.max() + 1}'))
         rows.append(np.concatenate(panels, 1))
-    width = max(row.shape[1] for row in rows)
-    rows = [np.pad(row, ((0, 4), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
-    save_image(args.out, np.concatenate(rows, 0))
+    save_image(args.out, stack_rows(rows))
     print(f'wrote {args.out}')
 
 

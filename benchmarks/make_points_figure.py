@@ -8,6 +8,7 @@ import argparse
 
 import cv2
 import numpy as np
+from figures import stack_rows
 
 from panda_plugin.adapters.click_pictures import render_click_regions
 from panda_plugin.engine.data.bundled import packaged_image
@@ -40,9 +41,7 @@ def main() -> None:
             scale = 240 / image.shape[0]
             panels.append(cv2.resize(picture, (round(image.shape[1] * scale), 240), interpolation=cv2.INTER_AREA))
         rows.append(np.concatenate(panels, 1))
-    width = max(row.shape[1] for row in rows)
-    rows = [np.pad(row, ((0, 4), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
-    save_image(args.out, np.concatenate(rows, 0))
+    save_image(args.out, stack_rows(rows))
     print(f'wrote {args.out}')
 
 

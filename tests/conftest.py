@@ -1,4 +1,4 @@
-"""Shared fixtures: small real images from skimage's bundled data."""
+"""Shared fixtures: small images from skimage's bundled data, and data made from them on the spot."""
 import numpy as np
 import pytest
 import skimage.data
@@ -49,3 +49,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture()
+def pseudo_scenes(tmp_path, monkeypatch):
+    """Three 48-pixel click scenes (flat grey textures) and their geodesic pseudo-labels.
+
+    Returns:
+        ``(database path, pseudo-labels path)``.
+    """
+    import panda_plugin.engine.data.points_data as points_data
+    from panda_plugin.engine.points.pseudo_labels import make_pseudo_labels
+
+    monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])
+    data_path = tmp_path / 'scenes.lmdb'
+    points_data.make_points_data(data_path, points_data.PointsSettings(count=3, size=48), progress=False)
+    return data_path, make_pseudo_labels(data_path, tmp_path / 'pseudo.npz', progress=False)

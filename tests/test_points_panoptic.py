@@ -205,15 +205,10 @@ dist_params: {{backend: gloo, port: 29500}}
 """
 
 
-def test_panda_train_fits_the_segmenter_on_pseudo_labels(tmp_path, monkeypatch):
-    import panda_plugin.engine.data.points_data as points_data
+def test_panda_train_fits_the_segmenter_on_pseudo_labels(tmp_path, monkeypatch, pseudo_scenes):
     from panda_plugin.adapters.cli import main
-    from panda_plugin.engine.points.pseudo_labels import make_pseudo_labels
 
-    monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])
-    data_path = tmp_path / 'scenes.lmdb'
-    points_data.make_points_data(data_path, points_data.PointsSettings(count=3, size=48), progress=False)
-    pseudo = make_pseudo_labels(data_path, tmp_path / 'pseudo.npz', progress=False)
+    data_path, pseudo = pseudo_scenes
     options = tmp_path / 'panoptic.yml'
     options.write_text(TRAIN_OPTIONS.format(data=data_path, pseudo=pseudo))
     monkeypatch.chdir(tmp_path)

@@ -15,6 +15,7 @@ soft focus and fine texture of unprocessed photographs at the scale they are com
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import os
 import shutil
@@ -190,5 +191,7 @@ def resolve_photos(subset: str, scratch, size: int = 256) -> Path:
 
 
 if __name__ == '__main__':
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_FOLDER
-    print(download_photos(target, sys.argv[2] if len(sys.argv) > 2 else None))
+    counts = download_photos(target, sys.argv[2] if len(sys.argv) > 2 else None)
+    logging.getLogger(__name__).info('photographs per split in %s: %s', target, counts)
