@@ -52,7 +52,7 @@ def test_dp_options_are_checked(tmp_path):
     assert dp_options({'dp': {'degradation': 'sr', 'level': 4}})['spec'] == 'sr:4'
     assert dp_options({'dp': {'degradation': 'blur', 'level': 2, 'noise': 0.02}})['spec'] == 'blur:2:0.02'
     for bad, match in (({'lam': 2}, 'lambda'), ({'degradation': 'jpeg'}, 'degradation'), ({'stepz': 3}, 'steps'),
-                       ({'noise': 0.1}, 'dp.noise')):
+                       ({'noise': 0.1}, 'dp.noise'), ({'conditioning': 'closed'}, 'conditioning')):
         with pytest.raises(PandaInputError, match=match):
             dp_options({'dp': bad})
 

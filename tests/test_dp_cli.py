@@ -37,6 +37,7 @@ def test_dp_sweep_runs_end_to_end(tmp_path, tiny_prior, small_astronaut, capsys)
     assert status == 0
     assert list((tmp_path / 'tb').glob('events.out.tfevents.*'))
     report = json.loads((out / 'sweep.json').read_text())
+    assert report['conditioning'] == 'exact'  # the patch mixture's closed-form posterior for denoising
     assert set(report['runs']) == {'lambda=0', 'lambda=1', 'average=2', 'deterministic'}
     for run in report['runs'].values():
         assert {'psnr', 'mse', 'patch_sw2', 'panda_fd'} <= set(run['mean']) and np.isfinite(run['mean']['psnr'])
@@ -47,8 +48,10 @@ def test_dp_sweep_runs_end_to_end(tmp_path, tiny_prior, small_astronaut, capsys)
     assert 'wrote' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize('args', [['--degrade', 'jpeg:3'], ['--lambdas', '0,2'], ['--size', '16'], ['--steps', '1']])
+@pytest.mark.parametrize('args', [['--degrade', 'jpeg:3'], ['--lambdas', '0,2'], ['--size', '16'], ['--steps', '1'],
+                                  ['--conditioning', 'closed'], ['--degrade', 'blur:2', '--conditioning', 'exact']])
 def test_dp_sweep_bad_options_exit_2(tmp_path, tiny_prior, small_astronaut, args):
     image = tmp_path / 'a.png'
     save_image(image, square_crop(small_astronaut, 32))
     assert main(['dp-sweep', str(image), '--prior', str(tiny_prior), '--out', str(tmp_path / 'o'), *args]) == 2
+    assert not (tmp_path / 'o').exists()

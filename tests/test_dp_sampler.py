@@ -1,13 +1,17 @@
-"""Variance-scaled reverse diffusion: the closed-form Gaussian case, DPS, operators."""
+"""Variance-scaled reverse diffusion: the closed-form Gaussian case, exact and DPS conditioning, operators."""
 import pytest
 import torch
+import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.diffusion.guidance import DPSScore
+from panda_plugin.engine.diffusion.guidance import DPSScore, resolve_conditioning
 from panda_plugin.engine.diffusion.mixture import GaussianMixture, ring_mixture
 from panda_plugin.engine.diffusion.operators import Downsample, GaussianBlur, parse_degradation
+from panda_plugin.engine.diffusion.patch_prior import PatchGMMPrior, load_patch_prior, pooling_matrix
+from panda_plugin.engine.diffusion.restore import measure, restore, to_image
 from panda_plugin.engine.diffusion.sampler import reverse_diffusion
 from panda_plugin.engine.diffusion.schedule import vp_schedule
+from panda_plugin.engine.diffusion.sweep import psnr
 
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
@@ -78,3 +82,61 @@ def test_bad_inputs_say_what_is_accepted():
     with pytest.raises(PandaInputError, match='multiples'):
         Downsample(4)(torch.zeros(1, 1, 6, 6))
     assert parse_degradation('blur:2').noise == 0.01 and parse_degradation('sr:4:0.05').noise == 0.05
+
+
+def test_exact_patch_conditional_score_is_the_closed_form_gaussian_one():
+    # An isotropic zero-mean patch prior keeps pixels independent, so the conditional score of
+    # every pixel is known whatever the tiling: x_k | y ~ N(sqrt(abar) m, abar p + 1 - abar).
+    c, s, abar = 0.5, 0.3, 0.4
+    prior = PatchGMMPrior(GaussianMixture(torch.ones(1), torch.zeros(1, 12), c * torch.eye(12)[None].double()), 2)
+    g = torch.Generator().manual_seed(0)
+    y, x = torch.randn(1, 3, 7, 9, generator=g).double(), torch.randn(1, 3, 7, 9, generator=g).double()
+    p = 1 / (1 / c + 1 / s ** 2)
+    expected = -(x - abar ** 0.5 * p * y / s ** 2) / (abar * p + 1 - abar)
+    assert torch.allclose(prior.posterior_score(y, parse_degradation(f'noise:{s}'))(x, abar), expected, atol=1e-10)
+
+
+def _crop(name):
+    import cv2
+    from skimage import data
+    return cv2.resize(getattr(data, name)()[100:164, 100:164], (32, 32), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize('name', ['astronaut', 'coffee'])
+def test_exact_denoising_psnr_falls_with_lambda(name):
+    image, degradation = _crop(name), parse_degradation('noise:0.2')
+    y = measure(image, degradation, 0)
+    exact = [psnr(to_image(restore(load_patch_prior(), degradation, y, y.shape, lam, 20, conditioning='exact')), image)
+             for lam in (0.0, 0.5, 1.0)]
+    assert exact[0] > exact[1] + 0.5 > exact[2] + 1.0
+
+
+def test_conditioning_choice_follows_prior_and_operator():
+    gmm, noise, blur = load_patch_prior(), parse_degradation('noise:0.1'), parse_degradation('blur:2')
+    assert resolve_conditioning(gmm, noise) == 'exact'
+    assert resolve_conditioning(gmm, noise, 'dps') == 'dps'
+    assert resolve_conditioning(gmm, blur) == 'dps'
+    assert resolve_conditioning(lambda x, a: -x, noise) == 'dps'
+    with pytest.raises(PandaInputError, match='conditioning exact'):
+        resolve_conditioning(gmm, blur, 'exact')
+    with pytest.raises(PandaInputError, match='accepted: auto, exact, dps'):
+        resolve_conditioning(gmm, noise, 'closed')
+
+
+def test_pooling_matrix_is_average_pooling_of_a_tile():
+    x = torch.randn(1, 3, 8, 8, dtype=torch.float64)
+    tile = x.reshape(-1)  # one 8x8 tile, channel-major as unfold flattens it
+    assert torch.allclose(pooling_matrix(3, 8, 4) @ tile, F.avg_pool2d(x, 4).reshape(-1))
+
+
+def test_exact_sr_conditioning_matches_the_measurement():
+    image, degradation = _crop('astronaut'), parse_degradation('sr:2')
+    prior = load_patch_prior()  # 6x6 tiles: factor 2 divides them
+    assert resolve_conditioning(prior, degradation) == 'exact'
+    assert resolve_conditioning(prior, parse_degradation('sr:4')) == 'dps'
+    y = measure(image, degradation, 0)
+    shape = (1, 3, 32, 32)
+    restored = {c: restore(prior, degradation, y, shape, 0.0, 20, conditioning=c) for c in ('exact', 'dps')}
+    residual = {c: float((degradation.operator(out) - y).pow(2).mean().sqrt()) for c, out in restored.items()}
+    assert residual['exact'] < 2 * degradation.noise
+    assert psnr(to_image(restored['exact']), image) > psnr(to_image(degradation.operator.pseudo_inverse(y)), image)

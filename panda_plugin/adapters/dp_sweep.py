@@ -222,7 +222,7 @@ def add_parser(commands) -> None:
     """Add the ``dp-sweep`` sub-command to the ``panda`` parser's sub-parsers."""
     parser = commands.add_parser(
         'dp-sweep', help='restore degraded images along the distortion-perception tradeoff (lambda)',
-        description='Variance-scaled reverse diffusion with DPS guidance (docs/dp.md): writes '
+        description='Variance-scaled reverse diffusion (docs/dp.md): writes '
                     'OUT/sweep.json, OUT/dp_curve.png, restored images and per-region PANDA maps.')
     parser.add_argument('images', nargs='+', help='images or folders, or bundled:bench (held out)')
     parser.add_argument('--degrade', default='noise:0.1',
@@ -232,7 +232,10 @@ def add_parser(commands) -> None:
     parser.add_argument('--steps', type=int, default=100, help='reverse diffusion steps (default 100)')
     parser.add_argument('--average', type=_floats, default=(), help='N of the averaging baseline, e.g. 1,4,16')
     parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
-    parser.add_argument('--scale', type=float, default=1.0, help='guidance weight (default 1; 3 suits blur)')
+    parser.add_argument('--scale', type=float, default=1.0, help='DPS guidance weight (default 1; 3 suits blur)')
+    parser.add_argument('--conditioning', default='auto',
+                        help='conditional score: exact (the patch mixture with noise:SIGMA), dps, or auto '
+                             '(default: exact where possible, dps otherwise)')
     parser.add_argument('--regions', default='grid:4x4', help='fixed regions of the graphs (grid:RxC or none)')
     parser.add_argument('--prior', default='gmm',
                         help='image prior: gmm (default, the shipped patch mixture), gmm:PATH.npz, unet '
@@ -245,16 +248,21 @@ def add_parser(commands) -> None:
 
 def _dp_sweep(args) -> int:
     from panda_plugin.engine.data.reference_images import read_images
+    from panda_plugin.engine.diffusion.guidance import resolve_conditioning
+    from panda_plugin.engine.diffusion.operators import parse_degradation
     from panda_plugin.engine.diffusion.priors import load_prior
     from panda_plugin.engine.diffusion.sweep import SweepSettings
 
     if args.size < 32:
         raise PandaInputError(f'--size {args.size}; accepted: an integer >= 32')
     settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed,
-                             tuple(int(n) for n in args.average), args.deterministic, args.scale)
+                             tuple(int(n) for n in args.average), args.deterministic, args.scale,
+                             args.conditioning)
     settings.check()
-    report = run(read_images(args.images, args.size), settings, args.out,
-                 load_prior(args.prior, args.seed), args.regions, tensorboard=args.tensorboard)
+    prior = load_prior(args.prior, args.seed)
+    resolve_conditioning(prior, parse_degradation(args.degrade), args.conditioning)  # before anything is written
+    report = run(read_images(args.images, args.size), settings, args.out, prior, args.regions,
+                 tensorboard=args.tensorboard)
     for method, run_ in report['runs'].items():
         mean = run_['mean']
         print(f'{method:>14}: ' + ', '.join(f'{k} {v:.4g}' for k, v in mean.items()))

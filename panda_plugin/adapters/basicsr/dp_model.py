@@ -18,6 +18,7 @@ DP_DEFAULTS = {
     'steps': 100,            # reverse diffusion steps
     'seed': 0,               # image k: measurement seed + k, sampler seed + 1000 k (as panda dp-sweep)
     'guidance': 1.0,         # DPS guidance weight (dp-sweep's --scale)
+    'conditioning': 'auto',  # auto | exact | dps (dp-sweep's --conditioning)
     'samples': 1,            # average this many restorations (the averaging baseline)
     'deterministic': False,  # DDIM sampling instead of the variance-scaled step
     'prior': None,           # gmm (default), gmm:PATH, PATH.npz, unet or unet:PATH (priors.load_prior)
@@ -33,6 +34,7 @@ def dp_options(opt: dict) -> dict:
     Returns:
         The ``dp`` options plus ``spec``, the degradation as ``panda dp-sweep --degrade`` text.
     """
+    from panda_plugin.engine.diffusion.guidance import CONDITIONINGS
     from panda_plugin.engine.diffusion.sampler import check_lambda
 
     given = opt.get('dp') or {}
@@ -47,6 +49,7 @@ def dp_options(opt: dict) -> dict:
     check_number('dp', 'guidance', dp['guidance'], minimum=0)
     check_number('dp', 'samples', dp['samples'], minimum=1, integer=True)
     check_choice('dp', 'deterministic', dp['deterministic'], (True, False))
+    check_choice('dp', 'conditioning', dp['conditioning'], CONDITIONINGS)
     dp['lam'] = check_lambda(dp['lam'])
     if dp['noise'] is not None:
         if dp['degradation'] == 'noise':
@@ -58,7 +61,7 @@ def dp_options(opt: dict) -> dict:
 
 
 class DPRestorationModel(SRModel):
-    """Variance-scaled reverse diffusion with DPS guidance as a BasicSR model (no training).
+    """Variance-scaled reverse diffusion (exact conditional score or DPS) as a BasicSR model (no training).
 
     Options: ``dp:`` (see ``DP_DEFAULTS``); ``scale`` must equal the SR factor (1 otherwise).
     Each test item's ``gt`` is degraded by the model (the measurement of ``panda dp-sweep``,
@@ -69,6 +72,7 @@ class DPRestorationModel(SRModel):
 
     def __init__(self, opt: dict):
         BaseModel.__init__(self, opt)  # no network_g: the prior is the score model
+        from panda_plugin.engine.diffusion.guidance import resolve_conditioning
         from panda_plugin.engine.diffusion.operators import parse_degradation
         from panda_plugin.engine.diffusion.priors import load_prior
 
@@ -81,6 +85,7 @@ class DPRestorationModel(SRModel):
             raise PandaInputError(f"scale {opt.get('scale')!r} with dp degradation {self.dp['spec']!r}; "
                                   f'accepted: scale {self.factor}')
         self.prior = load_prior(self.dp['prior'], self.dp['seed'])
+        resolve_conditioning(self.prior, self.degradation, self.dp['conditioning'])
         self._index = 0
 
     def feed_data(self, data: dict) -> None:
@@ -106,7 +111,7 @@ class DPRestorationModel(SRModel):
             shape = (1, item.shape[0], item.shape[1] * self.factor, item.shape[2] * self.factor)
             out = restore(self.prior, self.degradation, item[None], shape, self.dp['lam'], self.dp['steps'],
                           self.dp['seed'] + 1000 * self._index, self.dp['deterministic'], self.dp['guidance'],
-                          self.dp['samples'])
+                          self.dp['samples'], self.dp['conditioning'])
             outputs.append(out)
             self._index += 1
         self.output = ((torch.cat(outputs) + 1) / 2).clamp(0, 1).float()

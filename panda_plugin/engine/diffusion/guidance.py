@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import torch
 
+from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.diffusion.score import ScoreModel, tweedie
+
+#: How the conditional score is obtained: ``exact`` (closed form, where the prior and the
+#: operator allow it: the patch mixture with denoising, or with x``f`` SR when ``f`` divides
+#: its patch side), ``dps``, or ``auto`` (exact where possible, DPS otherwise).
+CONDITIONINGS = ('auto', 'exact', 'dps')
 
 
 class DPSScore:
@@ -60,3 +66,45 @@ def stable_variance(operator, schedule, margin: float = 2.0) -> float:
         The bound.
     """
     return margin * float(schedule.betas[0]) * float(getattr(operator, 'norm2', 1.0)) / 2
+
+
+def resolve_conditioning(prior, degradation, conditioning: str = 'auto') -> str:
+    """``exact`` or ``dps``: what ``conditioning`` means for this prior and degradation.
+
+    Args:
+        prior: The image score model.
+        degradation: The ``Degradation``.
+        conditioning: One of ``CONDITIONINGS``.
+
+    Returns:
+        ``'exact'`` or ``'dps'``.
+    """
+    if conditioning not in CONDITIONINGS:
+        raise PandaInputError(f'conditioning {conditioning!r}; accepted: {", ".join(CONDITIONINGS)}')
+    exact = hasattr(prior, 'posterior_factor') and prior.posterior_factor(degradation) is not None
+    if conditioning == 'exact' and not exact:
+        raise PandaInputError(f'conditioning exact with prior {getattr(prior, "name", type(prior).__name__)!r} '
+                              f'and degradation {degradation.spec!r}; accepted: a patch mixture prior with '
+                              'noise:SIGMA, or with sr:F where F divides its patch side; or conditioning dps or auto')
+    return 'exact' if exact and conditioning != 'dps' else 'dps'
+
+
+def conditional_score(prior, degradation, y: torch.Tensor, schedule, conditioning: str = 'auto',
+                      scale: float = 1.0) -> ScoreModel:
+    """The conditional score ``s(x_k | y)`` the sampler follows.
+
+    Args:
+        prior: Unconditional image score model.
+        degradation: The operator and noise that produced ``y``.
+        y: The measurement.
+        schedule: The ``VPSchedule`` (for DPS's stability bound).
+        conditioning: One of ``CONDITIONINGS``.
+        scale: DPS guidance weight (the exact score has none).
+
+    Returns:
+        A score model ``(x, abar) -> score``.
+    """
+    if resolve_conditioning(prior, degradation, conditioning) == 'exact':
+        return prior.posterior_score(y, degradation)
+    return DPSScore(prior, degradation.operator, y, degradation.noise, scale,
+                    min_variance=stable_variance(degradation.operator, schedule))

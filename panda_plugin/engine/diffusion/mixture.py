@@ -20,9 +20,10 @@ class GaussianMixture:
         weights: (K,) or (B, K) non-negative weights (normalised here).
         means: (K, D) or (B, K, D).
         covariances: (K, D, D) symmetric positive definite.
+        eigen: Their eigenvalues and eigenvectors, when already known (``torch.linalg.eigh``).
     """
 
-    def __init__(self, weights, means, covariances):
+    def __init__(self, weights, means, covariances, eigen: tuple | None = None):
         self.weights = torch.as_tensor(weights, dtype=torch.float64)
         self.means = torch.as_tensor(means, dtype=torch.float64)
         self.covariances = torch.as_tensor(covariances, dtype=torch.float64)
@@ -34,7 +35,7 @@ class GaussianMixture:
         if (self.weights < 0).any() or not (self.weights.sum(-1) > 0).all():
             raise PandaInputError('mixture weights must be non-negative and not all zero')
         self.weights = self.weights / self.weights.sum(-1, keepdim=True)
-        self.eigenvalues, self.eigenvectors = torch.linalg.eigh(self.covariances)
+        self.eigenvalues, self.eigenvectors = eigen if eigen is not None else torch.linalg.eigh(self.covariances)
         if not (self.eigenvalues > 0).all():
             raise PandaInputError('mixture covariances must be positive definite')
 
@@ -106,24 +107,45 @@ class GaussianMixture:
         Returns:
             The batched posterior mixture.
         """
+        return self.conditioner(noise, matrix)(y)
+
+    def conditioner(self, noise: float, matrix: torch.Tensor | None = None):
+        """``y -> posterior mixture`` for ``y = A x + noise * n``; everything that does not
+        depend on ``y`` (posterior covariances and their eigenvectors, the evidence covariances)
+        is computed once here.
+
+        Args:
+            noise: Measurement noise standard deviation (> 0).
+            matrix: (M, D) matrix A (default identity).
+
+        Returns:
+            A callable taking (B, M) measurements and returning the batched posterior.
+        """
         if self.weights.dim() != 1:
             raise PandaInputError('posterior of an already batched mixture is not supported')
         if not noise > 0:
             raise PandaInputError(f'measurement noise {noise!r}; accepted: a number > 0')
-        y = torch.as_tensor(y, dtype=torch.float64)
         a = torch.eye(self.dim, dtype=torch.float64) if matrix is None else torch.as_tensor(matrix, dtype=torch.float64)
-        precision = torch.linalg.inv(self.covariances) + a.T @ a / noise ** 2  # (K, D, D)
-        post_cov = torch.linalg.inv(precision)
+        prior_precision = torch.linalg.inv(self.covariances)
+        post_cov = torch.linalg.inv(prior_precision + a.T @ a / noise ** 2)  # (K, D, D)
         post_cov = (post_cov + post_cov.transpose(-1, -2)) / 2
-        prior_term = torch.einsum('kde,ke->kd', torch.linalg.inv(self.covariances), self.means)
-        info = prior_term[None] + (y @ a / noise ** 2)[:, None, :]  # (B, K, D)
-        post_means = torch.einsum('kde,bke->bkd', post_cov, info)
+        eigen = torch.linalg.eigh(post_cov)
+        prior_term = torch.einsum('kde,ke->kd', prior_precision, self.means)
         evidence_cov = a @ self.covariances @ a.T + noise ** 2 * torch.eye(a.shape[0], dtype=torch.float64)
-        diff = y[:, None, :] - self.means @ a.T  # (B, K, M)
-        solved = torch.linalg.solve(evidence_cov[None].expand(diff.shape[0], -1, -1, -1), diff[..., None])[..., 0]
-        log_w = (self.weights.log() - 0.5 * (diff * solved).sum(-1)
-                 - 0.5 * torch.logdet(evidence_cov) - 0.5 * a.shape[0] * math.log(2 * math.pi))
-        return GaussianMixture(torch.softmax(log_w, -1), post_means, post_cov)
+        evidence_precision = torch.linalg.inv(evidence_cov)  # (K, M, M)
+        log_norm = (self.weights.log() - 0.5 * torch.logdet(evidence_cov)
+                    - 0.5 * a.shape[0] * math.log(2 * math.pi))
+        predicted = self.means @ a.T  # (K, M)
+
+        def posterior(y: torch.Tensor) -> GaussianMixture:
+            y = torch.as_tensor(y, dtype=torch.float64)
+            info = prior_term[None] + (y @ a / noise ** 2)[:, None, :]  # (B, K, D)
+            post_means = torch.einsum('kde,bke->bkd', post_cov, info)
+            diff = y[:, None, :] - predicted  # (B, K, M)
+            mahalanobis = torch.einsum('bkm,kmn,bkn->bk', diff, evidence_precision, diff)
+            return GaussianMixture(torch.softmax(log_norm - 0.5 * mahalanobis, -1), post_means, post_cov, eigen)
+
+        return posterior
 
 
 def ring_mixture(count: int = 8, radius: float = 2.0, std: float = 0.1) -> GaussianMixture:

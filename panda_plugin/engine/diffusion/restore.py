@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from panda_plugin.engine.diffusion.guidance import DPSScore, stable_variance
+from panda_plugin.engine.diffusion.guidance import conditional_score
 from panda_plugin.engine.diffusion.operators import Degradation
 from panda_plugin.engine.diffusion.sampler import reverse_diffusion
 from panda_plugin.engine.diffusion.schedule import vp_schedule
@@ -27,8 +27,9 @@ def measure(image: np.ndarray, degradation: Degradation, seed: int = 0) -> torch
 
 
 def restore(prior, degradation: Degradation, y: torch.Tensor, shape, lam: float, steps: int,
-            seed: int = 0, deterministic: bool = False, scale: float = 1.0, samples: int = 1) -> torch.Tensor:
-    """Variance-scaled reverse diffusion with DPS guidance towards ``y``.
+            seed: int = 0, deterministic: bool = False, scale: float = 1.0, samples: int = 1,
+            conditioning: str = 'auto') -> torch.Tensor:
+    """Variance-scaled reverse diffusion towards ``y`` (exact conditional score or DPS).
 
     Args:
         prior: Unconditional image score model ``(x, abar) -> score``.
@@ -39,16 +40,16 @@ def restore(prior, degradation: Degradation, y: torch.Tensor, shape, lam: float,
         steps: Reverse diffusion steps.
         seed: Seed of the start and the step noise.
         deterministic: DDIM sampling instead (ignores ``lam``).
-        scale: Guidance weight.
+        scale: DPS guidance weight.
         samples: Average this many independent restorations (the averaging baseline).
+        conditioning: ``auto``, ``exact`` or ``dps`` (``guidance.CONDITIONINGS``).
 
     Returns:
         The restoration, 1 x C x H x W float64 in about [-1, 1].
     """
     schedule = vp_schedule(steps)
     ys = y.expand(samples, *y.shape[1:])
-    score = DPSScore(prior, degradation.operator, ys, degradation.noise, scale,
-                     min_variance=stable_variance(degradation.operator, schedule))
+    score = conditional_score(prior, degradation, ys, schedule, conditioning, scale)
     g = torch.Generator().manual_seed(seed)
     start = torch.randn((samples, *tuple(shape)[1:]), generator=g, dtype=torch.float64).to(y.device)
     x0 = reverse_diffusion(score, start, schedule, lam, deterministic=deterministic, generator=g).x0

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.diffusion.guidance import CONDITIONINGS, resolve_conditioning
 from panda_plugin.engine.diffusion.measures import image_patches, sliced_wasserstein2
 from panda_plugin.engine.diffusion.operators import parse_degradation
 from panda_plugin.engine.diffusion.restore import measure, restore, to_image, to_tensor
@@ -25,7 +26,9 @@ class SweepSettings:
         seed: Seed of measurements and samplers.
         averages: N of the averaging baseline (mean of N lambda = 1 samples); empty: none.
         deterministic: Add the deterministic (DDIM) restoration as a baseline.
-        scale: Guidance weight.
+        scale: DPS guidance weight.
+        conditioning: ``auto`` (the exact conditional score where the prior has one for the
+            degradation, DPS otherwise), ``exact`` or ``dps``.
     """
 
     degradation: str = 'noise:0.1'
@@ -35,6 +38,7 @@ class SweepSettings:
     averages: tuple = ()
     deterministic: bool = False
     scale: float = 1.0
+    conditioning: str = 'auto'
 
     def check(self) -> None:
         """Raise ``PandaInputError`` on a bad setting."""
@@ -48,6 +52,8 @@ class SweepSettings:
             raise PandaInputError(f'guidance scale {self.scale!r}; accepted: a number > 0')
         if any(int(n) != n or n < 1 for n in self.averages):
             raise PandaInputError(f'averages {self.averages!r}; accepted: integers >= 1')
+        if self.conditioning not in CONDITIONINGS:
+            raise PandaInputError(f'conditioning {self.conditioning!r}; accepted: {", ".join(CONDITIONINGS)}')
 
 
 def psnr(restored: np.ndarray, reference: np.ndarray) -> float:
@@ -105,7 +111,8 @@ def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progr
     extra_measures = dict(extra_measures or {})
     runs = {name: {'per_image': {}} for name in method_names(settings)}
     result = SweepResult({'settings': {**settings.__dict__, 'noise_scale': '[-1, 1] images'}, 'runs': runs,
-                          'measures': ['psnr', 'mse', 'patch_sw2', *extra_measures]})
+                          'measures': ['psnr', 'mse', 'patch_sw2', *extra_measures],
+                          'conditioning': resolve_conditioning(prior, degradation, settings.conditioning)})
     for index, (name, reference) in enumerate(images):
         x = to_tensor(reference)
         y = measure(reference, degradation, settings.seed + index)
@@ -118,7 +125,8 @@ def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progr
             out = restore(prior, degradation, y, x.shape,
                           lam=float(value) if kind == 'lambda' else 1.0, steps=settings.steps,
                           seed=settings.seed + 1000 * index, deterministic=kind == 'deterministic',
-                          scale=settings.scale, samples=int(value) if kind == 'average' else 1)
+                          scale=settings.scale, samples=int(value) if kind == 'average' else 1,
+                          conditioning=settings.conditioning)
             seconds = time.perf_counter() - start
             restored = to_image(out)
             seen[method] = restored
