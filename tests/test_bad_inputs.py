@@ -19,7 +19,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import Image, ImageOps
+from PIL import Image
 from safetensors.torch import save_file
 
 from panda_plugin.adapters.cli import main

@@ -9,7 +9,6 @@ import torch
 from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points.panoptic import PanopticSegmenter
-from panda_plugin.engine.points.panoptic_loss import PanopticEmbeddingLoss
 from panda_plugin.engine.points.panoptic_quality import PanopticQuality
 
 

@@ -5,7 +5,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.diffusion.guidance import CONDITIONINGS, resolve_conditioning
