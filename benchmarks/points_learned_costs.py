@@ -4,7 +4,8 @@ Scores on a points database (class-agnostic PQ, clicks as made): the ``geodesic`
 geodesic variants that add what ``panoptic-tiny`` (trained on geodesic pseudo-labels of the
 training clicks) predicts: its boundary probability ``b`` in the step cost
 (``1 + 1000 e^3 + w b^k``), the embedding distance to each click added to the geodesic distance,
-and the embedding gradient as a second edge term.
+and the embedding gradient as a second edge term. As a bound on what a thing/stuff rule on path
+lengths could add, the stuff clicks' geodesic distances are also scaled by a constant.
 
     python benchmarks/points_learned_costs.py --data datasets/points_val.lmdb
 """
@@ -29,7 +30,7 @@ def distances(cost: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return np.stack([MCP_Geometric(cost, fully_connected=True).find_costs([(int(y), int(x))])[0] for x, y in xy])
 
 
-def variants(image: np.ndarray, xy: np.ndarray, network) -> dict:
+def variants(image: np.ndarray, xy: np.ndarray, stuff: np.ndarray, network) -> dict:
     """Label maps of every variant for one scene."""
     tensor, _ = network_inputs(network, image, np.zeros((0, 2)))
     with torch.inference_mode():
@@ -41,7 +42,10 @@ def variants(image: np.ndarray, xy: np.ndarray, network) -> dict:
     out = {'geodesic': shortest_path_labels(cost, xy)}
     for w, k in ((30, 2), (100, 2), (300, 2), (100, 1), (1000, 1)):
         out[f'+ boundary, w {w}, k {k}'] = shortest_path_labels(cost + w * b ** k, xy)
-    geo = np.log1p(distances(cost, xy) / max(size))
+    paths = distances(cost, xy)
+    for scale in (0.8, 0.6, 0.4):
+        out[f'stuff distances x {scale}'] = (paths * np.where(stuff, scale, 1.0)[:, None, None]).argmin(0)
+    geo = np.log1p(paths / max(size))
     to_click = np.stack([np.linalg.norm(e - e[:, y, x][:, None, None], axis=0) for x, y in xy])
     for w in (0.1, 0.3, 1.0):
         out[f'+ {w} x embedding distance'] = (geo + w * to_click).argmin(0)
@@ -61,7 +65,7 @@ def main() -> None:
     meters = {}
     for index in range(len(reader) if args.limit is None else min(args.limit, len(reader))):
         scene = reader.read(index)
-        for name, labels in variants(scene['image'], scene['points'], network).items():
+        for name, labels in variants(scene['image'], scene['points'], scene['stuff'], network).items():
             meters.setdefault(name, PanopticQuality()).update(labels, scene['panoptic'])
     for name, meter in meters.items():
         r = meter.result()
