@@ -8,6 +8,7 @@ from panda_plugin.engine.diffusion.guidance import DPSScore, resolve_conditionin
 from panda_plugin.engine.diffusion.mixture import GaussianMixture, ring_mixture
 from panda_plugin.engine.diffusion.operators import Downsample, GaussianBlur, parse_degradation
 from panda_plugin.engine.diffusion.patch_prior import PatchGMMPrior, load_patch_prior, pooling_matrix
+from panda_plugin.engine.diffusion.priors import load_prior
 from panda_plugin.engine.diffusion.restore import measure, restore, to_image
 from panda_plugin.engine.diffusion.sampler import reverse_diffusion
 from panda_plugin.engine.diffusion.schedule import vp_schedule
@@ -134,6 +135,7 @@ def test_exact_sr_conditioning_matches_the_measurement():
     prior = load_patch_prior()  # 6x6 tiles: factor 2 divides them
     assert resolve_conditioning(prior, degradation) == 'exact'
     assert resolve_conditioning(prior, parse_degradation('sr:4')) == 'dps'
+    assert resolve_conditioning(load_prior('gmm8'), parse_degradation('sr:4')) == 'exact'
     y = measure(image, degradation, 0)
     shape = (1, 3, 32, 32)
     restored = {c: restore(prior, degradation, y, shape, 0.0, 20, conditioning=c) for c in ('exact', 'dps')}

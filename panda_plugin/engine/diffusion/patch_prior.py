@@ -16,8 +16,10 @@ import torch.nn.functional as F
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.diffusion.mixture import GaussianMixture
 
-#: The shipped prior: fitted by ``fit_patch_gmm`` on ``bundled_images('train')``.
+#: The shipped priors, fitted by ``fit_patch_gmm`` on ``bundled_images('train')``: 6x6 tiles
+#: (the default) and 8x8 tiles (whose posterior is exact for x2, x4 and x8 average pooling).
 SHIPPED = Path(__file__).resolve().parents[2] / 'weights' / 'dp_patch_gmm.npz'
+SHIPPED_8 = SHIPPED.with_name('dp_patch_gmm8.npz')
 
 
 class PatchGMMPrior:
