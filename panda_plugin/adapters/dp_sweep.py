@@ -234,8 +234,9 @@ def add_parser(commands) -> None:
     parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
     parser.add_argument('--scale', type=float, default=1.0, help='DPS guidance weight (default 1; 3 suits blur)')
     parser.add_argument('--conditioning', default='auto',
-                        help='conditional score: exact (the patch mixture with noise:SIGMA), dps, or auto '
-                             '(default: exact where possible, dps otherwise)')
+                        help='conditional score: exact (a patch mixture with noise:SIGMA, or with sr:F when F '
+                             'divides its patch side, e.g. gmm8 with sr:4), dps, or auto (default: exact where '
+                             'possible, dps otherwise)')
     parser.add_argument('--regions', default='grid:4x4', help='fixed regions of the graphs (grid:RxC or none)')
     parser.add_argument('--prior', default='gmm',
                         help='image prior: gmm (default, the shipped 6x6 patch mixture), gmm8 (8x8, exact for '
