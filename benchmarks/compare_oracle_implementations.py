@@ -18,11 +18,11 @@ import importlib.util
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import median_seconds
 
 from panda_plugin.core.taxonomy import relation_ids_from_scores
 from panda_plugin.engine.data.bundled import packaged_image
@@ -89,19 +89,9 @@ def main() -> None:
         clean = square_crop(packaged_image('skimage', 'coffee'), side)
         degraded = apply_distortion(clean, 'blur', 2, seed=0)
         whole = np.zeros(clean.shape[:2], np.int32)
-        times = [median_ms(lambda s=scorer: s(degraded, clean, whole))
+        times = [1000 * median_seconds(lambda s=scorer: s(degraded, clean, whole), 15)
                  for scorer in (old.PixelMapScorer('ssim_psnr'), PixelMapScorer('ssim_psnr'))]
         print(f'| {side} | {times[0]:.1f} | {times[1]:.1f} |')
-
-
-def median_ms(function, repeats: int = 15) -> float:
-    function()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return 1000 * float(np.median(samples))
 
 
 if __name__ == '__main__':

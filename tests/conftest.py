@@ -65,3 +65,24 @@ def pseudo_scenes(tmp_path, monkeypatch):
     data_path = tmp_path / 'scenes.lmdb'
     points_data.make_points_data(data_path, points_data.PointsSettings(count=3, size=48), progress=False)
     return data_path, make_pseudo_labels(data_path, tmp_path / 'pseudo.npz', progress=False)
+
+
+@pytest.fixture()
+def train_on_pseudo_scenes(tmp_path, monkeypatch, pseudo_scenes):
+    """``panda train`` on ``pseudo_scenes`` with an option template (``{data}``, ``{pseudo}``).
+
+    Returns:
+        A callable ``(template, experiment name) -> (experiment folder, option file, text of its
+        training logs)``; it asserts that training exits with 0.
+    """
+    def train(template: str, name: str):
+        from panda_plugin.adapters.cli import main
+
+        data_path, pseudo = pseudo_scenes
+        options = tmp_path / f'{name}.yml'
+        options.write_text(template.format(data=data_path, pseudo=pseudo))
+        monkeypatch.chdir(tmp_path)
+        assert main(['train', '-opt', str(options)]) == 0
+        root = tmp_path / 'experiments' / name
+        return root, options, '\n'.join(path.read_text() for path in root.glob('train_*.log'))
+    return train

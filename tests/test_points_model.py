@@ -192,13 +192,6 @@ dist_params: {{backend: gloo, port: 29500}}
 """
 
 
-def test_panda_train_with_the_pseudo_term(tmp_path, monkeypatch, pseudo_scenes):
-    from panda_plugin.adapters.cli import main
-
-    data_path, pseudo = pseudo_scenes
-    options = tmp_path / 'self.yml'
-    options.write_text(SELF_OPTIONS.format(data=data_path, pseudo=pseudo))
-    monkeypatch.chdir(tmp_path)
-    assert main(['train', '-opt', str(options)]) == 0
-    log = '\n'.join(path.read_text() for path in (tmp_path / 'experiments' / 'points_self_test').glob('train_*.log'))
+def test_panda_train_with_the_pseudo_term(train_on_pseudo_scenes):
+    _, _, log = train_on_pseudo_scenes(SELF_OPTIONS, 'points_self_test')
     assert 'l_pseudo' in log and 'Validation scenes_val @ 2: pq:' in log

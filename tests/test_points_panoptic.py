@@ -205,16 +205,10 @@ dist_params: {{backend: gloo, port: 29500}}
 """
 
 
-def test_panda_train_fits_the_segmenter_on_pseudo_labels(tmp_path, monkeypatch, pseudo_scenes):
+def test_panda_train_fits_the_segmenter_on_pseudo_labels(tmp_path, train_on_pseudo_scenes):
     from panda_plugin.adapters.cli import main
 
-    data_path, pseudo = pseudo_scenes
-    options = tmp_path / 'panoptic.yml'
-    options.write_text(TRAIN_OPTIONS.format(data=data_path, pseudo=pseudo))
-    monkeypatch.chdir(tmp_path)
-    assert main(['train', '-opt', str(options)]) == 0
-    root = tmp_path / 'experiments' / 'panoptic_tiny_test'
-    log = '\n'.join(path.read_text() for path in root.glob('train_*.log'))
+    root, options, log = train_on_pseudo_scenes(TRAIN_OPTIONS, 'panoptic_tiny_test')
     assert 'l_pull' in log and 'l_boundary' in log and 'Validation scenes_val @ 2: pq:' in log
     out = tmp_path / 'panoptic.safetensors'
     assert main(['export-point-weights', str(root / 'models' / 'net_g_2.pth'), '--opt', str(options),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def finite(value):
     return value
 
 
-def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=print, tensorboard=None) -> dict:
+def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=None, tensorboard=None) -> dict:
     """Run the sweep and write everything to ``out``.
 
     Args:
@@ -60,7 +61,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
         out: Output folder.
         prior: Image score model (default: ``priors.load_prior()``, the shipped patch prior).
         regions: ``grid:RxC`` fixed regions of the per-region graphs, or ``none``.
-        progress: Callable for progress lines.
+        progress: Callable for progress lines (default: this module's logger, at INFO).
         tensorboard: Optional TensorBoard log folder.
 
     Returns:
@@ -70,6 +71,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=p
     from panda_plugin.engine.diffusion.sweep import add_panda_fd, run_sweep
     from panda_plugin.engine.image_io import save_image
 
+    progress = progress or logging.getLogger(__name__).info
     out = Path(out)
     (out / 'images').mkdir(parents=True, exist_ok=True)
     prior = prior or load_prior()
@@ -264,7 +266,7 @@ def _dp_sweep(args) -> int:
     prior = load_prior(args.prior, args.seed)
     resolve_conditioning(prior, parse_degradation(args.degrade), args.conditioning)  # before anything is written
     report = run(read_images(args.images, args.size), settings, args.out, prior, args.regions,
-                 tensorboard=args.tensorboard)
+                 progress=print, tensorboard=args.tensorboard)
     for method, run_ in report['runs'].items():
         mean = run_['mean']
         print(f'{method:>14}: ' + ', '.join(f'{k} {v:.4g}' for k, v in mean.items()))
