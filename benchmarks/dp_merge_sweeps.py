@@ -62,11 +62,9 @@ def merge(folders) -> dict:
     for method, seeds in sorted(rows.items(), key=lambda item: _order(item[0])):
         tokens, per_seed = {n: [] for n in names}, {}
         for seed, (run, images) in sorted(seeds.items()):
-            seed_tokens = [panda_tokens([load_image(images / f'{n}_{method}.png')]) for n in names]
-            for name, rows in zip(names, seed_tokens):
-                tokens[name].append(rows)
-            per_seed[seed] = {**run['mean'],
-                              'panda_fd': frechet_distance(np.concatenate(seed_tokens), pooled_reference)}
+            for name in names:
+                tokens[name].append(panda_tokens([load_image(images / f'{name}_{method}.png')]))
+            per_seed[seed] = run['mean']  # its panda_fd is already pooled over that seed's images
         measures = [k for k in next(iter(seeds.values()))[0]['mean'] if k != 'panda_fd']
         per_image = {n: {k: float(np.mean([run['per_image'][n][k] for run, _ in seeds.values()])) for k in measures}
                      for n in names}
