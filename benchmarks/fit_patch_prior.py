@@ -30,13 +30,15 @@ def main() -> None:
     parser.add_argument('--components', type=int, default=24)
     parser.add_argument('--per-image', type=int, default=400)
     parser.add_argument('--iterations', type=int, default=20)
+    parser.add_argument('--floor', type=float, default=1e-4,
+                        help='added to every covariance diagonal ([-1, 1] units squared)')
     parser.add_argument('--out', default=str(SHIPPED))
     args = parser.parse_args()
     start = time.perf_counter()
     train = [image for _, image in bundled_images('train')]
     bench = [image for _, image in bundled_images('bench')]
     patches = sample_patches(train, args.patch, args.per_image, seed=0)
-    mixture = fit_patch_gmm(patches, args.components, args.iterations)
+    mixture = fit_patch_gmm(patches, args.components, args.iterations, floor=args.floor)
     seconds = time.perf_counter() - start
     path = PatchGMMPrior(mixture, args.patch).save(args.out)
     held_out = sample_patches(bench, args.patch, 500, seed=1)
