@@ -3,8 +3,9 @@ and speed for 20 clicks on a 512x512 photograph.
 
     python benchmarks/bench_points.py --data datasets/points_test.lmdb --json points_bench.json
 
-The learned rows use one trained network (``--weights``, default the shipped ``points-tiny``);
-its ablation rows switch refinement off or change the number of rounds at inference. With
+The learned rows use the trained networks of ``--weights`` (default: the shipped ``points-boundary``);
+the ablation rows of a ``PointDistanceNet`` switch refinement off or change the number of rounds
+at inference. With
 ``--exact-only`` every weights file gets one row (clicks as made, no inference-time ablation,
 no perturbed clicks), as for the retrained ablation variants:
 
@@ -45,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data', default='datasets/points_test.lmdb')
     parser.add_argument('--weights', nargs='+', default=[None],
-                        help='click-model weights, one or more (default: shipped points-tiny); the '
+                        help='click-model weights, one or more (default: shipped points-boundary); the '
                              'first is the one timed')
     parser.add_argument('--limit', type=int, default=None)
     parser.add_argument('--threads', type=int, default=1)

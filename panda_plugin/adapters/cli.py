@@ -185,7 +185,7 @@ def _add_compare(commands) -> None:
                                             '(default), grid, grid:RxC, panoptic (trained, no clicks) or sam:CHECKPOINT')
     parser.add_argument('--points', help=POINTS_HELP + '; regions are the clicked objects')
     parser.add_argument('--method', choices=METHOD_CHOICES, help='with --points: pixel-to-click '
-                                                                  'distance (default geodesic)')
+                                                                  'distance (default learned)')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
     parser.add_argument('--device', help='torch device (default cpu)')
     parser.add_argument('--reference', action='store_true',

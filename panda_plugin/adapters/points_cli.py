@@ -30,8 +30,8 @@ def add_regions(commands) -> None:
     parser.add_argument('--segmenter', help='instead of --points: a region proposer, e.g. panoptic (trained, '
                                             'no clicks), superpixel, grid:RxC')
     parser.add_argument('--method', choices=METHOD_CHOICES, default=None,
-                        help='pixel-to-click distance (default: geodesic)')
-    parser.add_argument('--weights', help='weights of the learned method (default: shipped points-tiny)')
+                        help='pixel-to-click distance (default: learned)')
+    parser.add_argument('--weights', help='weights of the learned method (default: shipped points-boundary)')
     parser.add_argument('--out', required=True, help='16-bit label-map PNG to write')
     parser.add_argument('--viz', help='PNG picture of the regions over the image')
     parser.set_defaults(handler=regions_command)
@@ -176,7 +176,7 @@ def add_export_point_weights(commands) -> None:
         commands: The sub-parsers of the ``panda`` parser.
     """
     parser = commands.add_parser('export-point-weights',
-                                 help='turn a PointDistanceNet or PanopticSegmenterNet training checkpoint '
+                                 help='turn a PointDistanceNet, ClickBoundaryNet or PanopticSegmenterNet training checkpoint '
                                       'into a safetensors file')
     parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
     parser.add_argument('--opt', required=True, help='the option file it was trained with')
@@ -196,11 +196,10 @@ def export_point_weights_command(args) -> int:
     import torch
     import yaml
 
-    from panda_plugin.engine.points.distance_arch import PointDistanceNet
-    from panda_plugin.engine.points.learned import export_point_weights
+    from panda_plugin.engine.points.learned import CLICK_NETWORKS, export_point_weights
     from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
 
-    archs = {'PointDistanceNet': PointDistanceNet, 'PanopticSegmenterNet': PanopticSegmenterNet}
+    archs = {**CLICK_NETWORKS, 'PanopticSegmenterNet': PanopticSegmenterNet}
     options = dict((yaml.safe_load(Path(args.opt).read_text(encoding='utf-8')) or {}).get('network_g') or {})
     arch = options.pop('type', None)
     if arch not in archs:

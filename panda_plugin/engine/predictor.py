@@ -43,7 +43,7 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
         points: Clicks, one per object, in target pixels: ``[(x, y), ...]``,
             ``[(x, y, 'stuff'), ...]``, ``"x,y;x,y"`` or a JSON file (see ``points.read_clicks``);
             region ``i`` is click ``i``'s.
-        points_method: ``'geodesic'`` (default), ``'learned'`` or ``'euclidean'``.
+        points_method: ``'learned'`` (default), ``'geodesic'`` or ``'euclidean'``.
         model: A ``PANDA`` network, or a weights name or path for ``load_model``.
             Default: ``'panda-tiny'``.
         device: Torch device. Default: the model's device (CPU for loaded weights).

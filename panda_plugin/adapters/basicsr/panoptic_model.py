@@ -4,12 +4,10 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
-import torch
 
 from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points.panoptic import PanopticSegmenter
-from panda_plugin.engine.points.panoptic_quality import PanopticQuality
 
 
 class PanopticSegmenterModel(PointDistanceModel):
@@ -49,18 +47,11 @@ class PanopticSegmenterModel(PointDistanceModel):
 
     def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
         """Panoptic quality of the regions, without clicks, logged as ``metrics/<name>/<metric>``."""
-        dataset_name = dataloader.dataset.opt['name']
-        wanted = list(self.opt['val'].get('metrics') or {'pq': {}})
-        unknown = [m for m in wanted if m not in ('pq', 'sq', 'rq')]
-        if unknown:
-            raise PandaInputError(f'unknown validation metrics {unknown}; accepted: pq, sq, rq')
         segmenter = PanopticSegmenter(self.get_bare_model(self.net_g))
-        meter = PanopticQuality()
-        with torch.no_grad():
-            for data in dataloader:
-                images = (data['image'] * 255).round().byte().permute(0, 2, 3, 1).numpy()
-                for image, truth in zip(images, data['panoptic'].numpy()):
-                    meter.update(segmenter(np.ascontiguousarray(image)), truth)
-        self.net_g.train()
-        results = meter.result()
-        self.report_metrics(dataset_name, {m: results[m] for m in wanted}, current_iter, tb_logger, decimals=2)
+
+        def regions(data):
+            images = (data['image'] * 255).round().byte().permute(0, 2, 3, 1).numpy()
+            return ((segmenter(np.ascontiguousarray(image)), truth)
+                    for image, truth in zip(images, data['panoptic'].numpy()))
+
+        self.validate_regions(dataloader, current_iter, tb_logger, regions)

@@ -81,19 +81,33 @@ class PointDistanceModel(ScalarValidationMixin, BaseModel):
 
     def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
         """Panoptic quality of the pseudo-labels, logged as ``metrics/<name>/<metric>``."""
-        dataset_name = dataloader.dataset.opt['name']
+        def regions(data):
+            self.feed_data(data)
+            return zip(self._forward()[-1].argmin(1).cpu().numpy(), self.panoptic.numpy())
+
+        self.validate_regions(dataloader, current_iter, tb_logger, regions)
+
+    def validate_regions(self, dataloader, current_iter, tb_logger, regions) -> None:
+        """PQ, SQ and RQ (those of ``val.metrics``) of label maps against the dense ground truth.
+
+        Args:
+            dataloader: Validation loader.
+            current_iter: Iteration, for the log.
+            tb_logger: TensorBoard logger or None.
+            regions: ``batch -> iterable of (label map, ground truth)``, run with the network
+                in eval mode and without gradients.
+        """
         wanted = list(self.opt['val'].get('metrics') or {'pq': {}})
+        unknown = [m for m in wanted if m not in ('pq', 'sq', 'rq')]
+        if unknown:
+            raise PandaInputError(f'unknown validation metrics {unknown}; accepted: pq, sq, rq')
         meter = PanopticQuality()
         self.net_g.eval()
         with torch.no_grad():
             for data in dataloader:
-                self.feed_data(data)
-                labels = self._forward()[-1].argmin(1).cpu().numpy()
-                for label_map, truth in zip(labels, self.panoptic.numpy()):
+                for label_map, truth in regions(data):
                     meter.update(label_map, truth)
         self.net_g.train()
         results = meter.result()
-        unknown = [m for m in wanted if m not in ('pq', 'sq', 'rq')]
-        if unknown:
-            raise PandaInputError(f'unknown validation metrics {unknown}; accepted: pq, sq, rq')
-        self.report_metrics(dataset_name, {m: results[m] for m in wanted}, current_iter, tb_logger, decimals=2)
+        self.report_metrics(dataloader.dataset.opt['name'], {m: results[m] for m in wanted}, current_iter,
+                            tb_logger, decimals=2)

@@ -10,6 +10,7 @@ def registered_objects() -> dict:
     Returns:
         ``{'arch' | 'loss' | 'dataset' | 'metric' | 'model': [objects]}``.
     """
+    from panda_plugin.adapters.basicsr.boundary_model import ClickBoundaryModel
     from panda_plugin.adapters.basicsr.dp_model import DPRestorationModel
     from panda_plugin.adapters.basicsr.metric import calculate_panda
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
@@ -25,18 +26,21 @@ def registered_objects() -> dict:
     from panda_plugin.engine.diffusion.score_unet import ScoreUNet
     from panda_plugin.engine.models.loss import PandaLoss
     from panda_plugin.engine.models.panda_arch import PANDA
+    from panda_plugin.engine.points.boundary_arch import ClickBoundaryNet
     from panda_plugin.engine.points.distance_arch import PointDistanceNet
     from panda_plugin.engine.points.distance_loss import PointDistanceLoss
     from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
     from panda_plugin.engine.points.panoptic_loss import PanopticEmbeddingLoss
+    from panda_plugin.engine.points.separation_loss import ClickSeparationLoss
     from panda_plugin.engine.region_loss import PandaRegionLoss
 
-    return {'arch': [PANDA, PointDistanceNet, PanopticSegmenterNet, ScoreUNet],
-            'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss, PanopticEmbeddingLoss, DenoisingScoreLoss],
+    return {'arch': [PANDA, PointDistanceNet, ClickBoundaryNet, PanopticSegmenterNet, ScoreUNet],
+            'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss, ClickSeparationLoss, PanopticEmbeddingLoss,
+                     DenoisingScoreLoss],
             'dataset': [PandaSetDataset, PointsDataset, ReferenceImageDataset, ImageCropDataset],
             'metric': [calculate_panda],
-            'model': [PandaModel, PandaSRModel, PointDistanceModel, PanopticSegmenterModel, DPRestorationModel,
-                      DenoisingScoreModel]}
+            'model': [PandaModel, PandaSRModel, PointDistanceModel, ClickBoundaryModel, PanopticSegmenterModel,
+                      DPRestorationModel, DenoisingScoreModel]}
 
 
 def register_plugin() -> None:

@@ -29,7 +29,7 @@ MONITOR_DEFAULTS = {
     'worst_regions': 10,         # rows of the worst-regions table (0: none)
     'save_json': True,           # write <image>_<iter>_panda.json beside the validation images
     'points': None,              # clicks file keyed by image name: graphs over the clicked objects
-    'points_method': None,       # click method (geodesic, learned, euclidean); default geodesic
+    'points_method': None,       # click method (learned, geodesic, euclidean); default learned
 }
 
 

@@ -50,6 +50,21 @@ class PixelEncoder(nn.Module):
         return self.head(y)
 
 
+def working_size(height: int, width: int, input_size: int) -> tuple[int, int]:
+    """Working resolution of an image: long side ``input_size``, sides rounded to multiples of 8.
+
+    Args:
+        height: Image height.
+        width: Image width.
+        input_size: Long side of the working resolution.
+
+    Returns:
+        (height, width), each at least 8.
+    """
+    scale = input_size / max(height, width)
+    return (max(8, int(round(height * scale / 8)) * 8), max(8, int(round(width * scale / 8)) * 8))
+
+
 def coordinate_channels(images: torch.Tensor, input_size: int) -> torch.Tensor:
     """Pixel positions as two channels (x, y), in units of ``2 / input_size`` from -1, so that
     crops and whole images agree.
@@ -117,8 +132,7 @@ class PointDistanceNet(nn.Module):
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         """(height, width) of the working resolution for an image of this size."""
-        scale = self.input_size / max(height, width)
-        return (max(8, int(round(height * scale / 8)) * 8), max(8, int(round(width * scale / 8)) * 8))
+        return working_size(height, width, self.input_size)
 
     def forward(self, images: torch.Tensor, points: torch.Tensor, valid: torch.Tensor,
                 stuff: torch.Tensor | None = None, rounds: int | None = None,

@@ -97,12 +97,19 @@ def method_table(networks: dict | None = None, geodesic_options: dict | None = N
 
 
 def _learned_rows(label: str, network, ablation: bool) -> dict:
+    from panda_plugin.engine.points.distance_arch import PointDistanceNet
     from panda_plugin.engine.points.learned import learned_regions
+
+    def clicks(xy, stuff):
+        return Clicks(xy, tuple('stuff' if s else 'thing' for s in stuff))
+
+    if not isinstance(network, PointDistanceNet):  # no refinement rounds to ablate
+        return {label: lambda image, xy, stuff: learned_regions(network, image, clicks(xy, stuff))}
 
     def learned(rounds=None, aggregate=None, enhance=None):
         def run(image, xy, stuff):
             with refinement(network, rounds, aggregate, enhance):
-                return learned_regions(network, image, Clicks(xy, tuple('stuff' if s else 'thing' for s in stuff)))
+                return learned_regions(network, image, clicks(xy, stuff))
         return run
 
     table = {label: learned()}

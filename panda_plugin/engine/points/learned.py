@@ -1,4 +1,9 @@
-"""The ``learned`` click method: shipped ``points-tiny`` weights, loading, exporting, inference."""
+"""The ``learned`` click method: shipped weights, loading, exporting, inference.
+
+Two learned distances share it: ``PointDistanceNet`` (anchor queries, ``distance_arch``) and
+``ClickBoundaryNet`` (cheapest paths over a border cost learned from clicks, ``boundary_arch``);
+a weights file names its network.
+"""
 from __future__ import annotations
 
 import json
@@ -7,61 +12,84 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.points.boundary_arch import ClickBoundaryNet
 from panda_plugin.engine.points.clicks import Clicks
 from panda_plugin.engine.points.distance_arch import PointDistanceNet
-from panda_plugin.engine.points.scaling import full_size_labels
+from panda_plugin.engine.points.geodesic import shortest_path_labels
+from panda_plugin.engine.points.scaling import full_size_labels, working_clicks, working_copy
 
-#: Name of the shipped weights (``panda_plugin/weights/points-tiny.safetensors``).
-DEFAULT_POINT_WEIGHTS = 'points-tiny'
+#: Name of the shipped weights of the ``learned`` method (``panda_plugin/weights/<name>.safetensors``).
+DEFAULT_POINT_WEIGHTS = 'points-boundary'
+#: Networks of the ``learned`` method, by the name a weights file records.
+CLICK_NETWORKS = {'PointDistanceNet': PointDistanceNet, 'ClickBoundaryNet': ClickBoundaryNet}
+#: Long side of the grid the ``ClickBoundaryNet`` paths are found on (as ``geodesic``'s).
+PATH_GRID_SIZE = 256
 _SHIPPED = Path(__file__).parents[2] / 'weights'
 _METADATA_KEY = 'points_config'
+_ARCH_KEY = 'points_arch'
 _CACHE: dict = {}
 
 
-def load_point_model(weights=None, arch=PointDistanceNet, default: str = DEFAULT_POINT_WEIGHTS):
+def load_point_model(weights=None, arch=None, default: str = DEFAULT_POINT_WEIGHTS):
     """A trained network of the click package, in eval mode on the CPU (cached).
 
     Args:
-        weights: A network of class ``arch`` (returned in eval mode), a shipped name, a path to
-            a ``.safetensors`` file from ``export_point_weights``, or None for ``default``.
-        arch: Network class the file holds. Default: ``PointDistanceNet``.
-        default: Shipped weights name used when ``weights`` is None. Default: ``points-tiny``.
+        weights: A network (returned in eval mode), a shipped name, a path to a
+            ``.safetensors`` file from ``export_point_weights``, or None for ``default``.
+        arch: Network class the file must hold; None for any of ``CLICK_NETWORKS``, as the
+            file names it (files without a name hold a ``PointDistanceNet``).
+        default: Shipped weights name used when ``weights`` is None. Default: ``points-boundary``.
 
     Returns:
         The network.
     """
-    if isinstance(weights, arch):
+    if isinstance(weights, nn.Module):
         return weights.eval()
     text = default if weights is None else os.fspath(weights)
     path = _SHIPPED / f'{text}.safetensors' if '/' not in text and not text.endswith('.safetensors') else Path(text)
+    kind = 'click model' if arch is None else arch.__name__
     if not path.is_file():
-        raise PandaInputError(f'{arch.__name__} weights {text!r} not found at {str(path)!r}; accepted: '
+        raise PandaInputError(f'{kind} weights {text!r} not found at {str(path)!r}; accepted: '
                               f'{default!r} or a .safetensors file from `panda export-point-weights`')
-    key = (arch.__name__, str(path.resolve()))
+    key = (kind, str(path.resolve()))
     if key not in _CACHE:
         from safetensors import safe_open
         from safetensors.torch import load_file
 
         try:
             with safe_open(str(path), framework='pt') as handle:
-                config = json.loads((handle.metadata() or {})[_METADATA_KEY])
-            network = arch(**config)
+                metadata = handle.metadata() or {}
+            config = json.loads(metadata[_METADATA_KEY])
+            network = _network_class(metadata.get(_ARCH_KEY), arch)(**config)
             network.load_state_dict(load_file(str(path)))
         except Exception as error:  # corrupt files raise safetensors' own error types
-            raise PandaInputError(f'cannot load {arch.__name__} weights {str(path)!r}: {error}') from None
+            raise PandaInputError(f'cannot load {kind} weights {str(path)!r}: {error}') from None
         network.weights_name = path.stem
         _CACHE[key] = network.eval()
     return _CACHE[key]
+
+
+def _network_class(named: str | None, arch):
+    """The class to build for a file that records ``named`` (None in files without a name)."""
+    if arch is None:
+        if (named or 'PointDistanceNet') not in CLICK_NETWORKS:
+            raise ValueError(f'it holds a {named}; accepted: {", ".join(CLICK_NETWORKS)}')
+        return CLICK_NETWORKS[named or 'PointDistanceNet']
+    if named and named != arch.__name__:
+        raise ValueError(f'it holds a {named}, not a {arch.__name__}')
+    return arch
 
 
 def export_point_weights(network, out) -> Path:
     """Write a network's weights and options as one safetensors file.
 
     Args:
-        network: A ``PointDistanceNet`` or ``PanopticSegmenterNet`` (any network with ``config``).
+        network: A ``PointDistanceNet``, ``ClickBoundaryNet`` or ``PanopticSegmenterNet`` (any
+            network with ``config``); the file records its class name.
         out: Destination ``.safetensors`` path.
 
     Returns:
@@ -75,7 +103,8 @@ def export_point_weights(network, out) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     state = {name: value.detach().contiguous() for name, value in network.state_dict().items()}
     partial = out.with_name(out.name + '.partial')
-    save_file(state, str(partial), metadata={_METADATA_KEY: json.dumps(network.config, sort_keys=True)})
+    save_file(state, str(partial), metadata={_METADATA_KEY: json.dumps(network.config, sort_keys=True),
+                                                 _ARCH_KEY: type(network).__name__})
     partial.replace(out)
     return out
 
@@ -103,18 +132,23 @@ def network_inputs(network: PointDistanceNet, image: np.ndarray, xy: np.ndarray)
     return tensor, torch.from_numpy(points).float()[None]
 
 
-def learned_regions(network: PointDistanceNet, image: np.ndarray, clicks: Clicks, rounds=None) -> np.ndarray:
+def learned_regions(network, image: np.ndarray, clicks: Clicks, rounds=None) -> np.ndarray:
     """Label every pixel with the click at the smallest learned distance.
 
     Args:
-        network: ``PointDistanceNet`` in eval mode.
+        network: ``PointDistanceNet`` or ``ClickBoundaryNet`` in eval mode.
         image: HxWx3 uint8.
-        clicks: Validated clicks (at most ``network.max_clicks``).
-        rounds: Refinement rounds (default: the network's own).
+        clicks: Validated clicks (at most ``network.max_clicks`` for a ``PointDistanceNet``).
+        rounds: ``PointDistanceNet`` only: refinement rounds (default: the network's own).
 
     Returns:
         int32 HxW label map, region ``i`` for click ``i``.
     """
+    if isinstance(network, ClickBoundaryNet):
+        if rounds is not None:
+            raise PandaInputError(f'rounds={rounds!r} applies to PointDistanceNet weights; '
+                                  f'{getattr(network, "weights_name", "these")} hold a ClickBoundaryNet')
+        return boundary_regions(network, image, clicks.xy)
     tensor, points = network_inputs(network, image, clicks.xy)
     valid = torch.ones(points.shape[:2], dtype=torch.bool)
     stuff = torch.from_numpy(clicks.stuff)[None]
@@ -128,3 +162,27 @@ def learned_regions(network: PointDistanceNet, image: np.ndarray, clicks: Clicks
         distances = F.interpolate(distances, size=image.shape[:2], mode='bilinear', align_corners=False)
         labels = distances[0].argmin(0).numpy().astype(np.int32)
     return full_size_labels(labels, image.shape[:2], clicks.xy)
+
+
+def boundary_regions(network: ClickBoundaryNet, image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Label every pixel with the click of its cheapest path over the learned border cost.
+
+    Args:
+        network: ``ClickBoundaryNet`` in eval mode.
+        image: HxWx3 uint8.
+        xy: Nx2 integer (x, y) clicks, distinct and inside the image.
+
+    Returns:
+        int32 HxW label map, region ``i`` for click ``i``.
+    """
+    import cv2
+
+    tensor, _ = network_inputs(network, image, xy)
+    with torch.inference_mode():
+        probability = network.probability(tensor)[0].numpy()
+    grid, scale = working_copy(image, PATH_GRID_SIZE)
+    height, width = grid.shape[:2]
+    if probability.shape != (height, width):
+        probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+    labels = shortest_path_labels(network.step_cost(probability), working_clicks(xy, scale, (height, width)))
+    return full_size_labels(labels, image.shape[:2], xy)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from panda_plugin.engine.points.distance_arch import PixelEncoder, coordinate_channels
+from panda_plugin.engine.points.distance_arch import PixelEncoder, coordinate_channels, working_size
 
 
 class PanopticSegmenterNet(nn.Module):
@@ -31,8 +31,7 @@ class PanopticSegmenterNet(nn.Module):
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         """(height, width) of the working resolution for an image of this size."""
-        scale = self.input_size / max(height, width)
-        return (max(8, int(round(height * scale / 8)) * 8), max(8, int(round(width * scale / 8)) * 8))
+        return working_size(height, width, self.input_size)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Embeddings and boundary logits.

@@ -1,8 +1,9 @@
 """``ClickSegmenter``: a region proposer that turns clicks into a label map.
 
 Methods: ``'euclidean'`` (nearest click), ``'geodesic'`` (cheapest colour-edge path, PSPS
-style) and ``'learned'`` (the learned pixel-to-click distance of ``points.distance_arch``, with
-the shipped ``points-tiny`` weights unless ``weights=`` names others).
+style) and ``'learned'`` (a learned pixel-to-click distance: the shipped ``points-boundary``
+weights, cheapest paths over a border cost learned from clicks, unless ``weights=`` names others,
+such as ``points-tiny``, the anchor-query network of ``points.distance_arch``).
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from panda_plugin.engine.points.euclidean import euclidean_regions
 from panda_plugin.engine.points.geodesic import geodesic_regions
 
 METHODS = ('learned', 'geodesic', 'euclidean')
-#: ``'geodesic'``: on held-out scenes it scores far above the shipped learned weights (see
-#: docs/benchmarks.md), so it is the default until a learned model beats it.
-DEFAULT_METHOD = 'geodesic'
+#: ``'learned'`` (shipped ``points-boundary``): 8.5 PQ above ``geodesic`` on held-out scenes
+#: (docs/benchmarks.md).
+DEFAULT_METHOD = 'learned'
 
 
 def click_regions(image, clicks, method: str = DEFAULT_METHOD, weights=None, rounds=None,
@@ -27,9 +28,10 @@ def click_regions(image, clicks, method: str = DEFAULT_METHOD, weights=None, rou
     Args:
         image: Path, PIL image, HxWx3 uint8 array or tensor (see ``image_io.load_image``).
         clicks: Anything ``clicks.read_clicks`` accepts.
-        method: One of ``METHODS``. Default: ``DEFAULT_METHOD`` (``'geodesic'``).
-        weights: ``'learned'`` only: weights name or path, or a ``PointDistanceNet``.
-        rounds: ``'learned'`` only: refinement rounds (default: the weights' own).
+        method: One of ``METHODS``. Default: ``DEFAULT_METHOD`` (``'learned'``).
+        weights: ``'learned'`` only: weights name or path, or a network of ``learned.CLICK_NETWORKS``.
+        rounds: ``'learned'`` with ``PointDistanceNet`` weights only: refinement rounds (default: the
+            weights' own).
         **options: Method options (``edge_weight``, ``power``, ``work_size`` for ``'geodesic'``).
 
     Returns:
@@ -43,7 +45,7 @@ def click_regions(image, clicks, method: str = DEFAULT_METHOD, weights=None, rou
         from panda_plugin.engine.points.learned import load_point_model
 
         network = load_point_model(weights)
-        max_clicks = network.max_clicks
+        max_clicks = getattr(network, 'max_clicks', None)
     clicks = read_clicks(clicks, image.shape[:2], max_clicks)
     if method == 'euclidean':
         _reject(options, method)
@@ -61,8 +63,8 @@ class ClickSegmenter:
 
     Args:
         clicks: Anything ``clicks.read_clicks`` accepts (checked against each image's size).
-        method: One of ``METHODS``. Default: ``DEFAULT_METHOD`` (``'geodesic'``).
-        weights: ``'learned'`` only: weights name or path. Default: shipped ``points-tiny``.
+        method: One of ``METHODS``. Default: ``DEFAULT_METHOD`` (``'learned'``).
+        weights: ``'learned'`` only: weights name or path. Default: shipped ``points-boundary``.
         rounds: ``'learned'`` only: refinement rounds. Default: the weights' own.
         **options: Method options (see ``click_regions``).
     """
