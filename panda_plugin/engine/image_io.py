@@ -210,6 +210,18 @@ def _to_rgb8(array: np.ndarray, convert: bool, label: str, *, bgr: bool) -> np.n
     return np.ascontiguousarray(array)
 
 
+def tensor_to_rgb8(images) -> np.ndarray:
+    """A batch of image tensors as uint8 RGB arrays (values clamped to [0, 1], rounded).
+
+    Args:
+        images: Bx3xHxW torch tensor in [0, 1], on any device (gradients are not followed).
+
+    Returns:
+        BxHxWx3 uint8 array (each image contiguous).
+    """
+    return np.ascontiguousarray((images.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy())
+
+
 def save_image(path, image: np.ndarray) -> None:
     """Write an HxWx3 uint8 RGB array to a file whose type follows its suffix.
 

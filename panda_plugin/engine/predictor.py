@@ -9,7 +9,7 @@ import torch
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.region_labels import RegionLabels, label_field
-from panda_plugin.engine.image_io import load_image
+from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
 from panda_plugin.engine.models.heads import decode
 from panda_plugin.engine.models.panda_arch import PANDA
 from panda_plugin.engine.reference import reference_graphs, reference_scores
@@ -164,7 +164,7 @@ def label_maps_of(images: torch.Tensor, segmenter) -> torch.Tensor:
     Returns:
         BxHxW int64 label maps on the images' device.
     """
-    pictures = (images.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    pictures = tensor_to_rgb8(images)
     maps = np.stack([np.asarray(segmenter(picture), np.int64) for picture in pictures])
     return torch.from_numpy(maps).to(images.device)
 

@@ -6,6 +6,7 @@ from collections import OrderedDict
 import numpy as np
 
 from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
+from panda_plugin.engine.image_io import tensor_to_rgb8
 from panda_plugin.engine.points.learned import boundary_regions
 
 
@@ -36,10 +37,8 @@ class ClickBoundaryModel(PointDistanceModel):
         network = self.get_bare_model(self.net_g)
 
         def regions(data):
-            images = (data['image'] * 255).round().byte().permute(0, 2, 3, 1).numpy()
-            for image, points, valid, truth in zip(images, data['points'].numpy(), data['valid'].numpy(),
-                                                   data['panoptic'].numpy()):
-                xy = points[valid].round().astype(np.int64)
-                yield boundary_regions(network, np.ascontiguousarray(image), xy), truth
+            for image, points, valid, truth in zip(tensor_to_rgb8(data['image']), data['points'].numpy(),
+                                                   data['valid'].numpy(), data['panoptic'].numpy()):
+                yield boundary_regions(network, image, points[valid].round().astype(np.int64)), truth
 
         self.validate_regions(dataloader, current_iter, tb_logger, regions)

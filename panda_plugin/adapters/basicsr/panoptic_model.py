@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import numpy as np
-
 from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.image_io import tensor_to_rgb8
 from panda_plugin.engine.points.panoptic import PanopticSegmenter
 
 
@@ -50,8 +49,7 @@ class PanopticSegmenterModel(PointDistanceModel):
         segmenter = PanopticSegmenter(self.get_bare_model(self.net_g))
 
         def regions(data):
-            images = (data['image'] * 255).round().byte().permute(0, 2, 3, 1).numpy()
-            return ((segmenter(np.ascontiguousarray(image)), truth)
-                    for image, truth in zip(images, data['panoptic'].numpy()))
+            return ((segmenter(image), truth) for image, truth in zip(tensor_to_rgb8(data['image']),
+                                                                       data['panoptic'].numpy()))
 
         self.validate_regions(dataloader, current_iter, tb_logger, regions)

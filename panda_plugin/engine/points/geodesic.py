@@ -13,11 +13,14 @@ import cv2
 import numpy as np
 from skimage.graph import MCP_Geometric
 
+from panda_plugin.engine.image_io import tensor_to_rgb8
 from panda_plugin.engine.points.scaling import full_size_labels, working_clicks, working_copy
 
 #: Defaults, chosen on 100 scenes of the training distribution (``points_val``, see
 #: docs/points.md): PQ 36.2 with ``power=1``, 50.0 with 2, 54.7 with 3 (``edge_weight=1000``).
 EDGE_WEIGHT, POWER, SMOOTHING = 1000.0, 3.0, 1.0
+#: Long side of the grid the click paths are found on.
+WORK_SIZE = 256
 
 
 def edge_cost(image: np.ndarray, edge_weight: float = EDGE_WEIGHT, power: float = POWER,
@@ -44,7 +47,7 @@ def edge_cost(image: np.ndarray, edge_weight: float = EDGE_WEIGHT, power: float 
 
 
 def geodesic_regions(image: np.ndarray, xy: np.ndarray, edge_weight: float = EDGE_WEIGHT,
-                     power: float = POWER, work_size: int = 256) -> np.ndarray:
+                     power: float = POWER, work_size: int = WORK_SIZE) -> np.ndarray:
     """Label every pixel with the click of its cheapest path.
 
     Args:
@@ -127,7 +130,7 @@ def batch_geodesic_distances(images, points, valid):
     import torch
 
     batch, count = valid.shape
-    pictures = (images.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    pictures = tensor_to_rgb8(images)
     out = np.zeros((batch, count, *pictures.shape[1:3]), np.float32)
     height, width = pictures.shape[1:3]
     for index in range(batch):

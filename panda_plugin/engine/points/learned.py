@@ -19,15 +19,13 @@ from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points.boundary_arch import ClickBoundaryNet
 from panda_plugin.engine.points.clicks import Clicks
 from panda_plugin.engine.points.distance_arch import PointDistanceNet
-from panda_plugin.engine.points.geodesic import shortest_path_labels
-from panda_plugin.engine.points.scaling import full_size_labels, working_clicks, working_copy
+from panda_plugin.engine.points.geodesic import WORK_SIZE, shortest_path_labels
+from panda_plugin.engine.points.scaling import full_size_labels, working_clicks, working_shape
 
 #: Name of the shipped weights of the ``learned`` method (``panda_plugin/weights/<name>.safetensors``).
 DEFAULT_POINT_WEIGHTS = 'points-boundary'
 #: Networks of the ``learned`` method, by the name a weights file records.
 CLICK_NETWORKS = {'PointDistanceNet': PointDistanceNet, 'ClickBoundaryNet': ClickBoundaryNet}
-#: Long side of the grid the ``ClickBoundaryNet`` paths are found on (as ``geodesic``'s).
-PATH_GRID_SIZE = 256
 _SHIPPED = Path(__file__).parents[2] / 'weights'
 _METADATA_KEY = 'points_config'
 _ARCH_KEY = 'points_arch'
@@ -180,8 +178,7 @@ def boundary_regions(network: ClickBoundaryNet, image: np.ndarray, xy: np.ndarra
     tensor, _ = network_inputs(network, image, xy)
     with torch.inference_mode():
         probability = network.probability(tensor)[0].numpy()
-    grid, scale = working_copy(image, PATH_GRID_SIZE)
-    height, width = grid.shape[:2]
+    (height, width), scale = working_shape(image.shape[:2], WORK_SIZE)  # the grid of ``geodesic``
     if probability.shape != (height, width):
         probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
     labels = shortest_path_labels(network.step_cost(probability), working_clicks(xy, scale, (height, width)))

@@ -5,6 +5,24 @@ import cv2
 import numpy as np
 
 
+def working_shape(shape: tuple[int, int], work_size: int) -> tuple[tuple[int, int], float]:
+    """Size of the working copy of an image whose long side is at most ``work_size``.
+
+    Args:
+        shape: Full ``(height, width)``.
+        work_size: Longest side of the copy.
+
+    Returns:
+        ((height, width) of the copy, scale), where scale is copy size over full size (1 for
+        small images).
+    """
+    height, width = shape
+    scale = min(1.0, work_size / max(height, width))
+    if scale == 1.0:
+        return (height, width), 1.0
+    return (max(1, round(height * scale)), max(1, round(width * scale))), scale
+
+
 def working_copy(image: np.ndarray, work_size: int) -> tuple[np.ndarray, float]:
     """Shrink an image so that its long side is at most ``work_size``.
 
@@ -15,12 +33,10 @@ def working_copy(image: np.ndarray, work_size: int) -> tuple[np.ndarray, float]:
     Returns:
         (copy, scale), where scale is copy size over full size (1 for small images).
     """
-    height, width = image.shape[:2]
-    scale = min(1.0, work_size / max(height, width))
+    (height, width), scale = working_shape(image.shape[:2], work_size)
     if scale == 1.0:
         return image, 1.0
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), scale
 
 
 def working_clicks(xy: np.ndarray, scale: float, shape: tuple[int, int]) -> np.ndarray:
