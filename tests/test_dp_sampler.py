@@ -72,6 +72,23 @@ def test_dps_reduces_the_measurement_residual(operator):
     assert (y - operator(guided)).norm() < 0.5 * (y - operator(free)).norm()
 
 
+def test_a_lambda_map_scales_each_pixel_variance_by_its_own_lambda():
+    # Independent pixels with prior N(0, c): the end point of each is N(0, lambda c).
+    c, schedule = 0.7, vp_schedule(200)
+    score = lambda x, abar: -x / (abar * c + 1 - abar)  # noqa: E731
+    lam = torch.tensor([0.0, 0.25, 1.0], dtype=torch.float64)
+    g = torch.Generator().manual_seed(0)
+    x0 = reverse_diffusion(score, torch.randn(8000, 3, dtype=torch.float64, generator=g), schedule, lam, generator=g).x0
+    assert torch.allclose(x0.var(0), lam * c, atol=0.03)
+    start = torch.randn(5, 3, dtype=torch.float64)
+    constant = reverse_diffusion(score, start, schedule, torch.full((3,), 0.5), generator=torch.Generator().manual_seed(1)).x0
+    scalar = reverse_diffusion(score, start, schedule, 0.5, generator=torch.Generator().manual_seed(1)).x0
+    assert torch.allclose(constant, scalar, atol=1e-12)
+    for bad in (torch.tensor([0.5, 1.5, 0.0]), torch.tensor([0.5, float('nan'), 0.0]), torch.zeros(4)):
+        with pytest.raises(PandaInputError, match='lambda map'):
+            reverse_diffusion(score, start, schedule, bad)
+
+
 def test_bad_inputs_say_what_is_accepted():
     for spec in ('noise', 'noise:-1', 'blur:x', 'jpeg:3', 'sr:1', 'sr:2.5', 'blur:2:0'):
         with pytest.raises(PandaInputError):

@@ -26,7 +26,7 @@ def measure(image: np.ndarray, degradation: Degradation, seed: int = 0) -> torch
     return degradation.measure(to_tensor(image), torch.Generator().manual_seed(seed))
 
 
-def restore(prior, degradation: Degradation, y: torch.Tensor, shape, lam: float, steps: int,
+def restore(prior, degradation: Degradation, y: torch.Tensor, shape, lam: float | torch.Tensor, steps: int,
             seed: int = 0, deterministic: bool = False, scale: float = 1.0, samples: int = 1,
             conditioning: str = 'auto') -> torch.Tensor:
     """Variance-scaled reverse diffusion towards ``y`` (exact conditional score or DPS).
@@ -36,7 +36,7 @@ def restore(prior, degradation: Degradation, y: torch.Tensor, shape, lam: float,
         degradation: The operator and noise that produced ``y``.
         y: The measurement, 1 x C x h x w.
         shape: Shape of the restored image, 1 x C x H x W.
-        lam: Variance scale lambda in [0, 1].
+        lam: Variance scale lambda in [0, 1], or a 1 x 1 x H x W map of them (one per pixel).
         steps: Reverse diffusion steps.
         seed: Seed of the start and the step noise.
         deterministic: DDIM sampling instead (ignores ``lam``).

@@ -36,7 +36,27 @@ def check_lambda(lam: float) -> float:
     return value
 
 
-def reverse_diffusion(score: ScoreModel, x_T: torch.Tensor, schedule: VPSchedule, lam: float = 1.0,
+def check_lambda_map(lam: torch.Tensor, shape) -> torch.Tensor:
+    """Return ``lam`` if it is a lambda per pixel for images of ``shape``, or raise ``PandaInputError``.
+
+    Args:
+        lam: Tensor broadcastable to ``shape``, every value in [0, 1].
+        shape: The images' shape (B x C x H x W).
+
+    Returns:
+        ``lam``.
+    """
+    try:
+        torch.broadcast_shapes(lam.shape, tuple(shape))
+    except RuntimeError:
+        raise PandaInputError(f'lambda map of shape {tuple(lam.shape)}; accepted: broadcastable to '
+                              f'{tuple(shape)}') from None
+    if not bool(((lam >= 0) & (lam <= 1)).all()):
+        raise PandaInputError('lambda map with values outside [0, 1] (or NaN); accepted: values in [0, 1]')
+    return lam
+
+
+def reverse_diffusion(score: ScoreModel, x_T: torch.Tensor, schedule: VPSchedule, lam: float | torch.Tensor = 1.0,
                       *, deterministic: bool = False, generator: torch.Generator | None = None,
                       record_every: int = 0) -> SampleResult:
     """Run the reverse VP diffusion from ``x_T`` to level 0.
@@ -51,7 +71,8 @@ def reverse_diffusion(score: ScoreModel, x_T: torch.Tensor, schedule: VPSchedule
         score: Conditional (or unconditional) score model ``(x, abar) -> score``.
         x_T: Starting noise, e.g. ``torch.randn``.
         schedule: The VP schedule.
-        lam: Variance scale lambda in [0, 1].
+        lam: Variance scale lambda in [0, 1], or a tensor of them broadcastable to ``x_T``
+            (a lambda per pixel: a region-dependent tradeoff).
         deterministic: DDIM instead of the variance-scaled step.
         generator: Random generator for the step noise.
         record_every: Keep every n-th state for trajectories (0: none).
@@ -59,7 +80,8 @@ def reverse_diffusion(score: ScoreModel, x_T: torch.Tensor, schedule: VPSchedule
     Returns:
         The end points (and trajectory).
     """
-    lam = check_lambda(lam)
+    lam = check_lambda_map(lam, x_T.shape).to(x_T) if torch.is_tensor(lam) else check_lambda(lam)
+    adds_noise = bool((lam > 0).any()) if torch.is_tensor(lam) else lam > 0
     x = x_T.detach().clone()
     result = SampleResult(x)
     betas, alphas, abars = (t.tolist() for t in (schedule.betas, schedule.alphas, schedule.alpha_bars))
@@ -76,7 +98,7 @@ def reverse_diffusion(score: ScoreModel, x_T: torch.Tensor, schedule: VPSchedule
             x = abar_prev ** 0.5 * x0 + (1 - abar_prev) ** 0.5 * eps
             continue
         x = (x + betas[k - 1] * s) / alphas[k - 1] ** 0.5
-        if k > 1 and lam > 0:
+        if k > 1 and adds_noise:
             z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device='cpu').to(x.device)
             x = x + (lam * betas[k - 1]) ** 0.5 * z
     result.x0 = x
