@@ -14,7 +14,6 @@ from panda_plugin.engine.diffusion.sampler import reverse_diffusion
 from panda_plugin.engine.diffusion.schedule import vp_schedule
 from panda_plugin.engine.diffusion.sweep import psnr
 
-
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
