@@ -4,8 +4,8 @@ The lambda map is read from the measurement: each pixel's detail energy (squared
 its neighbours, summed over channels and averaged over a 15 x 15 window) splits the image at its
 median into a flatter and a busier half; the flatter half gets ``--flat`` and the busier half
 ``--busy``, blended over a 9 x 9 window. The global lambdas and the map restore every image with
-the same measurement and seeds, side by side; each run gets PSNR, MSE, patch_sw2, NIQE, the
-pooled panda_fd and the detail ratios of ``dp_detail_ratio.py``.
+the same measurement and seeds, side by side; each run gets PSNR, MSE, patch_sw2, NIQE, panda_fd
+(per image; pooled over the images in the mean) and the detail ratios of ``dp_detail_ratio.py``.
 
     python benchmarks/dp_lambda_map.py IMAGES... [--degrade noise:0.2] [--lambdas 0.5,0.75,1]
         [--flat 0.5] [--busy 1] [--size 192] [--steps 200] [--seed 0] [--out lambda_map.json]
@@ -24,11 +24,10 @@ from dp_detail_ratio import detail_ratios
 
 from panda_plugin.adapters.dp_sweep import niqe_measure
 from panda_plugin.engine.data.reference_images import read_images
-from panda_plugin.engine.diffusion.feature_fd import frechet_distance, panda_tokens
 from panda_plugin.engine.diffusion.operators import parse_degradation
 from panda_plugin.engine.diffusion.priors import load_prior
 from panda_plugin.engine.diffusion.restore import measure, restore, to_image, to_tensor
-from panda_plugin.engine.diffusion.sweep import base_measures
+from panda_plugin.engine.diffusion.sweep import SweepResult, add_panda_fd, base_measures
 
 
 def local_energy(y: torch.Tensor, window: int = 15) -> torch.Tensor:
@@ -62,11 +61,11 @@ def main() -> None:
     prior = load_prior(None, args.seed)
     niqe = niqe_measure() if args.size >= 192 else None
     runs = [f'lambda={v}' for v in args.lambdas.split(',')] + [f'map={args.flat}/{args.busy}']
-    report = {'settings': vars(args) | {'out': str(args.out)}, 'runs': {run: {'per_image': {}} for run in runs}}
-    outputs, references = {run: [] for run in runs}, []
+    result = SweepResult({'settings': vars(args) | {'out': str(args.out)}, 'measures': [],
+                          'runs': {run: {'per_image': {}} for run in runs}})
     for index, (name, reference) in enumerate(read_images(args.images, args.size)):
         y = measure(reference, degradation, args.seed + index)
-        references.append(reference)
+        result.images[name] = {'reference': reference}
         for run in runs:
             kind, _, value = run.partition('=')
             lam = float(value) if kind == 'lambda' else lambda_map(y, args.flat, args.busy)
@@ -77,17 +76,16 @@ def main() -> None:
             if niqe:
                 row['niqe'] = niqe(restored, reference)
             row['seconds'] = time.perf_counter() - start
-            report['runs'][run]['per_image'][name] = row
-            outputs[run].append(restored)
+            result.report['runs'][run]['per_image'][name] = row
+            result.images[name][run] = restored
             print(f'{name} {run}: ' + ', '.join(f'{k} {v:.4g}' for k, v in row.items()), flush=True)
-    reference_tokens = np.concatenate([panda_tokens([r]) for r in references])
     for run in runs:
-        rows = list(report['runs'][run]['per_image'].values())
-        mean = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
-        mean['panda_fd'] = frechet_distance(np.concatenate([panda_tokens([o]) for o in outputs[run]]), reference_tokens)
-        report['runs'][run]['mean'] = mean
-        print(f'{run:16s} mean: ' + ', '.join(f'{k} {v:.4g}' for k, v in mean.items()), flush=True)
-    args.out.write_text(json.dumps(report, indent=1) + '\n', encoding='utf-8')
+        rows = list(result.report['runs'][run]['per_image'].values())
+        result.report['runs'][run]['mean'] = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
+    add_panda_fd(result)
+    for run in runs:
+        print(f'{run:16s} mean: ' + ', '.join(f'{k} {v:.4g}' for k, v in result.report['runs'][run]['mean'].items()))
+    args.out.write_text(json.dumps(result.report, indent=1) + '\n', encoding='utf-8')
 
 
 if __name__ == '__main__':

@@ -47,10 +47,11 @@ def check_lambda_map(lam: torch.Tensor, shape) -> torch.Tensor:
         ``lam``.
     """
     try:
-        torch.broadcast_shapes(lam.shape, tuple(shape))
+        fits = torch.broadcast_shapes(lam.shape, tuple(shape)) == tuple(shape)
     except RuntimeError:
-        raise PandaInputError(f'lambda map of shape {tuple(lam.shape)}; accepted: broadcastable to '
-                              f'{tuple(shape)}') from None
+        fits = False
+    if not fits:
+        raise PandaInputError(f'lambda map of shape {tuple(lam.shape)}; accepted: broadcastable to {tuple(shape)}')
     if not bool(((lam >= 0) & (lam <= 1)).all()):
         raise PandaInputError('lambda map with values outside [0, 1] (or NaN); accepted: values in [0, 1]')
     return lam
