@@ -1,4 +1,4 @@
-"""PANDA on whole held-out photographs at 256, 512 and 1024 px: itself and whole-image blur.
+"""PANDA on whole held-out photographs at 256, 512 and 1024 px: itself, whole-image blur and noise.
 
 Images: the held-out photographs and graphic of ``make photos`` (``photos:bench``, never
 trained on) and the held-out packaged images of ``bundled:bench`` at every size they reach
@@ -10,18 +10,23 @@ without upscaling; each is resized so its short side is the size and centre-crop
 - *blur*: the image blurred as a whole with a gaussian of sigma 2 and 4 pixels (at that
   size) against the clean image: share of regions whose anchor is labelled ``blur``, share
   whose relation is ``slightly_worse`` or ``significantly_worse``, and share of images whose
-  whole-image relation is worse.
+  whole-image relation is worse;
+- *noise* (``--noise``): the same with gaussian noise of the given standard deviations (grey
+  levels, one draw per image), counting regions labelled ``noise``; the labels the anchor
+  regions get are listed after the table.
 
 Usage: python benchmarks/bench_photos.py [--weights panda-tiny other.safetensors ...]
-    [--sizes 256 512 1024] [--photos datasets/photos/bench]
+    [--sizes 256 512 1024] [--photos datasets/photos/bench] [--noise 2 4 8 16]
 """
 from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 import panda_plugin
 from panda_plugin.engine.data.bundled import PACKAGED, packaged_image
@@ -37,38 +42,58 @@ def main() -> None:
     parser.add_argument('--weights', nargs='+', default=['panda-tiny'])
     parser.add_argument('--sizes', nargs='+', type=int, default=[256, 512, 1024])
     parser.add_argument('--photos', default='datasets/photos/bench')
+    parser.add_argument('--noise', nargs='*', type=float, default=[],
+                        help='also whole-image gaussian noise of these standard deviations (grey levels)')
     args = parser.parse_args()
     images = [(Path(p).stem, load_image(p, convert=True)) for p in list_images(args.photos)]
     images += [(name, packaged_image(source, name)) for part, source, name in PACKAGED if part == 'bench']
+    degradations = [('blur', s) for s in SIGMAS] + [('noise', s) for s in args.noise]
     print('| weights | size | images | itself: same | itself: clean both sides '
-          + ''.join(f'| blur {s:g}: anchor blur | blur {s:g}: regions worse | blur {s:g}: image worse ' for s in SIGMAS)
+          + ''.join(f'| {kind} {s:g}: anchor {kind} | {kind} {s:g}: regions worse | {kind} {s:g}: image worse '
+                    for kind, s in degradations)
           + '| s |')
-    print('|---' * (6 + 3 * len(SIGMAS)) + '|')
+    print('|---' * (6 + 3 * len(degradations)) + '|')
+    labels = {}
     for weights in args.weights:
         network = load_model(weights)
         for side in args.sizes:
             start = time.time()
             used = [square_crop(image, side) for _, image in images if min(image.shape[:2]) >= side]
             regions = same = clean = 0
-            blur = {s: [0, 0, 0, 0] for s in SIGMAS}  # regions, blur, worse, images worse
+            counts = {d: [0, 0, 0, 0] for d in degradations}  # regions, named right, worse, images worse
+            rng = np.random.default_rng(0)
             for image in used:
                 itself = panda_plugin.compare(image, image, model=network)
                 regions += len(itself.regions)
                 same += sum(r.relation == 'same' for r in itself.regions)
                 clean += sum(r.anchor.distortion == r.target.distortion == 'clean' for r in itself.regions)
-                for sigma in SIGMAS:
-                    blurred = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
-                    graph = panda_plugin.compare(blurred, image, model=network)
-                    counts = blur[sigma]
-                    counts[0] += len(graph.regions)
-                    counts[1] += sum(r.anchor.distortion == 'blur' for r in graph.regions)
-                    counts[2] += sum(r.relation in WORSE for r in graph.regions)
-                    counts[3] += graph.relation in WORSE
+                for kind, level in degradations:
+                    graph = panda_plugin.compare(degrade(image, kind, level, rng), image, model=network)
+                    count = counts[kind, level]
+                    count[0] += len(graph.regions)
+                    count[1] += sum(r.anchor.distortion == kind for r in graph.regions)
+                    count[2] += sum(r.relation in WORSE for r in graph.regions)
+                    count[3] += graph.relation in WORSE
+                    labels.setdefault((weights, side, kind, level), Counter()).update(
+                        r.anchor.distortion for r in graph.regions)
             row = f'| {weights} | {side} | {len(used)} | {same / regions:.2f} | {clean / regions:.2f} ({clean}/{regions}) '
-            for sigma in SIGMAS:
-                n, b, w, i = blur[sigma]
-                row += f'| {b / n:.2f} | {w / n:.2f} | {i}/{len(used)} '
+            for degradation in degradations:
+                n, named, worse, images_worse = counts[degradation]
+                row += f'| {named / n:.2f} | {worse / n:.2f} | {images_worse}/{len(used)} '
             print(row + f'| {time.time() - start:.0f} |', flush=True)
+    for (weights, side, kind, level), counter in labels.items():
+        total = sum(counter.values())
+        shares = ', '.join(f'{name} {n / total:.2f}' for name, n in counter.most_common())
+        print(f'{weights} {side} px, {kind} {level:g}: anchor labels {shares}')
+
+
+def degrade(image: np.ndarray, kind: str, level: float, rng: np.random.Generator) -> np.ndarray:
+    """The whole image blurred (gaussian of sigma ``level`` pixels) or with gaussian noise of
+    standard deviation ``level`` grey levels."""
+    if kind == 'blur':
+        return cv2.GaussianBlur(image, (0, 0), level, borderType=cv2.BORDER_REFLECT_101)
+    noisy = image.astype(np.float64) + rng.normal(0.0, level, image.shape)
+    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
 
 if __name__ == '__main__':
