@@ -17,7 +17,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from dp_detail_ratio import detail_ratios
@@ -27,7 +26,7 @@ from panda_plugin.engine.data.reference_images import read_images
 from panda_plugin.engine.diffusion.operators import parse_degradation
 from panda_plugin.engine.diffusion.priors import load_prior
 from panda_plugin.engine.diffusion.restore import measure, restore, to_image, to_tensor
-from panda_plugin.engine.diffusion.sweep import SweepResult, add_panda_fd, base_measures
+from panda_plugin.engine.diffusion.sweep import SweepResult, add_means, add_panda_fd, base_measures
 
 
 def local_energy(y: torch.Tensor, window: int = 15) -> torch.Tensor:
@@ -79,9 +78,7 @@ def main() -> None:
             result.report['runs'][run]['per_image'][name] = row
             result.images[name][run] = restored
             print(f'{name} {run}: ' + ', '.join(f'{k} {v:.4g}' for k, v in row.items()), flush=True)
-    for run in runs:
-        rows = list(result.report['runs'][run]['per_image'].values())
-        result.report['runs'][run]['mean'] = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
+    add_means(result)
     add_panda_fd(result)
     for run in runs:
         print(f'{run:16s} mean: ' + ', '.join(f'{k} {v:.4g}' for k, v in result.report['runs'][run]['mean'].items()))

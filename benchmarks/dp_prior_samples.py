@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import torch
-from PIL import Image
 
 from panda_plugin.engine.diffusion.priors import load_prior
 from panda_plugin.engine.diffusion.restore import to_image
 from panda_plugin.engine.diffusion.sampler import reverse_diffusion
 from panda_plugin.engine.diffusion.schedule import vp_schedule
+from panda_plugin.engine.image_io import save_image
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
         noise = torch.randn((1, 3, args.size, args.size), generator=g, dtype=torch.float64)
         x0 = reverse_diffusion(prior, noise, schedule, 1.0, generator=g).x0
         path = args.out / f'prior_sample_{args.seed + k}.png'
-        Image.fromarray(to_image(x0)).save(path)
+        save_image(path, to_image(x0))
         print(f'{path} ({time.perf_counter() - start:.0f} s)', flush=True)
 
 

@@ -136,12 +136,17 @@ def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progr
             if progress:
                 progress(f'{name} {method}: ' + ', '.join(f'{k} {v:.4g}' for k, v in row.items()))
         seen['measurement_psnr'] = psnr(seen['measurement'], reference)
-    for method, run in runs.items():
+    add_means(result)
+    result.report['measurement_psnr'] = {name: seen['measurement_psnr'] for name, seen in result.images.items()}
+    return result
+
+
+def add_means(result: SweepResult) -> None:
+    """Give every run of ``result`` a ``mean``: each measure averaged over its images (NaN ignored)."""
+    for run in result.report['runs'].values():
         rows = list(run['per_image'].values())
         run['mean'] = {key: float(np.nanmean([r[key] for r in rows])) if any(np.isfinite([r[key] for r in rows]))
                        else float('nan') for key in rows[0]}
-    result.report['measurement_psnr'] = {name: seen['measurement_psnr'] for name, seen in result.images.items()}
-    return result
 
 
 def add_panda_fd(result: SweepResult, model=None) -> None:
