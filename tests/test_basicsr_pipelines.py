@@ -205,13 +205,21 @@ def test_cpu_fallbacks_are_installed_on_import_only_without_cuda():
 
 
 def test_launcher_pytorch_without_torchrun_is_one_line(tmp_path, capsys, monkeypatch):
-    if torch.cuda.is_available():
-        pytest.skip('BasicSR starts nccl itself where CUDA is available')
+    from panda_plugin.adapters.basicsr import cpu
+
+    # as on a machine without CUDA (with CUDA, BasicSR's own init_dist starts nccl)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    installed_here = not cpu.ORIGINALS
+    assert cpu.install_cpu_fallbacks()
     for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
         monkeypatch.delenv(name, raising=False)
     options = tmp_path / 'x.yml'
     options.write_text(PANDA_OPTIONS.format(data=tmp_path / 'none.lmdb', iters=2))
-    assert main(['train', '-opt', str(options), '--launcher', 'pytorch']) == 2
+    try:
+        assert main(['train', '-opt', str(options), '--launcher', 'pytorch']) == 2
+    finally:
+        if installed_here:
+            cpu.remove_cpu_fallbacks()
     assert 'needs RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT in the environment' in capsys.readouterr().err
 
 
