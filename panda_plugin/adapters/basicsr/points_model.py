@@ -7,6 +7,7 @@ import torch
 from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
 
+from panda_plugin.adapters.basicsr.random_state import RandomStateMixin
 from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points.distance_loss import PointDistanceLoss
@@ -16,7 +17,7 @@ from panda_plugin.engine.points.panoptic_quality import PanopticQuality
 _TRAIN_KEYS = ('image', 'points', 'valid', 'stuff')
 
 
-class PointDistanceModel(ScalarValidationMixin, BaseModel):
+class PointDistanceModel(RandomStateMixin, ScalarValidationMixin, BaseModel):
     """Trains the learned click distance from ``PointsDataset`` batches.
 
     Options: ``network_g`` (type PointDistanceNet), ``train.loss_opt`` (type
