@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from resume import assert_resumed_like_uninterrupted, one_image_per_epoch
+from training_runs import assert_resumed_like_uninterrupted, one_image_per_epoch
 
 import panda_plugin
 from panda_plugin.adapters.cli import main

@@ -8,7 +8,7 @@ import numpy as np
 import pyiqa
 import pytest
 import torch
-from resume import assert_resumed_like_uninterrupted, one_image_per_epoch
+from training_runs import assert_resumed_like_uninterrupted, one_image_per_epoch
 
 import panda_plugin
 from panda_plugin.adapters.basicsr.metric import calculate_panda

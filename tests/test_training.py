@@ -2,7 +2,7 @@
 import re
 
 import pytest
-from resume import assert_resumed_like_uninterrupted, training_state
+from training_runs import assert_resumed_like_uninterrupted, training_state
 
 from panda_plugin.adapters.cli import main
 
@@ -77,7 +77,7 @@ def run(tmp_path, data, name, iters, batch=1):
 
 @pytest.mark.slow
 def test_a_resumed_run_ends_as_the_uninterrupted_run(one_pair, tmp_path, monkeypatch):
-    """One pair, one batch per epoch (see ``resume``): 2 iterations, a resume to 4, and 4 in one go."""
+    """One pair, one batch per epoch (see ``training_runs``): 2 iterations, a resume to 4, and 4 in one go."""
     monkeypatch.chdir(tmp_path)
     root = run(tmp_path, one_pair, 'tiny', 2)
     assert (root / 'models' / 'net_g_2.pth').is_file() and training_state(root, 2)['iter'] == 2

@@ -1,5 +1,6 @@
-"""A resumed BasicSR run against an uninterrupted one: same weights, optimizer and scheduler
-states, and the same losses in the iterations after the resume.
+"""BasicSR training runs read back: the values logged per iteration, and a resumed run against
+an uninterrupted one (same weights, optimizer and scheduler states, and the same losses in the
+iterations after the resume).
 
 BasicSR replays the interrupted epoch from its start and reseeds its random generators when it
 resumes, and Adam turns rounding differences of near-zero gradients into steps of the learning
@@ -39,6 +40,24 @@ def logged_values(root: Path) -> list:
                 values[int(found[1].replace(',', ''))] = {name: float(value) for name, value in pairs}
         logs.append(values)
     return logs
+
+
+def assert_losses_fall(root: Path, names: tuple) -> dict:
+    """Assert that each named loss is lower at a run's last logged iteration than at its first.
+
+    Args:
+        root: Experiment folder of a run with one training log, trained on one fixed batch.
+        names: Logged loss names (``l_total``, ``l_pseudo``, ...).
+
+    Returns:
+        The logged values, ``{iteration: {name: value}}``.
+    """
+    (values,) = logged_values(root)
+    first, last = values[min(values)], values[max(values)]
+    assert max(values) > min(values)
+    for name in names:
+        assert last[name] < first[name], (name, {iteration: logged[name] for iteration, logged in values.items()})
+    return values
 
 
 def one_image_per_epoch(options: str, name: str) -> str:
