@@ -477,9 +477,17 @@ def test_the_region_loss_refuses_a_bad_batch_in_both_modes(mode, pred, target, f
      'val.metrics.panda.crop_border = -2; accepted: an integer >= 0'),
 ])
 def test_validation_options_are_checked_when_the_model_is_built(val, fragment):
-    from panda_plugin.adapters.basicsr import sr_model
+    import panda_plugin  # noqa: F401 (registers PandaSRModel with BasicSR)
+    from basicsr.models import build_model
 
+    def options(val):
+        return {'model_type': 'PandaSRModel', 'is_train': False, 'dist': False, 'num_gpu': 0, 'scale': 4,
+                'network_g': {'type': 'MSRResNet', 'num_feat': 8, 'num_block': 1, 'upscale': 4},
+                'path': {'pretrain_network_g': None}, 'val': val}
+
+    good = {'panda': {'pictures': 2}, 'metrics': {'panda': {'type': 'calculate_panda', 'crop_border': 0}}}
+    model = build_model(options(good))
+    assert type(model).__name__ == 'PandaSRModel' and model.monitor['pictures'] == 2
     with pytest.raises(PandaInputError) as error:
-        sr_model._monitor_options(val)
-        sr_model._check_metric_options(val)
+        build_model(options(val))
     assert fragment in str(error.value)
