@@ -11,6 +11,7 @@ import torch
 from skimage import data
 from training_runs import assert_losses_fall
 
+import panda_plugin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import MIN_REGION_AREA
 from panda_plugin.engine.points.learned import export_point_weights
@@ -49,10 +50,8 @@ def test_segmenter_covers_every_pixel_and_respects_limits(tiny_weights, shape):
     assert np.array_equal(segmenter(image), labels)  # deterministic
 
 
-def test_shipped_segmenter_finds_objects():
-    """Three flat discs over a background (with noise) come out as four whole instances."""
-    from panda_plugin.engine.points.panoptic_quality import panoptic_quality
-
+def discs() -> tuple[np.ndarray, np.ndarray]:
+    """Three flat discs over a background, with noise, and their instance map (0: background)."""
     image = np.zeros((96, 96, 3), np.uint8)
     image[:] = (70, 120, 200)
     truth = np.zeros((96, 96), np.int32)
@@ -60,8 +59,30 @@ def test_shipped_segmenter_finds_objects():
                                               ((48, 75), (230, 220, 60)))):
         disc = cv2.circle(np.zeros((96, 96), np.uint8), centre, 15, 1, -1) > 0
         image[disc], truth[disc] = colour, index + 1
-    image = np.clip(image + np.random.default_rng(0).normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    return np.clip(image + np.random.default_rng(0).normal(0, 6, image.shape), 0, 255).astype(np.uint8), truth
+
+
+def _assert_instances(labels: np.ndarray, truth: np.ndarray) -> list:
+    """Each instance of ``truth`` is one region of ``labels`` (IoU >= 0.9); returns their ids."""
+    assert int(labels.max()) + 1 == int(truth.max()) + 1
+    found = []
+    for instance in range(int(truth.max()) + 1):
+        inside = truth == instance
+        region = np.bincount(labels[inside]).argmax()
+        iou = (inside & (labels == region)).sum() / (inside | (labels == region)).sum()
+        assert iou >= 0.9, (instance, iou)
+        found.append(int(region))
+    assert sorted(found) == list(range(len(found)))
+    return found
+
+
+def test_shipped_segmenter_finds_objects():
+    """Three flat discs over a background (with noise) come out as four whole instances."""
+    from panda_plugin.engine.points.panoptic_quality import panoptic_quality
+
+    image, truth = discs()
     labels = build_segmenter('panoptic')(image)
+    _assert_instances(labels, truth)
     assert _assert_partition(labels, image.shape[:2]) == 4
     assert panoptic_quality([labels], [truth])['rq'] == 100
 
@@ -137,33 +158,39 @@ def test_bad_specs_and_options(tiny_weights, tmp_path):
 
 
 def test_cli_compare_with_panoptic_segmenter(tmp_path):
+    """The second disc blurred inside its own outline: four regions, the disc's region well below
+    1 and every region without a changed pixel exactly 1."""
     from panda_plugin.adapters.cli import main
     from panda_plugin.engine.image_io import save_image
 
-    reference = cv2.resize(data.coffee(), (96, 64), interpolation=cv2.INTER_AREA)
-    restored = cv2.GaussianBlur(reference, (0, 0), 2)
+    reference, truth = discs()
+    restored = np.where((truth == 2)[..., None], cv2.GaussianBlur(reference, (0, 0), 2), reference)
     save_image(tmp_path / 'ref.png', reference)
     save_image(tmp_path / 'out.png', restored)
     out = tmp_path / 'graph.json'
     assert main(['compare', str(tmp_path / 'out.png'), str(tmp_path / 'ref.png'), '--reference',
                  '--segmenter', 'panoptic', '--json', str(out)]) == 0
-    graph = json.loads(out.read_text())
-    expected = PanopticSegmenter()(reference)  # the shipped weights
-    assert len(graph['regions']) == int(expected.max()) + 1
+    graph = panda_plugin.DistortionGraph.from_json(out)
+    ids = _assert_instances(graph.label_map, truth)
+    assert graph.regions[ids[2]].anchor.score < 0.95
+    changed = (restored != reference).any(-1)
+    untouched = [region for region in graph.regions if not changed[graph.label_map == region.id].any()]
+    assert len(untouched) >= 2 and all(region.anchor.score == 1.0 for region in untouched)
 
 
-def test_cli_regions_without_clicks(tiny_weights, tmp_path, capsys):
+def test_cli_regions_without_clicks(tmp_path, capsys):
     from panda_plugin.adapters.cli import main
     from panda_plugin.engine.image_io import save_image
 
-    image = cv2.resize(data.astronaut(), (64, 64), interpolation=cv2.INTER_AREA)
+    image, truth = discs()
     save_image(tmp_path / 'photo.png', image)
     out = tmp_path / 'labels.png'
-    assert main(['regions', str(tmp_path / 'photo.png'), '--segmenter', f'panoptic:{tiny_weights}',
+    assert main(['regions', str(tmp_path / 'photo.png'), '--segmenter', 'panoptic',
                  '--out', str(out), '--viz', str(tmp_path / 'viz.png')]) == 0
-    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED).astype(np.int32) - 1
-    assert np.array_equal(written, PanopticSegmenter(tiny_weights)(image))
-    assert (tmp_path / 'viz.png').is_file()
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint16   # value i + 1 for region i
+    _assert_instances(written.astype(np.int32) - 1, truth)
+    assert cv2.imread(str(tmp_path / 'viz.png')).shape[:2] == (96, 96)
     assert main(['regions', str(tmp_path / 'photo.png'), '--out', str(out)]) == 2
     assert main(['regions', str(tmp_path / 'photo.png'), '--points', '3,4', '--segmenter', 'grid',
                  '--out', str(out)]) == 2
