@@ -1,6 +1,7 @@
 """``panda train`` of a tiny PANDA: checkpoints, validation, and a resume that continues the run."""
 import re
 
+import numpy as np
 import pytest
 from training_runs import assert_resumed_like_uninterrupted, training_state
 
@@ -86,3 +87,37 @@ def test_a_resumed_run_ends_as_the_uninterrupted_run(one_pair, tmp_path, monkeyp
     assert re.search(r'Resuming training from epoch: \d+, iter: 2', text)
     assert 'Validation tiny_val @ 4' in text
     assert_resumed_like_uninterrupted(root, run(tmp_path, one_pair, 'whole', 4), resumed_at=2, last=4)
+
+
+@pytest.mark.slow
+def test_export_weights_command_turns_a_trained_checkpoint_into_weights(one_pair, tmp_path, monkeypatch, capsys):
+    """README: ``panda train``, ``panda export-weights``, then ``panda compare --weights``."""
+    import torch
+
+    from panda_plugin import DistortionGraph, compare
+    from panda_plugin.engine.image_io import save_image
+    from panda_plugin.engine.weights import load_model
+
+    monkeypatch.chdir(tmp_path)
+    root = run(tmp_path, one_pair, 'tiny', 2)
+    checkpoint, out = root / 'models' / 'net_g_latest.pth', tmp_path / 'tiny.safetensors'
+    assert main(['export-weights', str(checkpoint), '--opt', str(tmp_path / 'tiny_2.yml'), '--out', str(out)]) == 0
+    assert f'wrote {out}' in capsys.readouterr().out
+    network = load_model(out)
+    assert network.panda_config == {'encoder': 'mobilenetv3_small_100', 'input_size': 64, 'dim': 32, 'blocks': 1,
+                                    'heads': 2}
+    trained = torch.load(checkpoint, weights_only=True)['params']
+    assert network.state_dict().keys() == trained.keys()
+    assert all(torch.equal(value, trained[key]) for key, value in network.state_dict().items())
+    images = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 3), dtype=np.uint8)
+    for name, image in zip(('a.png', 'b.png'), images):
+        save_image(tmp_path / name, image)
+    assert main(['compare', 'a.png', 'b.png', '--weights', str(out), '--segmenter', 'grid:2x2',
+                 '--json', 'graph.json']) == 0
+    graph = DistortionGraph.from_json(tmp_path / 'graph.json')
+    assert graph.metadata['weights'] == 'tiny'
+    expected = compare(images[0], images[1], segmenter='grid:2x2', model=network)
+    assert [(r.anchor, r.target, r.relation) for r in graph.regions] == \
+        [(r.anchor, r.target, r.relation) for r in expected.regions]
+    assert main(['export-weights', str(checkpoint), '--opt', str(tmp_path / 'tiny_2.yml'), '--out', 'tiny.pt']) == 2
+    assert "output 'tiny.pt' must end with .safetensors" in capsys.readouterr().err
