@@ -1,7 +1,6 @@
 """Tests for the second-stage panoptic segmenter: pseudo-labels, loss, grouping, specs, CLI."""
 from __future__ import annotations
 
-import json
 import re
 
 import cv2
