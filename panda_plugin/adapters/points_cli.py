@@ -193,21 +193,18 @@ def export_point_weights_command(args) -> int:
     Returns:
         Exit status 0.
     """
-    import torch
-    import yaml
-
+    from panda_plugin.core.option_file import load_option_file
+    from panda_plugin.engine.checkpoints import load_tensors
     from panda_plugin.engine.points.learned import CLICK_NETWORKS, export_point_weights
     from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
 
     archs = {**CLICK_NETWORKS, 'PanopticSegmenterNet': PanopticSegmenterNet}
-    options = dict((yaml.safe_load(Path(args.opt).read_text(encoding='utf-8')) or {}).get('network_g') or {})
+    options = load_option_file(args.opt).get('network_g')
+    options = dict(options) if isinstance(options, dict) else {}
     arch = options.pop('type', None)
     if arch not in archs:
         raise PandaInputError(f'{args.opt!r}: network_g.type is {arch!r}; accepted: {", ".join(archs)}')
-    try:
-        checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=True)
-    except Exception as error:  # pickle and zip errors vary by corruption
-        raise PandaInputError(f'cannot read checkpoint {args.checkpoint!r}: {error}') from None
+    checkpoint = load_tensors(args.checkpoint)
     network = archs[arch](**options)
     network.load_state_dict(checkpoint.get('params', checkpoint))
     path = export_point_weights(network, args.out)

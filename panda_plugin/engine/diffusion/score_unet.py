@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.checkpoints import load_tensors
 
 #: The shipped weights (trained by ``panda train -opt options/train_score_unet.yml``).
 SHIPPED = Path(__file__).resolve().parents[2] / 'weights' / 'dp-score-unet.safetensors'
@@ -157,7 +158,7 @@ def load_score_unet(path=None, checkpoint_config: dict | None = None) -> ScoreUN
         state = load_file(str(path))
     else:
         config = dict(checkpoint_config or DEFAULT_CONFIG)
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = load_tensors(path, 'score UNet checkpoint')
         state = state.get('params_ema', state.get('params', state))
     net = ScoreUNet(**config)
     try:
