@@ -31,14 +31,16 @@ def _opened(path: str | os.PathLike, what: str) -> Path:
 
 def _refusal(path: Path, what: str, error: Exception) -> PandaInputError:
     text = str(error)
-    found = re.search(r'Unsupported global: GLOBAL ([\w.]+)|Unsupported operand \d+|'
-                      r'unsupported (?:GLOBAL|class) [\w.\'"]+', text)
-    if isinstance(error, torch.serialization.pickle.UnpicklingError) or found:
-        thing = found.group(1) if found and found.group(1) else (found.group(0) if found else 'Python objects')
-        return PandaInputError(f'{what} {str(path)!r} holds pickled code or objects ({thing}), refused '
-                               f'without running them; accepted: {ACCEPTED}')
-    first = text.strip().splitlines()[0] if text.strip() else ''
-    detail = first if len(first) > 12 else f'{type(error).__name__} {first}'.strip()
+    found = re.search(r'Unsupported global: GLOBAL ([\w.]+)|unsupported (?:GLOBAL|class) ([\w.\'"]+)', text)
+    if found:
+        return PandaInputError(f'{what} {str(path)!r} holds pickled code or objects ({found.group(1) or found.group(2)}), '
+                               f'refused: nothing in it ran; accepted: {ACCEPTED}')
+    operand = re.search(r'Unsupported operand (\d+)', text)
+    if operand:
+        detail = f'not a tensors-only checkpoint: pickle operand {operand.group(1)} refused, nothing in it ran'
+    else:
+        first = text.strip().splitlines()[0] if text.strip() else ''
+        detail = first if len(first) > 12 else f'{type(error).__name__} {first}'.strip()
     return PandaInputError(f'cannot read {what} {str(path)!r} ({detail}); accepted: {ACCEPTED}')
 
 
