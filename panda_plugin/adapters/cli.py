@@ -115,22 +115,21 @@ def quadrant_label_map(side: int):
 
 
 def _demo(args) -> int:
-    import cv2
     import numpy as np
 
+    from panda_plugin.core.atomic import prepare_folder, write_atomic
     from panda_plugin.engine.data.bundled import packaged_image
     from panda_plugin.engine.distortions import degrade_regions
-    from panda_plugin.engine.image_io import save_image, square_crop
+    from panda_plugin.engine.image_io import encode_image, save_image, square_crop
     from panda_plugin.engine.predictor import compare
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_folder(args.out, '--out folder')
     clean = square_crop(packaged_image('skimage', 'coffee'), 384)
     quadrants = quadrant_label_map(clean.shape[0])
     degraded = degrade_regions(clean, quadrants, DEMO_QUADRANTS, seed=0)
     save_image(out / 'anchor.png', degraded)
     save_image(out / 'target.png', clean)
-    cv2.imwrite(str(out / 'quadrants.png'), quadrants.astype(np.uint8))  # a label-map PNG
+    write_atomic(out / 'quadrants.png', encode_image('.png', quadrants.astype(np.uint8)))  # a label-map PNG
     graph = compare(degraded, clean, masks=quadrants)
     print('anchor: coffee degraded by quadrant (top-left blur/severe, top-right noise/moderate, '
           'bottom-left compression/severe, bottom-right clean); target: the clean image; '
@@ -201,7 +200,9 @@ def _compare(args) -> int:
     from panda_plugin.engine.image_io import load_image
     from panda_plugin.engine.predictor import compare
 
-    if cli_folders.is_folder_run(args):
+    folder = cli_folders.is_folder_run(args)
+    cli_folders.check_outputs(args, folder)
+    if folder:
         return cli_folders.compare_folders(args)
 
     anchor, target = load_image(args.anchor, name='anchor'), load_image(args.target, name='target')
@@ -240,12 +241,16 @@ def _add_bench(commands) -> None:
 def _bench(args) -> int:
     import json
 
+    from panda_plugin.core.atomic import check_output, write_atomic
     from panda_plugin.engine.benchmark import format_report, json_report, plot_confusion, run_bench
 
+    for option, what in (('json', '--json file'), ('confusion', '--confusion picture')):
+        if getattr(args, option):
+            check_output(getattr(args, option), what)
     report = run_bench(args.data, model=args.weights, device=args.device)
     print(format_report(report))
     if args.json:
-        Path(args.json).write_text(json.dumps(json_report(report), indent=1), encoding='utf-8')
+        write_atomic(args.json, json.dumps(json_report(report), indent=1), '--json file')
         print(f'wrote {args.json}')
     if args.confusion:
         title = f'PANDABENCH {report["split"]}'

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from panda_plugin.core.atomic import check_output, prepare_folder, write_atomic
 from panda_plugin.core.errors import PandaInputError
 
 
@@ -33,6 +34,27 @@ def is_folder_run(args) -> bool:
     if any(folders) and not all(folders):
         raise PandaInputError(f'{args.anchor!r} and {args.target!r}: give two image files or two folders')
     return all(folders)
+
+
+#: Output options of compare, score and duel: (option, what, a folder of files when comparing folders).
+_OUTPUTS = (('json', '--json file', True), ('viz', '--viz picture', True), ('csv', '--csv file', False),
+            ('report', '--report file', False), ('spatial', '--spatial picture', True))
+
+
+def check_outputs(args, folder: bool) -> None:
+    """Refuse output paths that cannot be written before any image is read (``core.atomic``).
+
+    Args:
+        args: Parsed arguments of ``compare``, ``score`` or ``duel``.
+        folder: Folders are compared (``--json``, ``--viz`` and ``--spatial`` are then folders,
+            except ``duel --json``, one file for all).
+    """
+    for option, what, per_image in _OUTPUTS:
+        path = getattr(args, option, None)
+        if path:
+            many = folder and per_image and not (getattr(args, 'command', None) == 'duel' and option == 'json')
+            check_output(path, what.replace('file', 'folder').replace('picture', 'folder') if many else what,
+                         folder=many)
 
 
 def compare_folders(args) -> int:
@@ -73,8 +95,7 @@ def _write_outputs(args, results, folder: bool) -> None:
         for option, suffix, write in (('json', '.json', lambda r, p: r.graph.to_json(p, indent=2)),
                                       ('viz', '.png', lambda r, p: r.graph.render(p, r.restored, r.reference))):
             if getattr(args, option, None):
-                out = Path(getattr(args, option))
-                out.mkdir(parents=True, exist_ok=True)
+                out = prepare_folder(getattr(args, option), f'--{option} folder')
                 for result in results:
                     write(result, out / f'{result.name}{suffix}')
                 print(f'wrote {len(results)} {suffix[1:].upper()} files to {out}')
@@ -88,8 +109,7 @@ def _write_outputs(args, results, folder: bool) -> None:
         from panda_plugin.adapters.pictures import save_score_map
 
         if folder:
-            out = Path(args.spatial)
-            out.mkdir(parents=True, exist_ok=True)
+            out = prepare_folder(args.spatial, '--spatial folder')
             for result in results:
                 save_score_map(result.graph, out / f'{result.name}_map.png')
             print(f'wrote {len(results)} quality maps to {out}')
@@ -125,6 +145,7 @@ def _score(args) -> int:
     target, ref = Path(args.target), Path(args.ref)
     if target.is_dir() != ref.is_dir():
         raise PandaInputError(f'-t {args.target!r} and -r {args.ref!r}: give two image files or two folders')
+    check_outputs(args, target.is_dir())
     pairs = pair_folders(target, ref) if target.is_dir() else [ImageSet(target.stem, (target, ref))]
     results = compare_pairs(pairs, segmenter=args.segmenter, model=args.weights, device=args.device,
                             batch_size=args.batch_size, progress=len(pairs) > 1)
@@ -165,6 +186,7 @@ def _duel(args) -> int:
     folders = [Path(path).is_dir() for path in (args.a, args.b, args.reference)]
     if any(folders) and not all(folders):
         raise PandaInputError('A, B and --reference must be three image files or three folders')
+    check_outputs(args, all(folders))
     if all(folders):
         if args.masks:
             raise PandaInputError('--masks is for one image triple; folders use --segmenter')
@@ -195,12 +217,11 @@ def _duel(args) -> int:
         data = duels[0][1].to_dict() if not all(folders) else {
             'schema': 'panda-duel-folder/1', 'a': args.a, 'b': args.b, 'reference': args.reference,
             'images': [{'name': images.name, **match.to_dict()} for images, match in duels]}
-        Path(args.json).write_text(json.dumps(data, indent=1), encoding='utf-8')
+        write_atomic(args.json, json.dumps(data, indent=1), '--json file')
         print(f'wrote {args.json}')
     if args.viz:
         if all(folders):
-            out = Path(args.viz)
-            out.mkdir(parents=True, exist_ok=True)
+            out = prepare_folder(args.viz, '--viz folder')
             for images, match in duels:
                 save_duel_picture(match, out / f'{images.name}_duel.png', *images.paths)
             print(f'wrote {len(duels)} duel pictures to {out}')

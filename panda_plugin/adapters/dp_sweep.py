@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.atomic import atomic_path, prepare_folder, write_atomic
 from panda_plugin.core.errors import PandaInputError
 
 #: Smallest side at which BasicSR's NIQE is computed (it needs two 96 x 96 blocks or more).
@@ -73,7 +74,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
 
     progress = progress or logging.getLogger(__name__).info
     out = Path(out)
-    (out / 'images').mkdir(parents=True, exist_ok=True)
+    prepare_folder(out / 'images', 'output folder')
     prior = prior or load_prior()
     niqe = niqe_measure()
     large = min(min(image.shape[:2]) for _, image in images) >= NIQE_MIN_SIDE
@@ -92,7 +93,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
     if regions != 'none' and len(methods) >= 2:
         report['regions'] = region_report(result.images, methods, regions, out, progress)
     plot_curves(report, out / 'dp_curve.png')
-    (out / 'sweep.json').write_text(json.dumps(finite(report), indent=1), encoding='utf-8')
+    write_atomic(out / 'sweep.json', json.dumps(finite(report), indent=1), 'sweep JSON')
     if tensorboard:
         log_tensorboard(report, result.images, tensorboard)
     return report
@@ -178,7 +179,8 @@ def plot_curves(report: dict, path: Path) -> None:
         ax.legend(fontsize=7)
     fig.suptitle(f"{report['settings']['degradation']}: mean over {len(report['measurement_psnr'])} images")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    with atomic_path(path, 'sweep curve') as temporary:
+        fig.savefig(temporary, dpi=90, format='png')
     plt.close(fig)
 
 
@@ -209,7 +211,8 @@ def plot_regions(seen: dict, summary: dict, labels: np.ndarray, path: Path) -> N
     for ax in axes:
         ax.axis('off')
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with atomic_path(path, 'region picture') as temporary:
+        fig.savefig(temporary, dpi=80, format='png')
     plt.close(fig)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.region_labels import SIDES, Region
@@ -115,9 +116,9 @@ def save_graph_picture(graph: DistortionGraph, path: str | os.PathLike, anchor_i
     picture = Image.fromarray(render_graph(graph, anchor_image, target_image))
     if anchor_image is not None or target_image is not None:
         picture = picture.quantize(palette=_palette(picture), dither=Image.Dither.FLOYDSTEINBERG)
-    path = Path(path)
-    picture.save(path, format='PNG', optimize=True)
-    return path
+    with atomic_path(path, 'picture') as temporary:
+        picture.save(temporary, format='PNG', optimize=True)
+    return Path(path)
 
 
 def _draw_regions(graph: DistortionGraph, ax, side: str, view: np.ndarray, points: list, cmap, norm,
@@ -260,6 +261,6 @@ def save_score_map(graph: DistortionGraph, path: str | os.PathLike, side: str = 
     """
     from PIL import Image
 
-    path = Path(path)
-    Image.fromarray(score_map_picture(graph, side)).save(path, format='PNG', optimize=True)
-    return path
+    with atomic_path(path, 'quality map') as temporary:
+        Image.fromarray(score_map_picture(graph, side)).save(temporary, format='PNG', optimize=True)
+    return Path(path)

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from panda_plugin.adapters.pictures import render_graph, score_map_picture
 from panda_plugin.adapters.score_tables import score_rows, worst_regions
+from panda_plugin.core.atomic import write_atomic
 
 _STYLE = """
 body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}
@@ -71,10 +72,7 @@ def write_report(results, path: str | os.PathLike, *, title: str = 'PANDA report
             f'src="{_data_uri(score_map_picture(result.graph), "PNG", 256)}"></div>'
             f'{_regions_table(worst_regions([result], per_image))}</section>')
     parts.append('</body></html>')
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('\n'.join(parts), encoding='utf-8')
-    return path
+    return write_atomic(path, '\n'.join(parts), 'HTML report')
 
 
 def _regions_table(rows: list[dict]) -> str:

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
+
+from panda_plugin.core.atomic import write_atomic
 
 #: Columns of the per-image CSV of ``panda compare DIR DIR`` and ``panda score``.
 SCORE_COLUMNS = ('name', 'restored', 'reference', 'score', 'relation', 'regions', 'lowest_region_score',
@@ -56,8 +59,27 @@ def worst_regions(results, count: int = 20) -> list[dict]:
     return rows[:count]
 
 
+def spreadsheet_safe(value):
+    """A CSV cell that a spreadsheet shows as text: text starting with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return (a formula to Excel, LibreOffice and Google Sheets) gets a leading
+    ``'``; numbers are left as they are.
+
+    Args:
+        value: The cell.
+
+    Returns:
+        The cell to write.
+    """
+    if isinstance(value, str) and value[:1] in ('=', '+', '-', '@', '\t', '\r'):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
 def write_csv(rows: list[dict], path: str | os.PathLike, columns=SCORE_COLUMNS) -> Path:
-    """Write rows as a CSV file with a header.
+    """Write rows as a CSV file with a header, atomically, every text cell spreadsheet-safe.
 
     Args:
         rows: Dicts with at least ``columns``.
@@ -67,10 +89,8 @@ def write_csv(rows: list[dict], path: str | os.PathLike, columns=SCORE_COLUMNS) 
     Returns:
         The written path.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open('w', newline='', encoding='utf-8') as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction='ignore')
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    text = io.StringIO(newline='')
+    writer = csv.DictWriter(text, fieldnames=list(columns), extrasaction='ignore')
+    writer.writeheader()
+    writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
+    return write_atomic(path, text.getvalue(), 'CSV file')

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.region_labels import LABEL_FIELDS, SIDES, label_field
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 from panda_plugin.engine.evaluation import (
@@ -117,11 +118,10 @@ def plot_confusion(confusion: dict, path: str | os.PathLike, title: str = '') ->
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    with atomic_path(path, 'confusion picture') as temporary:
+        figure.savefig(temporary, dpi=110, format=Path(path).suffix[1:] or 'png')
     plt.close(figure)
-    return path
+    return Path(path)
 
 
 def json_report(report: dict) -> dict:

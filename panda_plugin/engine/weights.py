@@ -18,6 +18,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from panda_plugin.core.atomic import atomic_path, check_output
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.option_file import load_option_file
 from panda_plugin.engine.checkpoints import load_tensors
@@ -214,8 +215,7 @@ def export_weights(checkpoint: str | os.PathLike, option_file: str | os.PathLike
                    out: str | os.PathLike) -> Path:
     """Convert a BasicSR checkpoint of PANDA into a self-describing safetensors file.
 
-    The file is written next to ``out`` first and renamed into place, so an existing file is
-    never left half-written.
+    The file is written atomically (``core.atomic``), with the mode a plain ``open`` gives.
 
     Args:
         checkpoint: ``net_g_<iter>.pth`` written by ``panda train``.
@@ -225,14 +225,13 @@ def export_weights(checkpoint: str | os.PathLike, option_file: str | os.PathLike
     Returns:
         The written path.
     """
-    config = network_options(option_file)
-    network = load_model(checkpoint, config=config)
     out = Path(out)
     if out.suffix != '.safetensors':
         raise PandaInputError(f'output {str(out)!r} must end with .safetensors')
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + '.partial')
+    check_output(out, '--out weights file')
+    config = network_options(option_file)
+    network = load_model(checkpoint, config=config)
     state = {k: v.contiguous() for k, v in network.state_dict().items()}
-    save_file(state, str(partial), metadata={'panda_config': json.dumps(config, sort_keys=True)})
-    partial.replace(out)
+    with atomic_path(out, 'weights file') as temporary:
+        save_file(state, str(temporary), metadata={'panda_config': json.dumps(config, sort_keys=True)})
     return out
