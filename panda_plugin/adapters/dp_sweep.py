@@ -216,6 +216,10 @@ def plot_regions(seen: dict, summary: dict, labels: np.ndarray, path: Path) -> N
     plt.close(fig)
 
 
+#: Largest side of the centre crops (a 2048 x 2048 sweep already takes hours on a CPU).
+MAX_SIZE = 2048
+
+
 def _floats(text: str) -> tuple:
     try:
         return tuple(float(v) for v in text.split(',') if v.strip())
@@ -260,11 +264,12 @@ def _dp_sweep(args) -> int:
     from panda_plugin.engine.diffusion.priors import load_prior
     from panda_plugin.engine.diffusion.sweep import SweepSettings
 
-    if args.size < 32:
-        raise PandaInputError(f'--size {args.size}; accepted: an integer >= 32')
-    settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed,
-                             tuple(int(n) for n in args.average), args.deterministic, args.scale,
-                             args.conditioning)
+    if not 32 <= args.size <= MAX_SIZE:
+        raise PandaInputError(f'--size {args.size}; accepted: an integer in [32, {MAX_SIZE}]')
+    if args.seed < 0:
+        raise PandaInputError(f'--seed {args.seed}; accepted: an integer >= 0')
+    settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed, args.average, args.deterministic,
+                             args.scale, args.conditioning)
     settings.check()
     prior = load_prior(args.prior, args.seed)
     resolve_conditioning(prior, parse_degradation(args.degrade), args.conditioning)  # before anything is written
