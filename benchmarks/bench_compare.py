@@ -26,11 +26,11 @@ import torch
 from timing import median_seconds
 
 import panda_plugin
-from panda_plugin.adapters.cli import DEMO_QUADRANTS, quadrant_label_map
+from panda_plugin.adapters.cli.main import DEMO_QUADRANTS, quadrant_label_map
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.engine.predictor import predict_regions, resolve_model
+from panda_plugin.engine.panda.predictor import predict_regions, resolve_model
 from panda_plugin.engine.regions import build_segmenter
 
 MEMORY_PROBE = """

@@ -23,13 +23,13 @@ import numpy as np
 from scipy.stats import spearmanr
 
 import panda_plugin
-from panda_plugin.adapters.cli import DEMO_QUADRANTS, quadrant_label_map
+from panda_plugin.adapters.cli.main import DEMO_QUADRANTS, quadrant_label_map
 from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.data.bundled import PACKAGED, packaged_image
 from panda_plugin.engine.distortions import degrade_regions
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.engine.scoring import build_scorer
-from panda_plugin.engine.weights import load_model
+from panda_plugin.engine.panda.scoring import build_scorer
+from panda_plugin.engine.panda.weights import load_model
 
 SIZES = (256, 512)
 #: The distortion each demo quadrant carries (``clean`` for the untouched one).

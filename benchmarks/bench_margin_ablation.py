@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from panda_plugin.engine.benchmark import run_bench
-from panda_plugin.engine.evaluation import METRICS
-from panda_plugin.engine.weights import load_model, network_options
+from panda_plugin.engine.panda.benchmark import run_bench
+from panda_plugin.engine.panda.evaluation import METRICS
+from panda_plugin.engine.panda.weights import load_model, network_options
 
 RUNS = {
     'L1 only (margin_weight 0)': ('experiments/panda_tiny_l1', 'options/train_panda_tiny_l1only.yml'),

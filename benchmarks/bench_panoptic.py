@@ -21,7 +21,7 @@ import torch
 from timing import median_seconds
 
 from panda_plugin.engine.data.bundled import packaged_image
-from panda_plugin.engine.data.points_data import PointsReader
+from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.points.geodesic import geodesic_regions
 from panda_plugin.engine.points.panoptic import PanopticSegmenter
 from panda_plugin.engine.points.panoptic_quality import PanopticQuality

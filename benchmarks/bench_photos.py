@@ -31,7 +31,7 @@ import numpy as np
 import panda_plugin
 from panda_plugin.engine.data.bundled import PACKAGED, packaged_image
 from panda_plugin.engine.image_io import list_images, load_image, square_crop
-from panda_plugin.engine.weights import load_model
+from panda_plugin.engine.panda.weights import load_model
 
 SIGMAS = (2.0, 4.0)
 WORSE = ('slightly_worse', 'significantly_worse')

@@ -149,7 +149,7 @@ class Alternatives:
         self.scores = {}
 
     def add(self, group: str, degraded: np.ndarray, image: np.ndarray, label_map: np.ndarray) -> None:
-        from panda_plugin.engine.fidelity import RegionPooling, identical_regions, pixel_maps
+        from panda_plugin.engine.panda.fidelity import RegionPooling, identical_regions, pixel_maps
 
         a, b = tensor(degraded), tensor(image)
         with torch.no_grad():

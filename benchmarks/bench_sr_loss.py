@@ -57,7 +57,7 @@ def time_validation(options: dict) -> tuple[float, float, int]:
     from torch.utils.tensorboard import SummaryWriter
 
     from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
-    from panda_plugin.engine.metric import shared_metric
+    from panda_plugin.engine.panda.metric import shared_metric
 
     dataset = build_dataset({**options['datasets']['val'], 'phase': 'val', 'scale': options['scale']})
     metric = shared_metric(options['val']['panda']['weights'], options['val']['panda']['segmenter'])

@@ -1,4 +1,4 @@
-"""How far the torch label oracle (``engine.fidelity``) is from the numpy one it replaced.
+"""How far the torch label oracle (``engine.panda.fidelity``) is from the numpy one it replaced.
 
 The numpy ``PixelMapScorer`` is read from a git revision that still has it (default
 ``df3cb21``, the last commit before the torch measure) and run beside the current one on
@@ -29,7 +29,7 @@ from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import apply_distortion, degrade_regions
 from panda_plugin.engine.image_io import square_crop
 from panda_plugin.engine.regions import build_segmenter
-from panda_plugin.engine.scoring import PixelMapScorer
+from panda_plugin.engine.panda.scoring import PixelMapScorer
 
 IMAGES = ('coffee', 'rocket', 'gravel', 'immunohistochemistry')
 DISTORTIONS = ('blur', 'noise', 'compression', 'saturate_dec', 'contrast_inc', 'haze')
@@ -39,7 +39,7 @@ MEASURES = ('ssim_psnr', 'ssim_color', 'ssim', 'psnr')
 def old_scorer_module(revision: str):
     """The numpy scoring module of ``revision``, imported under another name."""
     root = Path(__file__).resolve().parent.parent
-    source = subprocess.run(['git', '-C', str(root), 'show', f'{revision}:panda_plugin/engine/scoring.py'],
+    source = subprocess.run(['git', '-C', str(root), 'show', f'{revision}:panda_plugin/engine/panda/scoring.py'],
                             capture_output=True, text=True, check=True).stdout
     path = Path(tempfile.mkdtemp()) / 'numpy_scoring.py'
     path.write_text(source)

@@ -21,12 +21,12 @@ import torch
 import torch.nn.functional as F
 from dp_detail_ratio import detail_ratios
 
-from panda_plugin.adapters.dp_sweep import niqe_measure
+from panda_plugin.adapters.cli.dp import niqe_measure
 from panda_plugin.engine.data.reference_images import read_images
-from panda_plugin.engine.diffusion.operators import parse_degradation
-from panda_plugin.engine.diffusion.priors import load_prior
-from panda_plugin.engine.diffusion.restore import measure, restore, to_image, to_tensor
-from panda_plugin.engine.diffusion.sweep import SweepResult, add_means, add_panda_fd, base_measures
+from panda_plugin.engine.dp.operators import parse_degradation
+from panda_plugin.engine.dp.priors import load_prior
+from panda_plugin.engine.dp.restore import measure, restore, to_image, to_tensor
+from panda_plugin.engine.dp.sweep import SweepResult, add_means, add_panda_fd, base_measures
 
 
 def local_energy(y: torch.Tensor, window: int = 15) -> torch.Tensor:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from panda_plugin.adapters.dp_sweep import finite, plot_curves
+from panda_plugin.adapters.cli.dp import finite, plot_curves
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.diffusion.feature_fd import frechet_distance, panda_tokens
+from panda_plugin.engine.dp.feature_fd import frechet_distance, panda_tokens
 from panda_plugin.engine.image_io import load_image
 
 #: Settings that must agree between merged runs.

@@ -11,9 +11,9 @@ import argparse
 import json
 import time
 
-from panda_plugin.adapters.dp_sweep import NIQE_MIN_SIDE, finite, niqe_measure, read_images
-from panda_plugin.engine.diffusion.priors import load_prior
-from panda_plugin.engine.diffusion.sweep import SweepSettings, run_sweep
+from panda_plugin.adapters.cli.dp import NIQE_MIN_SIDE, finite, niqe_measure, read_images
+from panda_plugin.engine.dp.priors import load_prior
+from panda_plugin.engine.dp.sweep import SweepSettings, run_sweep
 
 #: The four held-out photographs of the sweeps in docs/dp.md.
 PHOTOS = ('matplotlib_grace_hopper', 'skimage_coffee', 'skimage_gravel', 'skimage_rocket')

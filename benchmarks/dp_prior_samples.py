@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from panda_plugin.engine.diffusion.priors import load_prior
-from panda_plugin.engine.diffusion.restore import to_image
-from panda_plugin.engine.diffusion.sampler import reverse_diffusion
-from panda_plugin.engine.diffusion.schedule import vp_schedule
+from panda_plugin.engine.dp.priors import load_prior
+from panda_plugin.engine.dp.restore import to_image
+from panda_plugin.engine.dp.sampler import reverse_diffusion
+from panda_plugin.engine.dp.schedule import vp_schedule
 from panda_plugin.engine.image_io import save_image
 
 

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from panda_plugin.adapters.dp_sweep import finite, region_report
+from panda_plugin.adapters.cli.dp import finite, region_report
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.image_io import load_image
 

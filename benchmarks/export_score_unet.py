@@ -10,7 +10,7 @@ import argparse
 
 import yaml
 
-from panda_plugin.engine.diffusion.score_unet import SHIPPED, load_score_unet, save_score_unet
+from panda_plugin.engine.dp.score_unet import SHIPPED, load_score_unet, save_score_unet
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import time
 import torch
 
 from panda_plugin.engine.data.bundled import bundled_images
-from panda_plugin.engine.diffusion.patch_prior import SHIPPED, PatchGMMPrior, fit_patch_gmm, sample_patches
+from panda_plugin.engine.dp.patch_prior import SHIPPED, PatchGMMPrior, fit_patch_gmm, sample_patches
 
 
 def held_out_log_likelihood(mixture, patches) -> float:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from figures import stack_rows
 
-from panda_plugin.adapters.click_pictures import render_click_regions
+from panda_plugin.adapters.pictures.clicks import render_click_regions
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.image_io import save_image
 from panda_plugin.engine.points import click_regions, read_clicks

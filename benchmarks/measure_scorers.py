@@ -24,7 +24,7 @@ from panda_plugin.core.taxonomy import DISTORTION_TYPES
 from panda_plugin.engine.data.bundled import bundled_images
 from panda_plugin.engine.distortions import apply_distortion
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.engine.scoring import build_scorer
+from panda_plugin.engine.panda.scoring import build_scorer
 
 DEFAULT_SCORERS = 'ssim_psnr,ssim_color,ssim,psnr,pyiqa:gmsd,pyiqa:vsi,pyiqa:fsim'
 

@@ -13,9 +13,9 @@ __version__ = '0.1.0'
 __all__ = ['DISTORTIONS', 'DistortionGraph', 'PandaInputError', 'PandaMetric', 'RELATIONS', 'SEVERITIES',
            '__version__', 'compare', 'duel', 'load_model']
 
-_LAZY = {'compare': 'panda_plugin.engine.predictor', 'duel': 'panda_plugin.engine.duel',
-         'load_model': 'panda_plugin.engine.weights',
-         'PandaMetric': 'panda_plugin.engine.metric'}
+_LAZY = {'compare': 'panda_plugin.engine.panda.predictor', 'duel': 'panda_plugin.engine.panda.duel',
+         'load_model': 'panda_plugin.engine.panda.weights',
+         'PandaMetric': 'panda_plugin.engine.panda.metric'}
 
 
 def __getattr__(name: str):

@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.diffusion.operators import parse_degradation
-from panda_plugin.engine.diffusion.priors import load_prior
-from panda_plugin.engine.diffusion.restore import measure, restore, to_tensor
-from panda_plugin.engine.diffusion.score import EpsScore
-from panda_plugin.engine.diffusion.score_unet import ScoreUNet, load_score_unet, save_score_unet
+from panda_plugin.engine.dp.operators import parse_degradation
+from panda_plugin.engine.dp.priors import load_prior
+from panda_plugin.engine.dp.restore import measure, restore, to_tensor
+from panda_plugin.engine.dp.score import EpsScore
+from panda_plugin.engine.dp.score_unet import ScoreUNet, load_score_unet, save_score_unet
 from panda_plugin.engine.image_io import save_image, square_crop
 
 TINY = {'widths': [8, 8, 16, 16], 'emb_dim': 16}
@@ -89,7 +89,7 @@ def test_eps_score_unet_plugs_into_the_sampler_on_a_16x16_image(tmp_path, small_
 
 
 def test_validation_crops_are_fixed_and_training_crops_vary(tmp_path, small_astronaut):
-    from panda_plugin.engine.diffusion.crops import ImageCropDataset
+    from panda_plugin.engine.dp.crops import ImageCropDataset
 
     (tmp_path / 'images').mkdir()
     save_image(tmp_path / 'images' / 'astronaut.png', square_crop(small_astronaut, 64))

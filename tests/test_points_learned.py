@@ -39,7 +39,7 @@ def test_more_clicks_than_the_model_takes(small_astronaut):
 def test_learned_beats_euclidean_on_fixed_scenes(weights, margin):
     import skimage.data
 
-    from panda_plugin.engine.data.scenes import KINDS, make_scene
+    from panda_plugin.engine.points.scenes import KINDS, make_scene
     from panda_plugin.engine.points.panoptic_quality import PanopticQuality
 
     photos = [skimage.data.coffee(), skimage.data.rocket()]

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from panda_plugin.engine.points.distance_arch import PointDistanceNet
-from panda_plugin.engine.points.distance_loss import PointDistanceLoss
+from panda_plugin.engine.points.models.distance_arch import PointDistanceNet
+from panda_plugin.engine.points.models.distance_loss import PointDistanceLoss
 
 
 def _batch(seed: int = 0):
@@ -34,7 +34,7 @@ def test_network_shapes_and_padding(rounds, aggregate, enhance):
 
 def test_distance_loss_uses_only_clicked_pixels():
     """The loss reads the image and the clicks; no dense label can change it."""
-    from panda_plugin.engine.data.scenes import make_scene
+    from panda_plugin.engine.points.scenes import make_scene
 
     torch.manual_seed(0)
     network = PointDistanceNet(width=8, dim=16, heads=2, rounds=1)
@@ -150,8 +150,8 @@ def test_export_and_load_weights(tmp_path):
 
 
 def test_dataset_crops_keep_clicks_on_their_instances(tmp_path, monkeypatch):
-    import panda_plugin.engine.data.points_data as points_data
-    from panda_plugin.engine.data.points_dataset import PointsDataset
+    import panda_plugin.engine.points.points_data as points_data
+    from panda_plugin.engine.points.points_dataset import PointsDataset
 
     monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])
     path = tmp_path / 'scenes.lmdb'

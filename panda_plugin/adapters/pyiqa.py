@@ -8,8 +8,8 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import boxes_and_areas
-from panda_plugin.engine.fidelity import Calibration
-from panda_plugin.engine.scoring import check_scorer_inputs, register_scorer_scheme
+from panda_plugin.engine.panda.fidelity import Calibration
+from panda_plugin.engine.panda.scoring import check_scorer_inputs, register_scorer_scheme
 
 #: pyiqa's name of the metric.
 METRIC_NAME = 'panda'
@@ -28,7 +28,7 @@ def register_pyiqa_metric() -> None:
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
     from pyiqa.utils.registry import ARCH_REGISTRY
 
-    from panda_plugin.engine.metric import PandaMetric
+    from panda_plugin.engine.panda.metric import PandaMetric
 
     if 'PandaMetric' not in ARCH_REGISTRY:
         ARCH_REGISTRY.register(PandaMetric)

@@ -276,7 +276,7 @@ class DistortionGraph:
         return '\n'.join(lines)
 
     def render(self, path: str | os.PathLike, anchor_image=None, target_image=None) -> Path:
-        """Draw the graph over the two images and write a PNG (see ``adapters.pictures``).
+        """Draw the graph over the two images and write a PNG (see ``adapters.pictures.graph``).
 
         Args:
             path: Destination PNG path.
@@ -287,7 +287,7 @@ class DistortionGraph:
         Returns:
             The written path.
         """
-        from panda_plugin.adapters.pictures import save_graph_picture
+        from panda_plugin.adapters.pictures.graph import save_graph_picture
 
         return save_graph_picture(self, path, anchor_image, target_image)
 

@@ -6,8 +6,8 @@ import torch
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.options import check_choice, check_number, reject_unknown
-from panda_plugin.engine.metric import shared_metric
-from panda_plugin.engine.weights import DEFAULT_WEIGHTS
+from panda_plugin.engine.panda.metric import shared_metric
+from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS
 
 #: Option keys BasicSR adds to every metric's options.
 _BASICSR_METRIC_KEYS = ('better',)

@@ -9,7 +9,7 @@ from basicsr.models.base_model import BaseModel
 
 from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.points.distance_loss import PointDistanceLoss
+from panda_plugin.engine.points.models.distance_loss import PointDistanceLoss
 from panda_plugin.engine.points.panoptic_quality import PanopticQuality
 
 #: Batch entries used for training; ``panoptic`` is read by validation only.

@@ -18,21 +18,21 @@ def registered_objects() -> dict:
     from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
     from panda_plugin.adapters.basicsr.score_model import DenoisingScoreModel
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
-    from panda_plugin.engine.data.dataset import PandaSetDataset
-    from panda_plugin.engine.data.points_dataset import PointsDataset
+    from panda_plugin.engine.panda.data.dataset import PandaSetDataset
+    from panda_plugin.engine.points.points_dataset import PointsDataset
     from panda_plugin.engine.data.reference_images import ReferenceImageDataset
-    from panda_plugin.engine.diffusion.crops import ImageCropDataset
-    from panda_plugin.engine.diffusion.score_matching import DenoisingScoreLoss
-    from panda_plugin.engine.diffusion.score_unet import ScoreUNet
-    from panda_plugin.engine.models.loss import PandaLoss
-    from panda_plugin.engine.models.panda_arch import PANDA
-    from panda_plugin.engine.points.boundary_arch import ClickBoundaryNet
-    from panda_plugin.engine.points.distance_arch import PointDistanceNet
-    from panda_plugin.engine.points.distance_loss import PointDistanceLoss
-    from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
-    from panda_plugin.engine.points.panoptic_loss import PanopticEmbeddingLoss
-    from panda_plugin.engine.points.separation_loss import ClickSeparationLoss
-    from panda_plugin.engine.region_loss import PandaRegionLoss
+    from panda_plugin.engine.dp.crops import ImageCropDataset
+    from panda_plugin.engine.dp.score_matching import DenoisingScoreLoss
+    from panda_plugin.engine.dp.score_unet import ScoreUNet
+    from panda_plugin.engine.panda.models.loss import PandaLoss
+    from panda_plugin.engine.panda.models.panda_arch import PANDA
+    from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
+    from panda_plugin.engine.points.models.distance_arch import PointDistanceNet
+    from panda_plugin.engine.points.models.distance_loss import PointDistanceLoss
+    from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
+    from panda_plugin.engine.points.models.panoptic_loss import PanopticEmbeddingLoss
+    from panda_plugin.engine.points.models.separation_loss import ClickSeparationLoss
+    from panda_plugin.engine.panda.region_loss import PandaRegionLoss
 
     return {'arch': [PANDA, PointDistanceNet, ClickBoundaryNet, PanopticSegmenterNet, ScoreUNet],
             'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss, ClickSeparationLoss, PanopticEmbeddingLoss,

@@ -16,9 +16,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.points.boundary_arch import ClickBoundaryNet
+from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
 from panda_plugin.engine.points.clicks import Clicks
-from panda_plugin.engine.points.distance_arch import PointDistanceNet
+from panda_plugin.engine.points.models.distance_arch import PointDistanceNet
 from panda_plugin.engine.points.geodesic import WORK_SIZE, shortest_path_labels
 from panda_plugin.engine.points.scaling import full_size_labels, working_clicks, working_shape
 
