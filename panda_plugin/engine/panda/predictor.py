@@ -65,11 +65,9 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
     if points_method is not None and points is None:
         raise PandaInputError('points_method applies only with points')
     if points is not None:
-        from panda_plugin.engine.points import DEFAULT_METHOD, click_regions
-
-        method = points_method or DEFAULT_METHOD
-        label_map = click_regions(target_image, points, method)
-        regions = f'points:{method}'
+        propose = build_segmenter(f'points:{points_method}' if points_method else 'points', points=points)
+        label_map = propose(target_image)
+        regions = f'points:{propose.method}'
     elif masks is not None:
         label_map = load_masks(masks, anchor_image.shape[:2])
         regions = 'masks'

@@ -24,7 +24,7 @@ from pathlib import Path
 import lmdb
 import numpy as np
 
-from panda_plugin import __version__
+from panda_plugin.core.version import __version__
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.integrity import WriterLock, check_data_file, prefixed, record_checksum
 from panda_plugin.engine.data.lmdb_store import decode_png, dumps, encode_png

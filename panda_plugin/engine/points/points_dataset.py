@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points.points_data import PointsReader
+from panda_plugin.engine.points.pseudo_labels import read_pseudo_labels
 
 
 class PointsDataset(Dataset):
@@ -44,8 +45,6 @@ class PointsDataset(Dataset):
         self._rng = np.random.default_rng(opt.get('seed'))
         self.pseudo = None
         if opt.get('pseudo_labels'):
-            from panda_plugin.engine.points.pseudo_labels import read_pseudo_labels
-
             self.pseudo = read_pseudo_labels(opt['pseudo_labels'])
 
     def __len__(self) -> int:

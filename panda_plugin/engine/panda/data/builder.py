@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from panda_plugin import __version__
+from panda_plugin.core.version import __version__
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.taxonomy import relation_ids_from_scores
 from panda_plugin.engine.data.lmdb_store import RecordWriter, encode_png, read_config
