@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
 def read_images(specs, size: int, names=None) -> list:
@@ -78,5 +77,4 @@ class ReferenceImageDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         name, image = self.images[index]
-        gt = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255
-        return {'gt': gt, 'gt_path': name, 'lq_path': name}
+        return {'gt': rgb8_to_tensor(image), 'gt_path': name, 'lq_path': name}

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import Dataset
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
 def read_image_set(spec: str) -> list:
@@ -71,8 +72,7 @@ class ImageCropDataset(Dataset):
         crop = image[top:top + self.crop, left:left + self.crop]
         if self.training:
             crop = np.rot90(crop[:, ::-1] if rng.random() < 0.5 else crop, rng.integers(4))
-        tensor = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).float()
-        return {'image': tensor / 127.5 - 1}
+        return {'image': rgb8_to_tensor(crop, signed=True).contiguous()}
 
     def _train_rng(self) -> np.random.Generator:
         """The crop generator: the dataset's own, or in a loader worker one seeded by that worker."""

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
 def frechet_distance(a, b) -> float:
@@ -59,7 +60,7 @@ def panda_tokens(images, model=None) -> np.ndarray:
     device = next(network.parameters()).device
     rows = []
     for image in images:
-        x = torch.from_numpy(np.ascontiguousarray(image)).to(device).permute(2, 0, 1)[None].float() / 255
+        x = rgb8_to_tensor(image, device)[None]
         size = (network.input_size, network.input_size)
         x = F.interpolate(x, size=size, mode='bilinear', antialias=True, align_corners=False)
         features = network.encoder(x)[0]

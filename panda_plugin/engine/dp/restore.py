@@ -8,11 +8,12 @@ from panda_plugin.engine.dp.guidance import conditional_score
 from panda_plugin.engine.dp.operators import Degradation
 from panda_plugin.engine.dp.sampler import reverse_diffusion
 from panda_plugin.engine.dp.schedule import vp_schedule
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 RGB -> 1x3xHxW float64 in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].double() / 127.5 - 1
+    return rgb8_to_tensor(image, dtype=torch.float64, signed=True)[None]
 
 
 def to_image(tensor: torch.Tensor) -> np.ndarray:

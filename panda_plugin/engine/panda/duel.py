@@ -21,9 +21,8 @@ from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import RELATIONS, relation_from_scores, relation_ids_from_scores
 from panda_plugin.engine.panda.folder_compare import compare_pairs
 from panda_plugin.engine.panda.folders import ImageSet, pair_folders
-from panda_plugin.engine.image_io import load_image
-from panda_plugin.engine.panda.predictor import predict_graphs, resolve_model
-from panda_plugin.engine.regions import build_segmenter, load_masks
+from panda_plugin.engine.panda.predictor import predict_graphs, prepare_pair, region_proposer, resolve_model
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 #: Schema name of ``Duel.to_dict``.
 DUEL_SCHEMA = 'panda-duel/1'
@@ -145,22 +144,14 @@ def duel(a, b, reference, *, masks=None, segmenter=None, model=None, device=None
     Returns:
         The ``Duel``.
     """
-    images = [load_image(image, name=name) for image, name in zip((a, b, reference), ('a', 'b', 'reference'))]
-    if len({image.shape for image in images}) != 1:
-        sizes = ', '.join(f'{n} {i.shape[1]}x{i.shape[0]}' for n, i in zip(('a', 'b', 'reference'), images))
-        raise PandaInputError(f'{sizes}; the three images must have the same size')
     if masks is not None and segmenter is not None:
         raise PandaInputError('give masks or segmenter, not both')
-    if masks is not None:
-        label_map, regions = load_masks(masks, images[2].shape[:2]), 'masks'
-    else:
-        spec = 'superpixel' if segmenter is None else segmenter
-        label_map = build_segmenter(spec)(images[2])
-        regions = os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else type(spec).__name__
+    propose, regions = (None, 'masks') if masks is not None else region_proposer(segmenter)
+    images, label_map = prepare_pair({'a': a, 'b': b, 'reference': reference}, propose, masks)
     network = resolve_model(model, device)
     where = next(network.parameters()).device
-    tensors = [torch.from_numpy(image).permute(2, 0, 1).float().to(where) / 255 for image in images]
-    labels = torch.from_numpy(np.asarray(label_map, np.int64)).to(where)
+    tensors = [rgb8_to_tensor(image, where) for image in images]
+    labels = torch.from_numpy(label_map).to(where)
     graphs = predict_graphs(network, torch.stack(tensors[:2]), torch.stack([tensors[2]] * 2),
                             torch.stack([labels, labels]), reference=True, metadata={'regions': regions})
     return Duel(*graphs, names=names)

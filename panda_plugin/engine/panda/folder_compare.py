@@ -2,7 +2,6 @@
 DIR DIR``)."""
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +12,8 @@ from tqdm import tqdm
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
-from panda_plugin.engine.image_io import load_image
-from panda_plugin.engine.panda.predictor import predict_graphs, resolve_model
-from panda_plugin.engine.regions import build_segmenter
+from panda_plugin.engine.panda.predictor import predict_graphs, prepare_pair, region_proposer, resolve_model
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
 @dataclass
@@ -56,11 +54,10 @@ def compare_pairs(pairs, *, segmenter=None, model=None, device=None, reference: 
     """
     if batch_size < 1:
         raise PandaInputError(f'batch size {batch_size}; accepted: an integer >= 1')
-    spec = 'superpixel' if segmenter is None else segmenter
-    propose = build_segmenter(spec)
+    propose, regions = region_proposer(segmenter)
     network = resolve_model(model, device)
     where = next(network.parameters()).device
-    metadata = {'regions': os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else type(spec).__name__}
+    metadata = {'regions': regions}
     pairs = list(pairs)
     chunks = [pairs[start:start + batch_size] for start in range(0, len(pairs), batch_size)]
 
@@ -75,8 +72,8 @@ def compare_pairs(pairs, *, segmenter=None, model=None, device=None, reference: 
             loaded = pending.result()
             pending = reader.submit(prepare, chunks[index + 1]) if index + 1 < len(chunks) else None
             for group in _by_size(loaded):
-                anchors = torch.stack([_tensor(item[1]) for item in group]).to(where)
-                targets = torch.stack([_tensor(item[2]) for item in group]).to(where)
+                anchors = torch.stack([rgb8_to_tensor(item[1]) for item in group]).to(where)
+                targets = torch.stack([rgb8_to_tensor(item[2]) for item in group]).to(where)
                 labels = torch.from_numpy(np.stack([item[3] for item in group])).to(where)
                 graphs = predict_graphs(network, anchors, targets, labels, reference=reference, metadata=metadata)
                 results += [(item[0], PairResult(item[0].name, *item[0].paths[:2], graph))
@@ -88,13 +85,9 @@ def compare_pairs(pairs, *, segmenter=None, model=None, device=None, reference: 
 
 
 def _prepared(item, propose):
-    restored = load_image(item.paths[0], name=f'restored {item.name!r}')
-    target = load_image(item.paths[1], name=f'reference {item.name!r}')
-    if restored.shape != target.shape:
-        raise PandaInputError(f'{item.name!r}: restored {item.paths[0]} is {restored.shape[1]}x{restored.shape[0]} '
-                              f'but reference {item.paths[1]} is {target.shape[1]}x{target.shape[0]}; '
-                              'paired images must have the same size')
-    return item, restored, target, np.asarray(propose(target), np.int64)
+    (restored, target), label_map = prepare_pair({f'restored {item.name!r}': item.paths[0],
+                                                  f'reference {item.name!r}': item.paths[1]}, propose)
+    return item, restored, target, label_map
 
 
 def _by_size(loaded: list) -> list[list]:
@@ -102,7 +95,3 @@ def _by_size(loaded: list) -> list[list]:
     for item in loaded:
         groups.setdefault(item[1].shape, []).append(item)
     return list(groups.values())
-
-
-def _tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(image).permute(2, 0, 1).float() / 255

@@ -14,6 +14,7 @@ from panda_plugin.engine.panda.models.heads import decode
 from panda_plugin.engine.panda.models.panda_arch import PANDA
 from panda_plugin.engine.panda.reference import reference_graphs, reference_scores
 from panda_plugin.engine.regions import build_segmenter, load_masks
+from panda_plugin.engine.tensors import rgb8_to_tensor
 from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
 
 _MODELS: dict = {}
@@ -53,33 +54,57 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
         The validated graph; its metadata names the weights, the region source and the
         mode (``'pairwise'`` or ``'reference'``).
     """
-    anchor_image = load_image(anchor, name='anchor')
-    target_image = load_image(target, name='target')
-    if anchor_image.shape != target_image.shape:
-        raise PandaInputError(f'anchor is {_size(anchor_image)} but target is {_size(target_image)}; '
-                              'the two images must have the same size')
     given = [name for name, value in (('masks', masks), ('segmenter', segmenter), ('points', points))
              if value is not None]
     if len(given) > 1:
         raise PandaInputError(f'give one of masks, segmenter and points, not {" and ".join(given)}')
     if points_method is not None and points is None:
         raise PandaInputError('points_method applies only with points')
-    if points is not None:
-        propose = build_segmenter(f'points:{points_method}' if points_method else 'points', points=points)
-        label_map = propose(target_image)
-        regions = f'points:{propose.method}'
-    elif masks is not None:
-        label_map = load_masks(masks, anchor_image.shape[:2])
-        regions = 'masks'
-    else:
-        spec = 'superpixel' if segmenter is None else segmenter
-        label_map = build_segmenter(spec)(target_image)
-        regions = spec if isinstance(spec, (str, os.PathLike)) else type(spec).__name__
+    propose, regions = (None, 'masks') if masks is not None else region_proposer(segmenter, points, points_method)
+    (anchor_image, target_image), label_map = prepare_pair({'anchor': anchor, 'target': target}, propose, masks)
     network = resolve_model(model, device)
     where = next(network.parameters()).device
-    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
-    return predict_graphs(network, _tensor(anchor_image, where), _tensor(target_image, where), labels,
-                          reference=reference, metadata={'regions': os.fspath(regions)})[0]
+    labels = torch.from_numpy(label_map)[None].to(where)
+    anchors, targets = (rgb8_to_tensor(image, where)[None] for image in (anchor_image, target_image))
+    return predict_graphs(network, anchors, targets, labels, reference=reference,
+                          metadata={'regions': os.fspath(regions)})[0]
+
+
+def region_proposer(segmenter=None, points=None, points_method=None) -> tuple:
+    """The region proposer of ``compare``, ``compare_pairs`` and ``duel``, and its name in graph metadata.
+
+    Args:
+        segmenter: Region proposer spec or callable (``regions.build_segmenter``). Default: ``'superpixel'``.
+        points: Clicks, one per object (then the spec is ``'points'`` or ``'points:METHOD'``).
+        points_method: Click method. Default: the click proposer's.
+
+    Returns:
+        ``(proposer, name)``: the callable ``image -> label map`` and what the graphs' ``regions`` metadata says.
+    """
+    if points is not None:
+        propose = build_segmenter(f'points:{points_method}' if points_method else 'points', points=points)
+        return propose, f'points:{propose.method}'
+    spec = 'superpixel' if segmenter is None else segmenter
+    return build_segmenter(spec), os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else type(spec).__name__
+
+
+def prepare_pair(images: dict, propose=None, masks=None) -> tuple[list, np.ndarray]:
+    """Load images of one size and their regions, proposed on the last image (the reference).
+
+    Args:
+        images: Name -> image (anything ``image_io.load_image`` reads), the one the regions come from last.
+        propose: Region proposer (``region_proposer``); unused when ``masks`` is given.
+        masks: HxW label map or NxHxW boolean masks (array or file path) instead of ``propose``.
+
+    Returns:
+        ``(images, label_map)``: HxWx3 uint8 RGB arrays in the order given, and an int64 HxW label map.
+    """
+    loaded = [load_image(image, name=name) for name, image in images.items()]
+    if len({image.shape for image in loaded}) != 1:
+        sizes = ', '.join(f'{name} is {image.shape[1]}x{image.shape[0]}' for name, image in zip(images, loaded))
+        raise PandaInputError(f'{sizes}; the images must have the same size')
+    label_map = load_masks(masks, loaded[-1].shape[:2]) if masks is not None else propose(loaded[-1])
+    return loaded, np.asarray(label_map, np.int64)
 
 
 def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor, *,
@@ -127,7 +152,8 @@ def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
     device = next(network.parameters()).device
     labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(device)
     with torch.inference_mode():
-        decoded = decode(predict(network, _tensor(anchor, device), _tensor(target, device), labels))
+        decoded = decode(predict(network, rgb8_to_tensor(anchor, device)[None], rgb8_to_tensor(target, device)[None],
+                                  labels))
     return decoded.map(lambda value: (value[0].double() if value.is_floating_point() else value[0]).cpu().numpy())
 
 
@@ -225,11 +251,3 @@ def resolve_model(model=None, device=None) -> PANDA:
     if key not in _MODELS:
         _MODELS[key] = load_model(name, device or 'cpu')
     return _MODELS[key]
-
-
-def _tensor(image: np.ndarray, device) -> torch.Tensor:
-    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 255
-
-
-def _size(image: np.ndarray) -> str:
-    return f'{image.shape[1]}x{image.shape[0]}'

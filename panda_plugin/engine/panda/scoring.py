@@ -20,6 +20,7 @@ import torch
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.panda import fidelity
 from panda_plugin.engine.panda.fidelity import BORDER
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
 class PixelMapScorer:
@@ -63,7 +64,7 @@ class PixelMapScorer:
         """
         check_scorer_inputs(distorted, clean, label_map)
         with torch.no_grad():
-            scores = fidelity.region_fidelity(_tensor(distorted), _tensor(clean), label_map, self.measure,
+            scores = fidelity.region_fidelity(rgb8_to_tensor(distorted), rgb8_to_tensor(clean), label_map, self.measure,
                                               self.calibrations, self.colour_scale, BORDER)
         return scores.numpy()
 
@@ -83,10 +84,6 @@ def pool_interior(values: np.ndarray, label_map: np.ndarray, border: int = BORDE
     """
     pooling = fidelity.RegionPooling(label_map, border)
     return pooling(torch.from_numpy(np.ascontiguousarray(values, np.float64))).numpy()
-
-
-def _tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255
 
 
 def check_scorer_inputs(distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarray) -> None:

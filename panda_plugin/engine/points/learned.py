@@ -21,6 +21,7 @@ from panda_plugin.engine.points.clicks import Clicks
 from panda_plugin.engine.points.models.distance_arch import PointDistanceNet
 from panda_plugin.engine.points.geodesic import WORK_SIZE, shortest_path_labels
 from panda_plugin.engine.points.scaling import full_size_labels, working_clicks, working_shape
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 #: Name of the shipped weights of the ``learned`` method (``panda_plugin/weights/<name>.safetensors``).
 DEFAULT_POINT_WEIGHTS = 'points-boundary'
@@ -126,8 +127,7 @@ def network_inputs(network: PointDistanceNet, image: np.ndarray, xy: np.ndarray)
     small = cv2.resize(image, (small_w, small_h), interpolation=interpolation)
     scale = np.array([small_w / width, small_h / height])
     points = (np.asarray(xy, np.float64) + 0.5) * scale - 0.5
-    tensor = torch.from_numpy(small).permute(2, 0, 1)[None].float() / 255
-    return tensor, torch.from_numpy(points).float()[None]
+    return rgb8_to_tensor(small)[None], torch.from_numpy(points).float()[None]
 
 
 def learned_regions(network, image: np.ndarray, clicks: Clicks, rounds=None) -> np.ndarray:

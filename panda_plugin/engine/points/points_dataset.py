@@ -13,6 +13,7 @@ from torch.utils.data import Dataset
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.points.pseudo_labels import read_pseudo_labels
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
 class PointsDataset(Dataset):
@@ -79,7 +80,7 @@ class PointsDataset(Dataset):
         stuff = np.zeros(self.max_clicks, bool)
         stuff[:count] = stuff_flags
         item = {'key': record['key'],
-                'image': torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float() / 255,
+                'image': rgb8_to_tensor(image).contiguous(),
                 'points': torch.from_numpy(padded), 'valid': torch.arange(self.max_clicks) < count,
                 'stuff': torch.from_numpy(stuff),
                 'panoptic': torch.from_numpy(np.ascontiguousarray(panoptic)).long()}

@@ -8,6 +8,7 @@ from torch.utils.data import Dataset
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import LABEL_FIELDS
 from panda_plugin.engine.data.lmdb_store import RecordReader
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
 class PandaSetDataset(Dataset):
@@ -51,8 +52,8 @@ class PandaSetDataset(Dataset):
                                   f'{self.max_regions} (raise max_regions in the dataset options)')
         item = {
             'key': record['key'],
-            'anchor': _image_tensor(arrays[0]),
-            'target': _image_tensor(arrays[1]),
+            'anchor': rgb8_to_tensor(arrays[0]).contiguous(),
+            'target': rgb8_to_tensor(arrays[1]).contiguous(),
             'label_map': torch.from_numpy(np.ascontiguousarray(arrays[2])).long(),
             'region_valid': torch.arange(self.max_regions) < count,
         }
@@ -73,8 +74,6 @@ class PandaSetDataset(Dataset):
         return arrays
 
 
-def _image_tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float() / 255.0
 
 
 def _padded(values: list, length: int, fill, dtype) -> torch.Tensor:
