@@ -14,11 +14,12 @@ import torch
 import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine import shipped
 from panda_plugin.engine.dp.mixture import GaussianMixture
 
 #: The shipped priors, fitted by ``fit_patch_gmm`` on ``bundled_images('train')``: 6x6 tiles
 #: (the default) and 8x8 tiles (whose posterior is exact for x2, x4 and x8 average pooling).
-SHIPPED = Path(__file__).resolve().parents[2] / 'weights' / 'dp_patch_gmm.npz'
+SHIPPED = shipped.SHIPPED / 'dp_patch_gmm.npz'
 SHIPPED_8 = SHIPPED.with_name('dp_patch_gmm8.npz')
 
 
@@ -156,7 +157,7 @@ def load_patch_prior(path=None, seed: int = 0) -> PatchGMMPrior:
     if not path.is_file():
         raise PandaInputError(f'patch prior {str(path)!r} not found; build one with '
                               'python benchmarks/fit_patch_prior.py')
-    data = np.load(path)
+    data = shipped.read_weights(path)[0]
     covariances = torch.as_tensor(data['covariances'], dtype=torch.float64)
     covariances = (covariances + covariances.transpose(1, 2)) / 2
     mixture = GaussianMixture(data['weights'], data['means'], covariances)

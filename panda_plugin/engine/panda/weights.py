@@ -16,14 +16,12 @@ from pathlib import Path
 
 import torch
 import yaml
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.panda.models.panda_arch import PANDA
+from panda_plugin.engine.shipped import SHIPPED, read_weights, shipped_names
 
-#: Folder of the weights shipped inside the package.
-SHIPPED = Path(__file__).parents[2] / 'weights'
 #: Name of the default shipped weights.
 DEFAULT_WEIGHTS = 'panda-tiny'
 #: Environment variable that overrides the default weights with a local file.
@@ -102,7 +100,7 @@ def resolve_weights(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS) -> Path:
         Path of an existing file.
     """
     text = os.fspath(name_or_path)
-    shipped = sorted(p.stem for p in SHIPPED.glob('*.safetensors'))
+    shipped = shipped_names()
     if text in shipped or text == DEFAULT_WEIGHTS:
         override = os.environ.get(WEIGHTS_VARIABLE)
         path = Path(override) if override else SHIPPED / f'{text}.safetensors'
@@ -158,12 +156,7 @@ def read_safetensors(path: Path) -> tuple[dict, dict]:
     Returns:
         (arch options, state dict).
     """
-    try:
-        with safe_open(str(path), framework='pt') as handle:
-            metadata = handle.metadata() or {}
-        state = load_file(str(path))
-    except Exception as error:  # safetensors raises its own error types for corrupt files
-        raise PandaInputError(f'cannot read weights file {str(path)!r}: {error}') from None
+    state, metadata = read_weights(path)
     if 'panda_config' not in metadata:
         raise PandaInputError(f'weights file {str(path)!r} has no panda_config metadata; '
                               'write it with `panda export-weights`')

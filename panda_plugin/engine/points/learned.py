@@ -21,13 +21,13 @@ from panda_plugin.engine.points.clicks import Clicks
 from panda_plugin.engine.points.models.distance_arch import PointDistanceNet
 from panda_plugin.engine.points.geodesic import WORK_SIZE, shortest_path_labels
 from panda_plugin.engine.points.scaling import full_size_labels, working_clicks, working_shape
+from panda_plugin.engine.shipped import SHIPPED, read_weights
 from panda_plugin.engine.tensors import rgb8_to_tensor
 
 #: Name of the shipped weights of the ``learned`` method (``panda_plugin/weights/<name>.safetensors``).
 DEFAULT_POINT_WEIGHTS = 'points-boundary'
 #: Networks of the ``learned`` method, by the name a weights file records.
 CLICK_NETWORKS = {'PointDistanceNet': PointDistanceNet, 'ClickBoundaryNet': ClickBoundaryNet}
-_SHIPPED = Path(__file__).parents[2] / 'weights'
 _METADATA_KEY = 'points_config'
 _ARCH_KEY = 'points_arch'
 _CACHE: dict = {}
@@ -49,22 +49,18 @@ def load_point_model(weights=None, arch=None, default: str = DEFAULT_POINT_WEIGH
     if isinstance(weights, nn.Module):
         return weights.eval()
     text = default if weights is None else os.fspath(weights)
-    path = _SHIPPED / f'{text}.safetensors' if '/' not in text and not text.endswith('.safetensors') else Path(text)
+    path = SHIPPED / f'{text}.safetensors' if '/' not in text and not text.endswith('.safetensors') else Path(text)
     kind = 'click model' if arch is None else arch.__name__
     if not path.is_file():
         raise PandaInputError(f'{kind} weights {text!r} not found at {str(path)!r}; accepted: '
                               f'{default!r} or a .safetensors file from `panda export-point-weights`')
     key = (kind, str(path.resolve()))
     if key not in _CACHE:
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
         try:
-            with safe_open(str(path), framework='pt') as handle:
-                metadata = handle.metadata() or {}
+            state, metadata = read_weights(path)
             config = json.loads(metadata[_METADATA_KEY])
             network = _network_class(metadata.get(_ARCH_KEY), arch)(**config)
-            network.load_state_dict(load_file(str(path)))
+            network.load_state_dict(state)
         except Exception as error:  # corrupt files raise safetensors' own error types
             raise PandaInputError(f'cannot load {kind} weights {str(path)!r}: {error}') from None
         network.weights_name = path.stem
