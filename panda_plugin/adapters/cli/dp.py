@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.specs import grid_shape
 
 #: Smallest side at which BasicSR's NIQE is computed (it needs two 96 x 96 blocks or more).
 NIQE_MIN_SIDE = 192
@@ -100,18 +101,18 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
 
 def region_report(images: dict, methods: list, regions: str, out: Path, progress) -> dict:
     """Per-region PANDA summaries of the lambda ends for every image (and their pictures)."""
-    from panda_plugin.engine.dp.region_dp import grid_labels, region_graphs, summarise
+    from panda_plugin.engine.dp.region_dp import region_graphs, summarise
     from panda_plugin.engine.panda.predictor import compare, resolve_model
+    from panda_plugin.engine.regions import GridSegmenter
 
-    try:
-        rows, cols = (int(v) for v in regions.split(':', 1)[1].split('x'))
-    except (IndexError, ValueError):
-        raise PandaInputError(f'regions {regions!r}; accepted: grid:RxC (e.g. grid:4x4) or none') from None
+    grid = grid_shape(regions)
+    if grid is None:
+        raise PandaInputError(f'regions {regions!r}; accepted: grid:RxC (e.g. grid:4x4) or none')
     model = resolve_model()
     low, high = methods[0], methods[-1]
     report = {}
     for name, seen in images.items():
-        labels = grid_labels(*seen['reference'].shape[:2], rows, cols)
+        labels = GridSegmenter(*grid)(seen['reference'])
         outputs = {m: seen[m] for m in methods}
         graphs = region_graphs(outputs, seen['reference'], labels, low, compare, model)
         summary = summarise(graphs, outputs, seen['reference'], labels, low, high)

@@ -18,6 +18,7 @@ from panda_plugin.adapters.cli.points import (
 )
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.panda.data.pairs import SPLITS
+from panda_plugin.engine.specs import spec_argument
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -51,15 +52,16 @@ def _add_make_dataset(commands) -> None:
 
 
 def _resolve_images(spec: str, scratch: Path, size: int = 256) -> Path:
-    if spec.startswith('photos:'):
+    photos, subset = spec_argument(spec, 'photos'), spec_argument(spec, 'bundled')
+    if photos is not None:
         from panda_plugin.engine.data.photos import resolve_photos
 
-        return resolve_photos(spec.split(':', 1)[1], scratch, size)
-    if spec.startswith('bundled:'):
+        return resolve_photos(photos, scratch, size)
+    if subset is not None:
         from panda_plugin.engine.data.bundled import export_bundled_images
 
-        folder = scratch / f'bundled_{spec.split(":", 1)[1]}'
-        export_bundled_images(folder, spec.split(':', 1)[1])
+        folder = scratch / f'bundled_{subset}'
+        export_bundled_images(folder, subset)
         return folder
     return Path(spec)
 
@@ -293,8 +295,8 @@ def _make_sr_data(args) -> int:
 
     sets = []
     for spec in (args.images, args.val_images):
-        if spec.startswith('bundled:'):
-            sets.append(bundled_images(spec.split(':', 1)[1]))
+        if spec_argument(spec, 'bundled') is not None:
+            sets.append(bundled_images(spec_argument(spec, 'bundled')))
         else:
             images, skipped = read_folder(spec)
             for path, reason in skipped:

@@ -10,6 +10,7 @@ from pathlib import Path
 from torch.utils.data import Dataset
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.specs import spec_argument
 from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
@@ -30,9 +31,9 @@ def read_images(specs, size: int, names=None) -> list:
 
     images = []
     for spec in [specs] if isinstance(specs, (str, Path)) else specs:
-        if str(spec).startswith('bundled:'):
-            images += [(n, square_crop(im, size)) for n, im in bundled_images(str(spec).split(':', 1)[1])
-                       if names is None or n in names]
+        subset = spec_argument(spec, 'bundled')
+        if subset is not None:
+            images += [(n, square_crop(im, size)) for n, im in bundled_images(subset) if names is None or n in names]
             continue
         path = Path(spec)
         paths = list_images(path) if path.is_dir() else [path]

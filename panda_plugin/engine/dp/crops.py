@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import Dataset
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.specs import spec_argument
 from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
@@ -21,10 +22,11 @@ def read_image_set(spec: str) -> list:
         List of (name, image).
     """
     spec = str(spec)
-    if spec.startswith('bundled:'):
+    subset = spec_argument(spec, 'bundled')
+    if subset is not None:
         from panda_plugin.engine.data.bundled import bundled_images
 
-        return bundled_images(spec.split(':', 1)[1])
+        return bundled_images(subset)
     from panda_plugin.engine.image_io import list_images, load_image
 
     folder = Path(spec)

@@ -1,28 +1,8 @@
-"""Per-region distortion-perception: PANDA graphs of each restoration on fixed grid regions."""
+"""Per-region distortion-perception: PANDA graphs of each restoration on fixed regions (``GridSegmenter``)."""
 from __future__ import annotations
 
 import numpy as np
 
-from panda_plugin.core.errors import PandaInputError
-
-
-def grid_labels(height: int, width: int, rows: int = 4, cols: int = 4) -> np.ndarray:
-    """Label map of a rows x cols grid (ids row-major from 0).
-
-    Args:
-        height: Image height.
-        width: Image width.
-        rows: Grid rows. Default 4.
-        cols: Grid columns. Default 4.
-
-    Returns:
-        int32 HxW label map.
-    """
-    if rows < 1 or cols < 1 or rows > height or cols > width:
-        raise PandaInputError(f'grid {rows}x{cols} on {height}x{width} pixels; accepted: 1 <= rows, cols <= sides')
-    r = np.minimum(np.arange(height) * rows // height, rows - 1)
-    c = np.minimum(np.arange(width) * cols // width, cols - 1)
-    return (r[:, None] * cols + c[None, :]).astype(np.int32)
 
 
 def texture(reference: np.ndarray, labels: np.ndarray) -> dict:

@@ -18,6 +18,7 @@ from panda_plugin.engine.regions.grid import GridSegmenter
 from panda_plugin.engine.regions.sam import SamSegmenter
 from panda_plugin.engine.regions.superpixel import SuperpixelSegmenter
 from panda_plugin.engine.regions.user_masks import MaskSegmenter, load_masks
+from panda_plugin.engine.specs import grid_shape
 
 #: File name endings read as mask files by ``build_segmenter``.
 MASK_SUFFIXES = ('.png', '.tif', '.tiff', '.json')
@@ -91,9 +92,9 @@ def build_segmenter(spec='superpixel', **kwargs) -> Callable[[np.ndarray], np.nd
         return SuperpixelSegmenter(**kwargs)
     if text == 'grid':
         return GridSegmenter(**kwargs)
-    grid = re.fullmatch(r'grid:(\d+)x(\d+)', text)
+    grid = grid_shape(text)
     if grid:
-        return GridSegmenter(int(grid[1]), int(grid[2]), **kwargs)
+        return GridSegmenter(*grid, **kwargs)
     registered = _registered(text)
     if registered:
         factory, argument = registered
