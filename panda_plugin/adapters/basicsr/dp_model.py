@@ -21,7 +21,7 @@ DP_DEFAULTS = {
     'conditioning': 'auto',  # auto | exact | dps (dp-sweep's --conditioning)
     'samples': 1,            # average this many restorations (the averaging baseline)
     'deterministic': False,  # DDIM sampling instead of the variance-scaled step
-    'prior': None,           # gmm (default), gmm:PATH, PATH.npz, unet or unet:PATH (priors.load_prior)
+    'prior': None,           # gmm (default), gmm8, gmm:PATH, PATH.npz (priors.load_prior)
 }
 
 

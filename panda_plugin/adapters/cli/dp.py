@@ -243,8 +243,7 @@ def add_parser(commands) -> None:
     parser.add_argument('--regions', default='grid:4x4', help='fixed regions of the graphs (grid:RxC or none)')
     parser.add_argument('--prior', default='gmm',
                         help='image prior: gmm (default, the shipped 6x6 patch mixture), gmm8 (8x8, exact for '
-                             'sr:4), gmm:PATH.npz, unet (the shipped score UNet) or unet:PATH (.safetensors or '
-                             'net_g_*.pth)')
+                             'sr:4), gmm:PATH.npz or PATH.npz')
     parser.add_argument('--tensorboard', help='also log scalars, images and region tables to this folder')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', required=True, help='output folder')

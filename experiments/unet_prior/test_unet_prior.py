@@ -3,12 +3,13 @@ import numpy as np
 import pytest
 import torch
 
+import experiments.unet_prior  # noqa: F401 (adds the unet prior)
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.dp.operators import parse_degradation
 from panda_plugin.engine.dp.priors import load_prior
 from panda_plugin.engine.dp.restore import measure, restore, to_tensor
 from panda_plugin.engine.dp.score import EpsScore
-from panda_plugin.engine.dp.score_unet import ScoreUNet, load_score_unet, save_score_unet
+from experiments.unet_prior.score_unet import ScoreUNet, load_score_unet, save_score_unet
 from panda_plugin.engine.image_io import save_image, square_crop
 
 TINY = {'widths': [8, 8, 16, 16], 'emb_dim': 16}
@@ -42,7 +43,6 @@ def test_training_model_type_builds_in_basicsr_and_lowers_the_loss_on_a_fixed_ba
     from basicsr.data import build_dataset
     from basicsr.models import build_model
 
-    import panda_plugin  # noqa: F401 (registers the plugin when BasicSR is imported)
 
     (tmp_path / 'images').mkdir()
     save_image(tmp_path / 'images' / 'astronaut.png', square_crop(small_astronaut, 64))
@@ -89,7 +89,7 @@ def test_eps_score_unet_plugs_into_the_sampler_on_a_16x16_image(tmp_path, small_
 
 
 def test_validation_crops_are_fixed_and_training_crops_vary(tmp_path, small_astronaut):
-    from panda_plugin.engine.dp.crops import ImageCropDataset
+    from experiments.unet_prior.crops import ImageCropDataset
 
     (tmp_path / 'images').mkdir()
     save_image(tmp_path / 'images' / 'astronaut.png', square_crop(small_astronaut, 64))

@@ -18,9 +18,10 @@ from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
 
-#: The shipped weights (trained by ``panda train -opt options/train_score_unet.yml``).
-SHIPPED = Path(__file__).resolve().parents[2] / 'weights' / 'dp-score-unet.safetensors'
-#: Arch options of ``options/train_score_unet.yml`` (the shipped weights).
+#: The experiment's weights (``python -m experiments.unet_prior train -opt experiments/unet_prior/train_score_unet.yml``,
+#: then ``python -m experiments.unet_prior.export``).
+SHIPPED = Path(__file__).with_name('dp-score-unet.safetensors')
+#: Arch options of ``train_score_unet.yml`` (the experiment's weights).
 DEFAULT_CONFIG = {'channels': 3, 'widths': [32, 48, 64, 64], 'emb_dim': 64}
 
 

@@ -11,7 +11,7 @@ from basicsr.models.base_model import BaseModel
 
 from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.dp.score_matching import DenoisingScoreLoss
+from experiments.unet_prior.score_matching import DenoisingScoreLoss
 
 
 class DenoisingScoreModel(ScalarValidationMixin, BaseModel):
