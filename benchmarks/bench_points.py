@@ -25,7 +25,7 @@ from timing import median_seconds
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.points import click_regions
-from panda_plugin.engine.points.evaluation import PERTURBATIONS, evaluate, method_table
+from benchmarks.points.evaluation import PERTURBATIONS, evaluate, method_table
 from panda_plugin.engine.points.learned import load_point_model
 from panda_plugin.engine.regions import SuperpixelSegmenter
 

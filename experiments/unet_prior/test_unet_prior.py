@@ -43,7 +43,6 @@ def test_training_model_type_builds_in_basicsr_and_lowers_the_loss_on_a_fixed_ba
     from basicsr.data import build_dataset
     from basicsr.models import build_model
 
-
     (tmp_path / 'images').mkdir()
     save_image(tmp_path / 'images' / 'astronaut.png', square_crop(small_astronaut, 64))
     dataset = build_dataset({'type': 'ImageCropDataset', 'name': 'crops', 'phase': 'train',

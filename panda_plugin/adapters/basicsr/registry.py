@@ -15,7 +15,6 @@ def registered_objects() -> dict:
     from panda_plugin.adapters.basicsr.metric import calculate_panda
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
     from panda_plugin.adapters.basicsr.panoptic_model import PanopticSegmenterModel
-    from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
     from panda_plugin.engine.panda.data.dataset import PandaSetDataset
     from panda_plugin.engine.points.points_dataset import PointsDataset
@@ -23,18 +22,16 @@ def registered_objects() -> dict:
     from panda_plugin.engine.panda.models.loss import PandaLoss
     from panda_plugin.engine.panda.models.panda_arch import PANDA
     from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
-    from panda_plugin.engine.points.models.distance_arch import PointDistanceNet
-    from panda_plugin.engine.points.models.distance_loss import PointDistanceLoss
     from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
     from panda_plugin.engine.points.models.panoptic_loss import PanopticEmbeddingLoss
     from panda_plugin.engine.points.models.separation_loss import ClickSeparationLoss
     from panda_plugin.engine.panda.region_loss import PandaRegionLoss
 
-    return {'arch': [PANDA, PointDistanceNet, ClickBoundaryNet, PanopticSegmenterNet],
-            'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss, ClickSeparationLoss, PanopticEmbeddingLoss],
+    return {'arch': [PANDA, ClickBoundaryNet, PanopticSegmenterNet],
+            'loss': [PandaLoss, PandaRegionLoss, ClickSeparationLoss, PanopticEmbeddingLoss],
             'dataset': [PandaSetDataset, PointsDataset, ReferenceImageDataset],
             'metric': [calculate_panda],
-            'model': [PandaModel, PandaSRModel, PointDistanceModel, ClickBoundaryModel, PanopticSegmenterModel,
+            'model': [PandaModel, PandaSRModel, ClickBoundaryModel, PanopticSegmenterModel,
                       DPRestorationModel]}
 
 

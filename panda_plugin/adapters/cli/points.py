@@ -176,7 +176,7 @@ def add_export_point_weights(commands) -> None:
         commands: The sub-parsers of the ``panda`` parser.
     """
     parser = commands.add_parser('export-point-weights',
-                                 help='turn a PointDistanceNet, ClickBoundaryNet or PanopticSegmenterNet training checkpoint '
+                                 help='turn a ClickBoundaryNet or PanopticSegmenterNet training checkpoint '
                                       'into a safetensors file')
     parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
     parser.add_argument('--opt', required=True, help='the option file it was trained with')

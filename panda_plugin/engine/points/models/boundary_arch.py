@@ -1,6 +1,6 @@
 """``ClickBoundaryNet``: object borders learned from clicks alone, as the cost of a click distance.
 
-A small encoder-decoder (the pixel encoder of ``distance_arch``) gives one border logit per
+A small encoder-decoder (the pixel encoder of ``encoder``) gives one border logit per
 pixel. The network never sees the clicks; trained with ``separation_loss.ClickSeparationLoss``
 (every path between two different clicks must cross a border, wherever the clicks fall inside
 their objects) it can only succeed by marking the borders between objects, and not the edges
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from panda_plugin.engine.points.models.distance_arch import PixelEncoder, coordinate_channels, working_size
+from panda_plugin.engine.points.models.encoder import PixelEncoder, coordinate_channels, working_size
 
 
 class ClickBoundaryNet(nn.Module):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from panda_plugin.engine.points.models.distance_arch import PixelEncoder, coordinate_channels, working_size
+from panda_plugin.engine.points.models.encoder import PixelEncoder, coordinate_channels, working_size
 
 
 class PanopticSegmenterNet(nn.Module):
