@@ -156,7 +156,7 @@ def load_patch_prior(path=None, seed: int = 0) -> PatchGMMPrior:
     path = Path(path) if path else SHIPPED
     if not path.is_file():
         raise PandaInputError(f'patch prior {str(path)!r} not found; build one with '
-                              'python benchmarks/fit_patch_prior.py')
+                              'python -m benchmarks.dp.fit_patch_prior')
     data = shipped.read_weights(path)[0]
     covariances = torch.as_tensor(data['covariances'], dtype=torch.float64)
     covariances = (covariances + covariances.transpose(1, 2)) / 2

@@ -2,7 +2,7 @@
 database for a grid of ``cost_weight`` x ``cost_power``, with one pass of the network or the
 average over the image and its flips (the shipped inference).
 
-    python benchmarks/points_border_cost.py --data datasets/points_val.lmdb --weights points-boundary
+    python -m benchmarks.points.points_border_cost --data datasets/points_val.lmdb --weights points-boundary
 
 The step cost is ``1 + cost_weight * b ** cost_power``; the shipped values were chosen on
 ``points_val`` (training distribution, another seed), never on the held-out test scenes.

@@ -6,7 +6,7 @@ uses seed ``SEED + k`` for its start noise and the prior's tile offsets; keep th
 the seeds a sweep restores with (``panda dp-sweep --seed S`` uses ``S + 1000 i`` for image i),
 or a restoration retraces the path that drew its own reference.
 
-    python benchmarks/dp_prior_samples.py OUT_DIR [--prior gmm] [--count 4] [--size 192] [--steps 1000] [--seed 100]
+    python -m benchmarks.dp.dp_prior_samples OUT_DIR [--prior gmm] [--count 4] [--size 192] [--steps 1000] [--seed 100]
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ Reports, per measure, the mean, 99th percentile and largest absolute difference 
 scores, how many ``ssim_psnr`` regions change their relation to the clean image, and the
 median time of one ``ssim_psnr`` call of each (torch on one thread) at 256 and 512 px.
 
-Usage: python benchmarks/compare_oracle_implementations.py [--revision df3cb21]
+Usage: python -m benchmarks.panda.compare_oracle_implementations [--revision df3cb21]
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from timing import median_seconds
+from benchmarks.timing import median_seconds
 
 from panda_plugin.core.taxonomy import relation_ids_from_scores
 from panda_plugin.engine.data.bundled import packaged_image
@@ -38,7 +38,7 @@ MEASURES = ('ssim_psnr', 'ssim_color', 'ssim', 'psnr')
 
 def old_scorer_module(revision: str):
     """The numpy scoring module of ``revision``, imported under another name."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     source = subprocess.run(['git', '-C', str(root), 'show', f'{revision}:panda_plugin/engine/panda/scoring.py'],
                             capture_output=True, text=True, check=True).stdout
     path = Path(tempfile.mkdtemp()) / 'numpy_scoring.py'

@@ -1,6 +1,6 @@
 """docs/images/points_regions.png: regions from clicks on held-out photographs, per method.
 
-    python benchmarks/make_points_figure.py [--weights PATH] [--out docs/images/points_regions.png]
+    python -m benchmarks.figures.make_points_figure [--weights PATH] [--out docs/images/points_regions.png]
 """
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import argparse
 
 import cv2
 import numpy as np
-from figures import stack_rows
+from benchmarks.figures import stack_rows
 
 from panda_plugin.adapters.pictures.clicks import render_click_regions
 from panda_plugin.engine.data.bundled import packaged_image

@@ -13,7 +13,7 @@ side for each weights file:
   (``ssim_psnr`` scores and the 0.1/0.3 thresholds), and the SRCC of predicted against oracle
   anchor scores over all quadrants.
 
-Usage: python benchmarks/bench_held_out_images.py [--weights panda-tiny other.safetensors ...]
+Usage: python -m benchmarks.panda.bench_held_out_images [--weights panda-tiny other.safetensors ...]
 """
 from __future__ import annotations
 

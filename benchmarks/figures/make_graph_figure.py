@@ -3,7 +3,7 @@
 A PANDASET-style pair built from skimage's astronaut: anchor = blur on some regions, target =
 noise on others (both ``single`` versions), labelled by the default scorer.
 
-Usage: python benchmarks/make_graph_figure.py [--out docs/images/example_graph.png]
+Usage: python -m benchmarks.figures.make_graph_figure [--out docs/images/example_graph.png]
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ centre-cropped to ``--size`` pixels (``image_io.square_crop``). Side by side:
   themselves with ``compare(..., reference=True)`` at 256, 512 and 1024 px: share of regions
   ``clean`` on both sides and ``same``.
 
-Usage: python benchmarks/bench_reference_ladders.py [--size 512] [--clean-sizes 256 512 1024]
+Usage: python -m benchmarks.panda.bench_reference_ladders [--size 512] [--clean-sizes 256 512 1024]
        [--json reference_ladders.json] [--markdown reference_ladders.md]
 """
 from __future__ import annotations
@@ -222,7 +222,7 @@ def measure_parts(args) -> dict:
 
     options = ' '.join(f'--{k.replace("_", "-")} {" ".join(map(str, v)) if isinstance(v, list) else v}'
                        for k, v in vars(args).items() if v is not None)
-    results = {'commands': [f'python benchmarks/bench_reference_ladders.py {options}'],
+    results = {'commands': [f'python -m benchmarks.panda.bench_reference_ladders {options}'],
                'machine': f'{platform.machine()}, {torch.get_num_threads()} torch threads, '
                           f'Python {platform.python_version()}',
                'images': [name for name, _ in images], 'size': args.size}

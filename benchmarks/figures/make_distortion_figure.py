@@ -4,7 +4,7 @@ Each distortion is applied to the whole 512x512 astronaut (so lengths are exactl
 512-pixel reference values) and the same 128x128 crop is shown, one image pixel per figure
 pixel, for clean, minor, moderate and severe.
 
-Usage: python benchmarks/make_distortion_figure.py [--output docs/images/distortions.png]
+Usage: python -m benchmarks.figures.make_distortion_figure [--output docs/images/distortions.png]
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def render(output: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--output', type=Path,
-                        default=Path(__file__).resolve().parents[1] / 'docs' / 'images'
+                        default=Path(__file__).resolve().parents[2] / 'docs' / 'images'
                         / 'distortions.png', help='PNG file to write')
     render(parser.parse_args().output)
 

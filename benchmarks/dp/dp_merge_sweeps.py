@@ -6,7 +6,7 @@ seeds, and ``panda_fd`` is recomputed from the saved images, pooled over all see
 A run name met again with a seed it already has is taken from the first folder listed (the
 others are named in ``skipped``), so every run keeps one output per image and seed.
 
-    python benchmarks/dp_merge_sweeps.py RUN_DIR... --out DIR
+    python -m benchmarks.dp.dp_merge_sweeps RUN_DIR... --out DIR
 
 Writes DIR/sweep.json (per run: ``mean``, ``per_image`` averaged over seeds, ``per_seed``
 means; ``panda_fd`` of ``mean`` and ``per_image`` pooled over the seeds, ``panda_fd_seed_sd``

@@ -4,7 +4,7 @@ superpixel and grid proposers on held-out scenes, and seconds per 512x512 photog
 The superpixel proposer is measured with its defaults (8-24 regions) and with 4-8 regions,
 about the scenes' own instance count.
 
-    python benchmarks/bench_panoptic.py --data datasets/points_test.lmdb --json panoptic_bench.json
+    python -m benchmarks.points.bench_panoptic --data datasets/points_test.lmdb --json panoptic_bench.json
 
 For reference, the same table holds the pseudo-labels the segmenter was trained on
 (``geodesic`` regions from one click per instance), which need the clicks.
@@ -18,7 +18,7 @@ import time
 import cv2
 import numpy as np
 import torch
-from timing import median_seconds
+from benchmarks.timing import median_seconds
 
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.points.points_data import PointsReader

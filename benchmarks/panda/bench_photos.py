@@ -15,7 +15,7 @@ without upscaling; each is resized so its short side is the size and centre-crop
   levels, one draw per image), counting regions labelled ``noise``; the labels the anchor
   regions get are listed after the table.
 
-Usage: python benchmarks/bench_photos.py [--weights panda-tiny other.safetensors ...]
+Usage: python -m benchmarks.panda.bench_photos [--weights panda-tiny other.safetensors ...]
     [--sizes 256 512 1024] [--photos datasets/photos/bench] [--noise 2 4 8 16]
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 panoptic segmenter beside the superpixel proposer), and the geodesic click regions of the
 kind it was trained on.
 
-    python benchmarks/make_panoptic_figure.py [--weights PATH] [--out docs/images/panoptic_regions.png]
+    python -m benchmarks.figures.make_panoptic_figure [--weights PATH] [--out docs/images/panoptic_regions.png]
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import argparse
 
 import cv2
 import numpy as np
-from figures import stack_rows
+from benchmarks.figures import stack_rows
 
 from panda_plugin.adapters.pictures.clicks import render_click_regions
 from panda_plugin.engine.data.bundled import packaged_image

@@ -7,7 +7,7 @@ median into a flatter and a busier half; the flatter half gets ``--flat`` and th
 the same measurement and seeds, side by side; each run gets PSNR, MSE, patch_sw2, NIQE, panda_fd
 (per image; pooled over the images in the mean) and the detail ratios of ``dp_detail_ratio.py``.
 
-    python benchmarks/dp_lambda_map.py IMAGES... [--degrade noise:0.2] [--lambdas 0.5,0.75,1]
+    python -m benchmarks.dp.dp_lambda_map IMAGES... [--degrade noise:0.2] [--lambdas 0.5,0.75,1]
         [--flat 0.5] [--busy 1] [--size 192] [--steps 200] [--seed 0] [--out lambda_map.json]
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from dp_detail_ratio import detail_ratios
+from benchmarks.dp.dp_detail_ratio import detail_ratios
 
 from panda_plugin.adapters.cli.dp import niqe_measure
 from panda_plugin.engine.data.reference_images import read_images

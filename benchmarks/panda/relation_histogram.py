@@ -1,6 +1,6 @@
 """Relation class histogram of PANDABENCH splits built from the bundled bench images.
 
-Usage: python benchmarks/relation_histogram.py [--pairs 24] [--scorer ssim_color]
+Usage: python -m benchmarks.panda.relation_histogram [--pairs 24] [--scorer ssim_color]
 """
 from __future__ import annotations
 

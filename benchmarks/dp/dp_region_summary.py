@@ -4,7 +4,7 @@
 saved and summarises any two of its runs the same way (fixed grid regions; PANDA score
 against the reference and MSE, textured against flat regions).
 
-    python benchmarks/dp_region_summary.py SWEEP_DIR --runs lambda=0.75,lambda=1 [--regions grid:4x4] --out DIR
+    python -m benchmarks.dp.dp_region_summary SWEEP_DIR --runs lambda=0.75,lambda=1 [--regions grid:4x4] --out DIR
 
 Writes DIR/regions.json, DIR/regions_*.png and the graphs under DIR/images/.
 """

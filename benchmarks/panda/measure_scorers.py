@@ -7,7 +7,7 @@ the two saturation rows. Reports, per scorer, the mean
 score per severity, whether it strictly decreases clean > minor > moderate > severe, and
 Spearman's correlation between severity and score pooled over images.
 
-Usage: python benchmarks/measure_scorers.py [--scorers ssim_psnr,psnr,...] [--json OUT]
+Usage: python -m benchmarks.panda.measure_scorers [--scorers ssim_psnr,psnr,...] [--json OUT]
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--scorers', default=DEFAULT_SCORERS)
     parser.add_argument('--size', type=int, default=256)
-    parser.add_argument('--json', default='docs/labeling_measurement.json')
+    parser.add_argument('--json', default='docs/results/panda/labeling_measurement.json')
     args = parser.parse_args()
     bundled = bundled_images('all')
     images = [(name, square_crop(image, args.size)) for name, image in bundled

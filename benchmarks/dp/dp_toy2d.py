@@ -1,7 +1,7 @@
-"""The 2-D distortion-perception experiments of docs/dp.md (mixture and pinwheel).
+"""The 2-D distortion-perception experiments of docs/results/dp/toy2d.md (mixture and pinwheel).
 
-Run: ``python benchmarks/dp_toy2d.py --out docs`` (one CPU thread, about 2-4 minutes). Writes
-``docs/dp_toy2d.json`` and the figures ``docs/images/dp_toy2d_*.png``.
+Run: ``python -m benchmarks.dp.dp_toy2d --out docs/results/dp`` (one CPU thread, about 2-4 minutes).
+Writes ``docs/results/dp/dp_toy2d.json`` and the figures ``docs/results/dp/images/dp_toy2d_*.png``.
 """
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def figures(mix, trajectories, fixed_post, pin, pin_outputs, pin_x, pin_y, folde
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--out', default='docs')
+    parser.add_argument('--out', default='docs/results/dp')
     parser.add_argument('--pairs', type=int, default=1500)
     parser.add_argument('--steps', type=int, default=200)
     parser.add_argument('--train-steps', type=int, default=4000)
@@ -188,7 +188,7 @@ def main() -> None:
     print(json.dumps(pin, indent=1), flush=True)
     figures(mix, trajectories, fixed_post, pin, outputs, x, y, folder)
     result = {'mixture': mix, 'pinwheel': pin, 'total_seconds': time.perf_counter() - t0,
-              'command': 'python benchmarks/dp_toy2d.py ' + ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in vars(args).items())}
+              'command': 'python -m benchmarks.dp.dp_toy2d ' + ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in vars(args).items())}
     (folder / 'dp_toy2d.json').write_text(json.dumps(result, indent=1), encoding='utf-8')
     print(f"wrote {folder / 'dp_toy2d.json'} in {result['total_seconds']:.0f} s")
 

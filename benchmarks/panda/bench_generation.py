@@ -5,7 +5,7 @@ with 1 and 2 workers, all in one run (ratios matter more than absolute numbers o
 machine). Superpixels: median of repeated runs on astronaut at 512x512 and upscaled to
 4000x3000.
 
-Usage: python benchmarks/bench_generation.py [--images 8] [--pairs 8]
+Usage: python -m benchmarks.panda.bench_generation [--images 8] [--pairs 8]
 """
 from __future__ import annotations
 

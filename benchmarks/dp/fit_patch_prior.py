@@ -1,6 +1,6 @@
 """Fit the shipped patch prior of ``panda dp-sweep`` on the bundled training images.
 
-Run: ``python benchmarks/fit_patch_prior.py`` (about a minute on 2 cores); writes
+Run: ``python -m benchmarks.dp.fit_patch_prior`` (about a minute on 2 cores); writes
 ``panda_plugin/weights/dp_patch_gmm.npz`` and prints the held-out log-likelihood.
 """
 from __future__ import annotations

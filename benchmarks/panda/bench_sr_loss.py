@@ -7,7 +7,7 @@
 
 Needs the data of the example: ``panda make-sr-data --out datasets/bundled_sr``.
 
-Usage: python benchmarks/bench_sr_loss.py [--iterations 30]
+Usage: python -m benchmarks.panda.bench_sr_loss [--iterations 30]
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ training clicks) predicts: its boundary probability ``b`` in the step cost
 and the embedding gradient as a second edge term. As a bound on what a thing/stuff rule on path
 lengths could add, the stuff clicks' geodesic distances are also scaled by a constant.
 
-    python benchmarks/points_learned_costs.py --data datasets/points_val.lmdb
+    python -m benchmarks.points.points_learned_costs --data datasets/points_val.lmdb
 """
 from __future__ import annotations
 

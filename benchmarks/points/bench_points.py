@@ -1,7 +1,7 @@
 """Click regions: class-agnostic PQ on held-out scenes (methods, ablation, perturbed clicks)
 and speed for 20 clicks on a 512x512 photograph.
 
-    python benchmarks/bench_points.py --data datasets/points_test.lmdb --json points_bench.json
+    python -m benchmarks.points.bench_points --data datasets/points_test.lmdb --json points_bench.json
 
 The learned rows use the trained networks of ``--weights`` (default: the shipped ``points-boundary``);
 the ablation rows of a ``PointDistanceNet`` switch refinement off or change the number of rounds
@@ -9,7 +9,7 @@ at inference. With
 ``--exact-only`` every weights file gets one row (clicks as made, no inference-time ablation,
 no perturbed clicks), as for the retrained ablation variants:
 
-    python benchmarks/bench_points.py --exact-only --weights experiments/points_ablation_r0.safetensors ...
+    python -m benchmarks.points.bench_points --exact-only --weights experiments/points_ablation_r0.safetensors ...
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import time
 import cv2
 import numpy as np
 import torch
-from timing import median_seconds
+from benchmarks.timing import median_seconds
 
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.points.points_data import PointsReader

@@ -2,7 +2,7 @@
 
 Left: the loss terms (moving average over 200 iterations). Right: the validation metrics.
 
-Usage: python benchmarks/plot_training.py tb_logger/panda_tiny --out docs/images/training_curves.png
+Usage: python -m benchmarks.figures.plot_training tb_logger/panda_tiny --out docs/images/training_curves.png
 """
 from __future__ import annotations
 

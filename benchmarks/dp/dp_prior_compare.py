@@ -1,6 +1,6 @@
-"""Side by side: the patch mixture and the score UNet as the sampler's image prior.
+"""Side by side: the patch mixture and the score UNet (``experiments/unet_prior``) as the sampler's image prior.
 
-Run: ``python benchmarks/dp_prior_compare.py --size 64 --out docs/dp_prior_noise64.json``.
+Run: ``python -m benchmarks.dp.dp_prior_compare --size 64 --out docs/results/dp/dp_prior_noise64.json``.
 Both priors restore the same held-out photographs (centre crops of ``--size``), from the same
 measurements, with the same steps and seeds; per prior and lambda the JSON holds the sweep's
 measures (PSNR, MSE, patch_sw2, NIQE from 192 px) and seconds per restoration.
@@ -11,7 +11,9 @@ import argparse
 import json
 import time
 
-from panda_plugin.adapters.cli.dp import NIQE_MIN_SIDE, finite, niqe_measure, read_images
+import experiments.unet_prior  # noqa: F401 (adds the unet prior)
+from panda_plugin.adapters.cli.dp import NIQE_MIN_SIDE, finite, niqe_measure
+from panda_plugin.engine.data.reference_images import read_images
 from panda_plugin.engine.dp.priors import load_prior
 from panda_plugin.engine.dp.sweep import SweepSettings, run_sweep
 

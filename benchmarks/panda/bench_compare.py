@@ -10,7 +10,7 @@ quadrant, against its clean version):
 Then the peak resident memory of a fresh process comparing a 2048x2048 pair, and three
 consistency checks: an image against itself, anchor and target swapped, the same call twice.
 
-Usage: python benchmarks/bench_compare.py [--repeats 15]
+Usage: python -m benchmarks.panda.bench_compare [--repeats 15]
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 import torch
-from timing import median_seconds
+from benchmarks.timing import median_seconds
 
 import panda_plugin
 from panda_plugin.adapters.cli.main import DEMO_QUADRANTS, quadrant_label_map

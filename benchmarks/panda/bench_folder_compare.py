@@ -10,7 +10,7 @@ this one run:
 and checks that the CSV gives each pair the score and relation of its per-pair call, and how
 many regions carry the same distortion label.
 
-Usage: python benchmarks/bench_folder_compare.py [--pairs 100] [--size 512] [--out bench_folder]
+Usage: python -m benchmarks.panda.bench_folder_compare [--pairs 100] [--size 512] [--out bench_folder]
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Both runs share data, seed and learning-rate schedule (``options/train_panda_tin
 the first stage of the shipped recipe, and ``options/train_panda_tiny_l1only.yml``); their checkpoints of the same iteration are
 benchmarked one after the other in one run, on the same regions.
 
-Usage: python benchmarks/bench_margin_ablation.py [--iteration 1000]
+Usage: python -m benchmarks.panda.bench_margin_ablation [--iteration 1000]
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ into a flat and a busy half; the ratio of a restoration is its mean detail over 
 by the reference's over the same half (1: as much detail as the reference there; above 1: added
 texture; below 1: smoothed). A posterior sample under a prior that fits the image has ratios near 1.
 
-    python benchmarks/dp_detail_ratio.py SWEEP_DIR [SWEEP_DIR ...] [--out detail.json]
+    python -m benchmarks.dp.dp_detail_ratio SWEEP_DIR [SWEEP_DIR ...] [--out detail.json]
 
 Prints one row per image and run (the runs each folder saved; repeated runs of several folders,
 e.g. seeds, side by side), then the mean of the images per run.
@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from dp_region_summary import saved_images
+from benchmarks.dp.dp_region_summary import saved_images
 from scipy import ndimage
 
 
