@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from panda_plugin.adapters.cli.dp import finite, plot_curves
+from panda_plugin.adapters.cli.dp import finite
+from panda_plugin.adapters.pictures.dp import plot_curves
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.dp.feature_fd import frechet_distance, panda_tokens
 from panda_plugin.engine.image_io import load_image

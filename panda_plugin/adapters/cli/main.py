@@ -242,7 +242,8 @@ def _add_bench(commands) -> None:
 def _bench(args) -> int:
     import json
 
-    from panda_plugin.engine.panda.benchmark import format_report, json_report, plot_confusion, run_bench
+    from panda_plugin.adapters.pictures.confusion import plot_confusion
+    from panda_plugin.engine.panda.benchmark import format_report, json_report, run_bench
 
     report = run_bench(args.data, model=args.weights, device=args.device)
     print(format_report(report))

@@ -1,14 +1,11 @@
 """``panda bench``: PANDA against label-blind baselines on a PANDABENCH database."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 from tqdm import tqdm
 
 from panda_plugin.core.region_labels import LABEL_FIELDS, SIDES, label_field
-from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
+from panda_plugin.core.taxonomy import RELATIONS
 from panda_plugin.engine.panda.evaluation import (
     METRICS,
     RegionAccumulator,
@@ -82,46 +79,6 @@ def format_report(report: dict) -> str:
         cells = ''.join(f'{metrics[m]:>15.3f}' if m in metrics else f'{"-":>15}' for m in METRICS)
         lines.append(f'{name:<14}{cells}')
     return '\n'.join(lines)
-
-
-def plot_confusion(confusion: dict, path: str | os.PathLike, title: str = '') -> Path:
-    """Row-normalised confusion matrices of relation, distortion and severity in one PNG.
-
-    Args:
-        confusion: ``run_bench(...)['confusion']``.
-        path: Destination PNG.
-        title: Figure title. Default: none.
-
-    Returns:
-        The written path.
-    """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    names = {'relation': RELATIONS, 'distortion': DISTORTIONS, 'severity': SEVERITIES}
-    figure, axes = plt.subplots(1, 3, figsize=(19, 6.5), gridspec_kw={'width_ratios': [5, 15, 4]})
-    for ax, (field, matrix) in zip(axes, confusion.items()):
-        matrix = np.asarray(matrix, float)
-        shares = matrix / matrix.sum(1, keepdims=True).clip(min=1)
-        ax.imshow(shares, cmap='Blues', vmin=0, vmax=1)
-        ticks = range(len(names[field]))
-        ax.set_xticks(ticks, names[field], rotation=60, ha='right', fontsize=8)
-        ax.set_yticks(ticks, names[field], fontsize=8)
-        ax.set_xlabel('predicted')
-        ax.set_ylabel('label')
-        ax.set_title(field)
-        for row, col in zip(*np.nonzero(matrix)):
-            ax.text(col, row, f'{shares[row, col]:.2f}', ha='center', va='center', fontsize=6,
-                    color='white' if shares[row, col] > 0.5 else 'black')
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
 
 
 def json_report(report: dict) -> dict:
