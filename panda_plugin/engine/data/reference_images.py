@@ -10,6 +10,8 @@ from pathlib import Path
 from torch.utils.data import Dataset
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.data.bundled import bundled_images
+from panda_plugin.engine.image_io import list_images, load_image, square_crop
 from panda_plugin.engine.specs import spec_argument
 from panda_plugin.engine.tensors import rgb8_to_tensor
 
@@ -26,9 +28,6 @@ def read_images(specs, size: int, names=None) -> list:
     Returns:
         List of (name, size x size x 3 uint8 RGB).
     """
-    from panda_plugin.engine.data.bundled import bundled_images
-    from panda_plugin.engine.image_io import list_images, load_image, square_crop
-
     images = []
     for spec in [specs] if isinstance(specs, (str, Path)) else specs:
         subset = spec_argument(spec, 'bundled')

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.panda.predictor import resolve_model
 from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
@@ -54,8 +55,6 @@ def panda_tokens(images, model=None) -> np.ndarray:
     Returns:
         (tokens of all images, D) float64 array.
     """
-    from panda_plugin.engine.panda.predictor import resolve_model
-
     network = resolve_model(model)
     device = next(network.parameters()).device
     rows = []

@@ -6,6 +6,7 @@ from tqdm import tqdm
 
 from panda_plugin.core.region_labels import LABEL_FIELDS, SIDES, label_field
 from panda_plugin.core.taxonomy import RELATIONS
+from panda_plugin.engine.data.lmdb_store import RecordReader
 from panda_plugin.engine.panda.evaluation import (
     METRICS,
     RegionAccumulator,
@@ -36,8 +37,6 @@ def run_bench(database, model=None, device=None, progress: bool = True) -> dict:
         {field: matrix}}``; methods are the model (by its weights name), ``random`` and
         ``majority``, all on the same regions.
     """
-    from panda_plugin.engine.data.lmdb_store import RecordReader
-
     reader = RecordReader(database)
     network = resolve_model(model, device)
     accumulator = RegionAccumulator()

@@ -24,8 +24,9 @@ from pathlib import Path
 import lmdb
 import numpy as np
 
-from panda_plugin.core.version import __version__
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.version import __version__
+from panda_plugin.engine.data.bundled import bundled_images
 from panda_plugin.engine.data.integrity import WriterLock, check_data_file, prefixed, record_checksum
 from panda_plugin.engine.data.lmdb_store import decode_png, dumps, encode_png
 from panda_plugin.engine.points.scenes import KINDS, make_scene
@@ -64,8 +65,6 @@ def scene(settings: PointsSettings, index: int, photos: list) -> dict:
 
 def split_photos(split: str) -> list:
     """Photographs textures are cut from: bundled train photos, or bench photos for ``test``."""
-    from panda_plugin.engine.data.bundled import bundled_images
-
     subset = 'train' if split == 'train' else 'bench'
     return [image for name, image in bundled_images(subset) if not name.startswith('procedural')]
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine import load_products
 from panda_plugin.engine.regions.grid import GridSegmenter
 from panda_plugin.engine.regions.sam import SamSegmenter
 from panda_plugin.engine.regions.superpixel import SuperpixelSegmenter
@@ -43,8 +44,6 @@ def register_proposer(scheme: str, factory: Callable, forms: str) -> None:
 
 
 def _all_schemes() -> dict:
-    from panda_plugin.engine import load_products
-
     load_products()
     return _SCHEMES
 

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from panda_plugin.core.version import __version__
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.taxonomy import relation_ids_from_scores
+from panda_plugin.core.version import __version__
 from panda_plugin.engine.data.lmdb_store import RecordWriter, encode_png, read_config
 from panda_plugin.engine.panda.data.pairs import SPLITS, sample_pairs
 from panda_plugin.engine.panda.data.versions import make_version
