@@ -9,6 +9,23 @@ from pathlib import Path
 SCORE_COLUMNS = ('name', 'restored', 'reference', 'score', 'relation', 'regions', 'lowest_region_score',
                  'main_distortion')
 
+#: Per-region numbers of the restored image (``RegionLabel`` attributes) that the tables, the
+#: HTML report and TensorBoard show, each as a column or a curve.
+REGION_NUMBERS = ('score',)
+
+
+def region_numbers(label) -> dict[str, float]:
+    """The ``REGION_NUMBERS`` a region label carries (a graph of an older schema may lack some).
+
+    Args:
+        label: A ``RegionLabel``.
+
+    Returns:
+        ``{number: value}`` in the order of ``REGION_NUMBERS``.
+    """
+    return {number: float(getattr(label, number)) for number in REGION_NUMBERS
+            if getattr(label, number, None) is not None}
+
 
 def score_rows(results) -> list[dict]:
     """One row per image.
