@@ -64,9 +64,9 @@ class GraphBoard:
     pictures: int = 4
     worst_regions: int = 10
     region_curves: int = 100
-    _distortions: dict = field(default_factory=dict)
-    _charts: dict = field(default_factory=dict)
-    _laid_out: int = 0
+    _distortions: dict = field(default_factory=dict, init=False, repr=False)
+    _charts: dict = field(default_factory=dict, init=False, repr=False)
+    _laid_out: int = field(default=0, init=False, repr=False)
 
     def write(self, writer, dataset: str, step: int, images: list[ValidatedImage], *, score: bool = True) -> None:
         """Write one validation pass.
