@@ -224,3 +224,52 @@ def test_sr_training_logs_graphs_to_tensorboard_and_resumes(sr_data, tmp_path, m
     # three 64-px panels enlarged 6 times, nearest neighbour: 384 px each
     assert (picture.width, picture.step) == (3 * 384 + 4 * 8, 5) and 400 < picture.height < 500
     assert any('worst_regions' in tag for tag in tags['tensors'])
+
+
+def test_graph_board_events_read_back(references, tmp_path):
+    """Two validation passes through a real SummaryWriter, read back with EventAccumulator."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.custom_scalar import layout_pb2
+    from torch.utils.tensorboard import SummaryWriter
+
+    from panda_plugin.adapters.tensorboard import GraphBoard, ValidatedImage
+
+    reference = cv2.resize(references[0], (96, 96), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(0)
+    noisy = np.clip(reference + rng.normal(0, 25, reference.shape), 0, 255).astype(np.uint8)
+    passes = {10: [('noisy', noisy), ('same', reference)], 20: [('noisy', reference), ('same', reference)]}
+    board = GraphBoard(pictures=1, worst_regions=4, region_curves=5)
+    writer = SummaryWriter(str(tmp_path))
+    graphs = {}
+    for step, images in passes.items():
+        validated = []
+        for name, restored in images:
+            graph = panda_plugin.compare(restored, reference, reference=True)
+            graphs[step, name] = graph
+            validated.append(ValidatedImage(name, graph, restored, reference))
+        board.write(writer, 'val', step, validated)
+    writer.close()
+    events = EventAccumulator(str(tmp_path), size_guidance={'images': 0, 'scalars': 0, 'tensors': 0}).Reload()
+    scalars = set(events.Tags()['scalars'])
+    # the first 5 regions of the first image; the second image gets none
+    assert {t for t in scalars if '/region_' in t} == {f'panda/val/noisy/region_{i}' for i in range(5)}
+    for step in passes:
+        assert events.Scalars('panda/val/noisy/region_3')[list(passes).index(step)].value == pytest.approx(
+            graphs[step, 'noisy'].regions[3].anchor.score, abs=1e-6)
+    assert events.Scalars('metrics/val/panda')[1].value == pytest.approx(1.0)
+    # area curves for the distortions that appeared (clean and what the noise is named), one
+    # that is gone going on at 0
+    seen = {n for g in graphs.values() for n, share in g.distortion_areas('anchor').items() if share > 0}
+    assert 'clean' in seen and 2 <= len(seen) < len(panda_plugin.DISTORTIONS)
+    assert {t.rsplit('/', 1)[1] for t in scalars if t.startswith('panda/val/area/')} == seen
+    for name in seen - {'clean'}:
+        assert [e.value for e in events.Scalars(f'panda/val/area/{name}')][1] == 0.0
+    assert [e.value for e in events.Scalars('panda/val/area/clean')][1] == 1.0
+    layout = layout_pb2.Layout()
+    layout.ParseFromString(events.Tensors('custom_scalars__config__')[-1].tensor_proto.string_val[0])
+    charts = {chart.title: list(chart.multiline.tag) for category in layout.category for chart in category.chart}
+    assert charts == {'noisy: score per region': [r'^panda/val/noisy/region_\d+$']}
+    picture = events.Images('panda/val/graph/noisy')[0]
+    assert (picture.width, picture.height) == (3 * 384 + 4 * 8, 26 + 20 + 384 + 8 + 34)
+    table = events.Tensors('panda/val/worst_regions/text_summary')[0].tensor_proto.string_val[0].decode()
+    assert table.count('\n| noisy |') == 4
