@@ -1,6 +1,7 @@
 """Pictures of distortion graphs: both images side by side, regions tinted by score and
-labelled with distortion and relation. ``render_graph`` gives an array (TensorBoard uses it),
-``save_graph_picture`` a PNG file (``DistortionGraph.render``)."""
+labelled with distortion and relation. ``render_graph`` gives an array, ``save_graph_picture``
+a PNG file (``DistortionGraph.render``). ``reference_picture`` draws a reference-mode graph as
+restored | reference | score map (TensorBoard and the HTML report use it)."""
 from __future__ import annotations
 
 import os
