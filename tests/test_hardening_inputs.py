@@ -42,7 +42,7 @@ def test_calculate_panda_takes_uint8_or_0_255_floats_only(bgr_pair):
 
 
 def test_metric_tensors_empty_integer_and_half(bgr_pair):
-    from panda_plugin.engine.metric import shared_metric
+    from panda_plugin.engine.panda.metric import shared_metric
 
     metric = shared_metric(device='cpu')
     images = torch.rand(2, 3, 48, 48, generator=torch.Generator().manual_seed(0))

@@ -107,7 +107,7 @@ while time.time() < end:
 
 
 def test_files_get_the_mode_open_gives_under_the_umask(tmp_path):
-    from panda_plugin.engine.weights import export_weights, load_model
+    from panda_plugin.engine.panda.weights import export_weights, load_model
 
     network = load_model()
     import torch

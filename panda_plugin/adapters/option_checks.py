@@ -237,7 +237,7 @@ def _data_hint(kind: str, path: str | None) -> str:
 
 
 def _check_panda_network(network: dict, datasets: dict, where: str) -> None:
-    from panda_plugin.engine.weights import check_encoder_name
+    from panda_plugin.engine.panda.weights import check_encoder_name
 
     check_encoder_name(network.get('encoder', 'resnet18'), f'{where}: network_g')
     checkpoint = network.get('encoder_checkpoint')
