@@ -303,8 +303,7 @@ def test_pickle_payloads_are_refused_wherever_a_checkpoint_is_named(panda_option
     for arguments, what in (
             (['compare', 'a.png', 'b.png', '--weights', 'evil.pth'], 'checkpoint'),
             (['export-weights', 'evil.pth', '--opt', ROOT / 'options/train_panda_tiny.yml', '--out', 'w.safetensors'],
-             'checkpoint'),
-            (['dp-sweep', 'a.png', '--prior', 'unet:raw.pth', '--out', 'sweep'], 'score UNet checkpoint')):
+             'checkpoint')):
         if arguments[0] == 'compare':
             import cv2
             import numpy as np
