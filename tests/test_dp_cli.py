@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from panda_plugin.adapters.cli import main
-from panda_plugin.engine.diffusion.patch_prior import PatchGMMPrior, fit_patch_gmm, load_patch_prior, sample_patches
+from panda_plugin.engine.dp.patch_prior import PatchGMMPrior, fit_patch_gmm, load_patch_prior, sample_patches
 from panda_plugin.engine.image_io import save_image, square_crop
-
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 

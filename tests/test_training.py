@@ -60,7 +60,7 @@ dist_params: {{backend: gloo, port: 29500}}
 @pytest.fixture()
 def one_pair(image_folder, tmp_path):
     """A database of one pair (the first of four shards of ``image_folder``, one pair per image)."""
-    from panda_plugin.engine.data.builder import BuildSettings, make_dataset
+    from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 
     out = tmp_path / 'one.lmdb'
     report = make_dataset(image_folder, out, BuildSettings(pairs_per_image=1, size=64, seed=3, shard=(0, 4)),
@@ -96,7 +96,7 @@ def test_export_weights_command_turns_a_trained_checkpoint_into_weights(one_pair
 
     from panda_plugin import DistortionGraph, compare
     from panda_plugin.engine.image_io import save_image
-    from panda_plugin.engine.weights import load_model
+    from panda_plugin.engine.panda.weights import load_model
 
     monkeypatch.chdir(tmp_path)
     root = run(tmp_path, one_pair, 'tiny', 2)
