@@ -81,3 +81,32 @@ def test_batch_agrees_with_single_images_and_terms_have_every_family(gravel, hal
 def test_mismatched_shapes_are_refused(gravel, halves):
     with pytest.raises(PandaInputError, match='same shape'):
         batch_texture(tensor(gravel[:256, :256]), tensor(gravel[:128, :128]), [halves])
+
+
+def test_pyiqa_texture_score_tolerates_resampling_where_fidelity_does_not(gravel):
+    import pyiqa
+
+    import panda_plugin  # noqa: F401 (registers the metric)
+
+    texture = pyiqa.create_metric('panda', score='texture', device='cpu')
+    fidelity = pyiqa.create_metric('panda', device='cpu')
+    reference, shifted = tensor(gravel[:256, :256]), tensor(gravel[24:280, 16:272])
+    assert float(texture(reference, reference)) == 1.0
+    assert float(texture(shifted, reference)) >= 0.9 > 0.5 > float(fidelity(shifted, reference))
+    with pytest.raises(PandaInputError, match="score 'sharpness'; accepted: fidelity, texture"):
+        pyiqa.create_metric('panda', score='sharpness', device='cpu')
+
+
+def test_the_texture_loss_from_an_option_block_has_finite_gradients(gravel):
+    import yaml
+
+    from panda_plugin.engine.region_loss import PandaRegionLoss
+
+    options = yaml.safe_load("{type: PandaRegionLoss, mode: texture, loss_weight: 0.1, segmenter: 'grid:2x2'}")
+    options.pop('type')
+    loss = PandaRegionLoss(**options)
+    restored = tensor(cv2.GaussianBlur(gravel[:128, :128], (0, 0), 1.5)).requires_grad_()
+    value = loss(restored, tensor(gravel[:128, :128]))
+    value.backward()
+    assert 0 < float(value.detach()) <= 0.1 and torch.isfinite(restored.grad).all() and restored.grad.abs().sum() > 0
+    assert float(loss(tensor(gravel[:128, :128]), tensor(gravel[:128, :128]))) == 0.0
