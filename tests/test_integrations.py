@@ -193,7 +193,8 @@ def test_sr_training_logs_graphs_to_tensorboard_and_resumes(sr_data, tmp_path, m
     assert {'metrics/sr_val/panda', 'panda/sr_val/area/clean', 'panda/sr_val/area/blur',
             'losses/l_panda'} <= set(tags['scalars'])
     assert {2, 4} <= {e.step for e in events.Scalars('metrics/sr_val/panda')}
-    assert 'panda/sr_val/region_scores' in tags['histograms']
+    assert {'panda/sr_val/region_scores', 'panda/sr_val/region_textures'} <= set(tags['histograms'])
+    assert 'panda/sr_val/texture' in tags['scalars']
     pictures = [tag for tag in tags['images'] if tag.startswith('panda/sr_val/graph/')]
     assert len(pictures) == 1 and pictures[0].split('/')[-1] in ('astronaut', 'camera')
     assert any('worst_regions' in tag for tag in tags['tensors'])

@@ -24,7 +24,7 @@ section{border-top:2px solid #ddd;margin-top:2em;padding-top:0.5em}
 img{max-width:100%;height:auto;display:block;margin:0.5em 0}
 .pictures{display:flex;gap:1em;align-items:flex-start}.map{max-width:260px}
 """
-_REGION_HEAD = ('image', 'region', 'bbox x,y,w,h', 'area', 'score', 'distortion', 'severity', 'relation')
+_REGION_HEAD = ('image', 'region', 'bbox x,y,w,h', 'area', 'score', 'texture', 'distortion', 'severity', 'relation')
 
 
 def write_report(results, path: str | os.PathLike, *, title: str = 'PANDA report', worst: int = 20,
@@ -50,19 +50,23 @@ def write_report(results, path: str | os.PathLike, *, title: str = 'PANDA report
              f'<style>{_STYLE}</style></head><body><h1>{_e(title)}</h1>']
     if results:
         mode = results[0].graph.metadata.get('mode', 'pairwise')
+        textures = [result.graph.anchor_texture for result in results]
+        texture = ('' if None in textures else f' Mean texture score {np.mean(textures):.4f} (how well the '
+                   'texture statistics of each region match the reference, tolerant of resampled detail).')
         parts.append(f'<p>{len(results)} images, {mode} mode; mean score {np.mean(scores):.4f}, lowest '
                      f'{min(scores):.4f} (1 = identical to the reference; docs/calibration.md says what '
-                     '0.9, 0.8 and 0.6 mean).</p>')
+                     f'0.9, 0.8 and 0.6 mean).{texture}</p>')
     parts.append('<h2>Images, lowest score first</h2>' + _table(
-        ('image', 'score', 'relation', 'regions', 'lowest region', 'main distortion'),
-        [(f'<a href="#{_anchor(row["name"])}">{_e(row["name"])}</a>', row['score'], row['relation'],
+        ('image', 'score', 'texture', 'relation', 'regions', 'lowest region', 'main distortion'),
+        [(f'<a href="#{_anchor(row["name"])}">{_e(row["name"])}</a>', row['score'], row['texture'], row['relation'],
           row['regions'], row['lowest_region_score'], row['main_distortion'])
          for row in sorted(rows, key=lambda row: float(row['score']))]))
     parts.append(f'<h2>Worst regions across all images</h2>{_regions_table(worst_regions(results, worst))}')
     for result, row in tqdm(list(zip(results, rows)), desc='report', unit='image', disable=not progress):
         picture = render_graph(result.graph, result.restored, result.reference)
         parts.append(
-            f'<section id="{_anchor(result.name)}"><h2>{_e(result.name)}: {row["score"]}</h2>'
+            f'<section id="{_anchor(result.name)}"><h2>{_e(result.name)}: {row["score"]}'
+            f'{"" if not row["texture"] else ", texture " + row["texture"]}</h2>'
             f'<p>restored {_e(str(result.restored))}<br>reference {_e(str(result.reference))}<br>'
             f'relation to the reference: {_e(row["relation"])}; main distortion: '
             f'{_e(row["main_distortion"])}</p><div class="pictures">'
@@ -79,7 +83,8 @@ def write_report(results, path: str | os.PathLike, *, title: str = 'PANDA report
 
 def _regions_table(rows: list[dict]) -> str:
     return _table(_REGION_HEAD, [(_e(r['name']), r['region'], r['bbox'], f'{100 * r["area"]:.1f}%',
-                                  f'{r["score"]:.3f}', r['distortion'], r['severity'], r['relation'])
+                                  f'{r["score"]:.3f}', '' if r['texture'] is None else f'{r["texture"]:.3f}',
+                                  r['distortion'], r['severity'], r['relation'])
                                  for r in rows])
 
 

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 #: Columns of the per-image CSV of ``panda compare DIR DIR`` and ``panda score``.
-SCORE_COLUMNS = ('name', 'restored', 'reference', 'score', 'relation', 'regions', 'lowest_region_score',
-                 'main_distortion')
+SCORE_COLUMNS = ('name', 'restored', 'reference', 'score', 'texture', 'relation', 'regions',
+                 'lowest_region_score', 'main_distortion')
 
 
 def score_rows(results) -> list[dict]:
@@ -17,8 +17,9 @@ def score_rows(results) -> list[dict]:
         results: ``folder_compare.PairResult`` items.
 
     Returns:
-        Dicts with the keys of ``SCORE_COLUMNS``; ``main_distortion`` is the distortion other
-        than ``clean`` covering most of the restored image (``clean`` when there is none).
+        Dicts with the keys of ``SCORE_COLUMNS``; ``texture`` is the whole-image texture score
+        (empty for graphs without texture); ``main_distortion`` is the distortion other than
+        ``clean`` covering most of the restored image (``clean`` when there is none).
     """
     rows = []
     for result in results:
@@ -26,7 +27,9 @@ def score_rows(results) -> list[dict]:
         areas = {name: share for name, share in graph.distortion_areas('anchor').items()
                  if name != 'clean' and share > 0}
         rows.append({'name': result.name, 'restored': str(result.restored), 'reference': str(result.reference),
-                     'score': f'{graph.anchor_score:.6f}', 'relation': graph.relation, 'regions': len(graph),
+                     'score': f'{graph.anchor_score:.6f}',
+                     'texture': '' if graph.anchor_texture is None else f'{graph.anchor_texture:.6f}',
+                     'relation': graph.relation, 'regions': len(graph),
                      'lowest_region_score': f'{min(r.anchor.score for r in graph.regions):.6f}',
                      'main_distortion': max(areas, key=areas.get) if areas else 'clean'})
     return rows
@@ -41,7 +44,7 @@ def worst_regions(results, count: int = 20) -> list[dict]:
 
     Returns:
         Dicts (``name``, ``region``, ``bbox``, ``area`` share of the image, ``score``,
-        ``distortion``, ``severity``, ``relation``), lowest score first (larger regions first
+        ``texture`` (None without), ``distortion``, ``severity``, ``relation``), lowest score first (larger regions first
         among equal scores).
     """
     rows = []
@@ -50,6 +53,7 @@ def worst_regions(results, count: int = 20) -> list[dict]:
         for region in result.graph.regions:
             rows.append({'name': result.name, 'region': region.id, 'bbox': ','.join(map(str, region.bbox)),
                          'area': region.area / (height * width), 'score': region.anchor.score,
+                         'texture': region.anchor.texture,
                          'distortion': region.anchor.distortion, 'severity': region.anchor.severity,
                          'relation': region.relation})
     rows.sort(key=lambda row: (row['score'], -row['area']))

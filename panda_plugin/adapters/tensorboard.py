@@ -32,7 +32,9 @@ def log_graphs(writer, dataset: str, step: int, images: list[ValidatedImage], *,
     """Write the graphs of one validation pass.
 
     Tags: ``metrics/<dataset>/panda`` (mean image score), ``panda/<dataset>/region_scores``
-    (histogram of region scores of the restored images), ``panda/<dataset>/area/<distortion>``
+    (histogram of region scores of the restored images), ``panda/<dataset>/texture`` and
+    ``panda/<dataset>/region_textures`` (mean image texture score and histogram of region
+    texture scores, for graphs with texture), ``panda/<dataset>/area/<distortion>``
     (mean share of the area carrying each distortion, all 15 classes),
     ``panda/<dataset>/worst_regions`` (markdown table) and ``panda/<dataset>/graph/<image>``
     (picture of the graph, for the first ``pictures`` images).
@@ -53,6 +55,10 @@ def log_graphs(writer, dataset: str, step: int, images: list[ValidatedImage], *,
         writer.add_scalar(f'metrics/{dataset}/panda', float(np.mean([i.graph.anchor_score for i in images])), step)
     writer.add_histogram(f'{prefix}/region_scores',
                          np.array([r.anchor.score for i in images for r in i.graph.regions]), step)
+    if all(i.graph.anchor_texture is not None for i in images):
+        writer.add_scalar(f'{prefix}/texture', float(np.mean([i.graph.anchor_texture for i in images])), step)
+        writer.add_histogram(f'{prefix}/region_textures',
+                             np.array([r.anchor.texture for i in images for r in i.graph.regions]), step)
     areas = [i.graph.distortion_areas('anchor') for i in images]
     for distortion in DISTORTIONS:
         writer.add_scalar(f'{prefix}/area/{distortion}', float(np.mean([a.get(distortion, 0.0) for a in areas])), step)
@@ -76,10 +82,11 @@ def worst_regions_table(images: list[ValidatedImage], rows: int) -> str:
     regions = sorted(((r.anchor.score, i.name, r) for i in images for r in i.graph.regions),
                      key=lambda item: (item[0], item[1], item[2].id))[:rows]
     lines = [f'Lowest-scoring regions of the restored images ({rows} at most).', '',
-             '| image | region | bbox x,y,w,h | area | distortion | severity | score | vs ground truth |',
-             '|---|---|---|---|---|---|---|---|']
+             '| image | region | bbox x,y,w,h | area | distortion | severity | score | texture | vs ground truth |',
+             '|---|---|---|---|---|---|---|---|---|']
     for score, name, region in regions:
         box = ','.join(str(v) for v in region.bbox)
+        texture = '' if region.anchor.texture is None else f'{region.anchor.texture:.3f}'
         lines.append(f'| {name} | {region.id} | {box} | {region.area} | {region.anchor.distortion} | '
-                     f'{region.anchor.severity} | {score:.3f} | {region.relation} |')
+                     f'{region.anchor.severity} | {score:.3f} | {texture} | {region.relation} |')
     return '\n'.join(lines)
