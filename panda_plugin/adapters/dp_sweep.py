@@ -1,9 +1,10 @@
 """``panda dp-sweep``: a lambda sweep of the variance-scaled diffusion, written to a folder.
 
 Writes ``sweep.json`` (per method and image: psnr, mse, patch_sw2, niqe, panda_fd; means; per-region
-PANDA summaries), ``dp_curve.png``, ``images/<image>_<method>.png`` and
-``regions_<image>.png`` (where perception is gained and fidelity lost between the lambda
-ends).
+PANDA summaries with each region's fidelity and texture at every lambda), ``dp_curve.png``,
+``dp_plane.png`` (every region on the distortion-perception plane, one trajectory per region
+along lambda), ``images/<image>_<method>.png`` and ``regions_<image>.png`` (where perception
+is gained and fidelity lost between the lambda ends).
 """
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
     methods = [m for m in report['runs'] if m.startswith('lambda=')]
     if regions != 'none' and len(methods) >= 2:
         report['regions'] = region_report(result.images, methods, regions, out, progress)
+        plot_plane(report['regions'], methods, out / 'dp_plane.png')
     plot_curves(report, out / 'dp_curve.png')
     (out / 'sweep.json').write_text(json.dumps(finite(report), indent=1), encoding='utf-8')
     if tensorboard:
@@ -99,8 +101,9 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
 
 
 def region_report(images: dict, methods: list, regions: str, out: Path, progress) -> dict:
-    """Per-region PANDA summaries of the lambda ends for every image (and their pictures)."""
-    from panda_plugin.engine.diffusion.region_dp import grid_labels, region_graphs, summarise
+    """Per-region PANDA summaries of the lambda ends for every image (and their pictures), with
+    each region's fidelity and texture at every lambda."""
+    from panda_plugin.engine.diffusion.region_dp import grid_labels, plane_points, region_graphs, summarise
     from panda_plugin.engine.predictor import compare, resolve_model
 
     try:
@@ -114,7 +117,8 @@ def region_report(images: dict, methods: list, regions: str, out: Path, progress
         labels = grid_labels(*seen['reference'].shape[:2], rows, cols)
         outputs = {m: seen[m] for m in methods}
         graphs = region_graphs(outputs, seen['reference'], labels, low, compare, model)
-        summary = summarise(graphs, outputs, seen['reference'], labels, low, high)
+        plane = plane_points(outputs, seen['reference'], labels)
+        summary = summarise(graphs, outputs, seen['reference'], labels, low, high, plane)
         summary['graphs'] = {m: {'vs_reference_score': g['vs_reference'].anchor_score,
                                  'vs_low_relation': g['vs_base'].relation} for m, g in graphs.items()}
         for m, g in graphs.items():
@@ -122,7 +126,8 @@ def region_report(images: dict, methods: list, regions: str, out: Path, progress
             g['vs_base'].to_json(out / 'images' / f'{name}_{m}_vs_{low}.json')
         plot_regions(seen, summary, labels, out / f'regions_{name}.png')
         report[name] = summary
-        kinds = ', '.join(f'{k}: gain {v["perceptual_gain"]:+.3f}, MSE {v["fidelity_loss"]:+.5f}'
+        kinds = ', '.join(f'{k}: gain {v["perceptual_gain"]:+.3f}, MSE {v["fidelity_loss"]:+.5f}, '
+                          f'texture {v["texture"][low]:.3f} -> {v["texture"][high]:.3f}'
                           for k, v in summary['by_kind'].items())
         progress(f'{name} regions {low} -> {high}: {kinds}')
     return report
@@ -149,9 +154,13 @@ def log_tensorboard(report: dict, images: dict, logdir) -> None:
             for name, seen in images.items():
                 writer.add_image(f'dp/{name}', seen[method], step, dataformats='HWC')
         for name, summary in report.get('regions', {}).items():
-            lines = ['| region | kind | texture | PANDA gain | MSE increase | relation |', '|---|---|---|---|---|---|']
-            lines += [f"| {r['id']} | {r['kind']} | {r['texture']:.1f} | {r['perceptual_gain']:+.3f} | "
-                      f"{r['fidelity_loss']:+.5f} | {r['relation_high_vs_low']} |" for r in summary['regions']]
+            low, high = summary['low'], summary['high']
+            lines = [f'| region | kind | gradient | PANDA gain | MSE increase | relation | fidelity {low} -> {high} '
+                     f'| texture {low} -> {high} |', '|---|---|---|---|---|---|---|---|']
+            lines += [f"| {r['id']} | {r['kind']} | {r['gradient']:.1f} | {r['perceptual_gain']:+.3f} | "
+                      f"{r['fidelity_loss']:+.5f} | {r['relation_high_vs_low']} | {r['fidelity'][low]:.3f} -> "
+                      f"{r['fidelity'][high]:.3f} | {r['texture'][low]:.3f} -> {r['texture'][high]:.3f} |"
+                      for r in summary['regions']]
             writer.add_text(f'dp_regions/{name}', '\n'.join(lines), 0)
 
 
@@ -178,6 +187,40 @@ def plot_curves(report: dict, path: Path) -> None:
         ax.legend(fontsize=7)
     fig.suptitle(f"{report['settings']['degradation']}: mean over {len(report['measurement_psnr'])} images")
     fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_plane(regions: dict, methods: list, path: Path) -> None:
+    """Every region on the distortion-perception plane (x = 1 - fidelity, y = 1 - texture), one
+    panel per image, one trajectory per region along lambda (busy regions orange, flat blue;
+    a circle at the lowest lambda, a triangle at the highest)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    colours = {'texture': 'tab:orange', 'flat': 'tab:blue'}
+    fig, axes = plt.subplots(1, len(regions), figsize=(4.2 * len(regions), 4.2), squeeze=False)
+    for ax, (name, summary) in zip(axes[0], regions.items()):
+        for r in summary['regions']:
+            x = [1 - r['fidelity'][m] for m in methods]
+            y = [1 - r['texture'][m] for m in methods]
+            ax.plot(x, y, '-', color=colours[r['kind']], alpha=0.55, linewidth=1)
+            ax.plot(x[0], y[0], 'o', color=colours[r['kind']], markersize=4)
+            ax.plot(x[-1], y[-1], '^', color=colours[r['kind']], markersize=5)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel('distortion: 1 - fidelity')
+        ax.set_ylabel('perception: 1 - texture')
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+    handles = [plt.Line2D([], [], color=c, label=f'{"busy" if k == "texture" else "flat"} regions')
+               for k, c in colours.items()]
+    handles += [plt.Line2D([], [], marker='o', linestyle='', color='grey', label=methods[0]),
+                plt.Line2D([], [], marker='^', linestyle='', color='grey', label=methods[-1])]
+    fig.legend(handles=handles, loc='lower center', ncol=4, fontsize=8, frameon=False)
+    fig.suptitle('Regions on the distortion-perception plane along lambda (0, 0 = the reference)', fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
