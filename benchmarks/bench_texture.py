@@ -1,30 +1,34 @@
 """The texture score (``engine.texture``) on the package's photographs, beside fidelity and MS-SSIM.
 
-Sections (``--sections``, default all):
+Sections (``--sections``, default all); results are merged into ``--out``:
 
 - ``resample``: superpixel regions (the default segmenter, on the reference) of the
   photographs shipped in skimage and matplotlib (and of ``make photos``' photographs when
   present); the *textured* ones (mean luma gradient magnitude of the reference at least
   ``TEXTURED`` grey levels per pixel) get, one condition at a time:
-  a shifted crop of the same photograph (8 to 32 px away, random direction, seeded),
-  Gaussian blur sigma 2, Gaussian noise of standard deviation 0.1, and JPEG quality 10 (each
-  applied to the whole image and pasted into the regions). Per condition, the share of
-  regions with texture >= 0.9 (resampling) or < 0.8 (the others), and the same shares for
-  the fidelity score and MS-SSIM (pyiqa ``ms_ssim`` on region crops, the label oracle's way).
-- ``flat``: the *flat* regions (mean gradient below ``FLAT`` grey levels: sky, walls) with
-  grain of standard deviation 0.03 (per pixel, the same on the three channels): share with
+  the region's content replaced by the same photograph shifted 8 to 32 px (random direction,
+  seeded; ``resampled`` keeps the source inside the region where it can), Gaussian blur
+  sigma 2, Gaussian noise of standard deviation 0.1 (independent per channel), JPEG quality
+  10, and, beyond the issue's list, the same noise on all three channels (``grey_noise0.1``);
+  the degradations are applied to the whole image and pasted into the regions. Per
+  condition, the share of regions with texture >= 0.9 (resampling) or < 0.8 (the others),
+  and the same shares for the fidelity score and MS-SSIM (pyiqa ``ms_ssim`` on region crops
+  with the reference outside the region, the label oracle's ``pyiqa:`` scheme).
+  The *flat* regions (mean gradient below ``FLAT`` grey levels: sky, walls) get grain of
+  standard deviation 0.03 (per pixel, the same on the three channels): share with
   texture < 0.9.
 - ``live``: LIVE's development split (``../shared/human/live-dev``, in-sample): SRCC of
   texture, fidelity and their combinations with the negated DMOS.
 - ``time``: seconds per 512x512 pair of the texture score beside ``compare`` in reference
   mode (superpixels and network included), in the same run.
 
-Usage: python benchmarks/bench_texture.py [--sections resample flat live time]
-    [--out docs/results/panda/texture.json]
+Usage: python benchmarks/bench_texture.py [--sections resample live time] [--photos DIR]
+    [--live PATH/TO/live-dev] [--out docs/results/panda/texture.json]
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import time
 from pathlib import Path
@@ -50,7 +54,7 @@ TEXTURED = 8.0
 FLAT = 2.0
 #: Shifts of the resampling condition, in pixels.
 SHIFTS = (8, 32)
-CONDITIONS = ('resample', 'blur2', 'noise0.1', 'jpeg10')
+CONDITIONS = ('resample', 'blur2', 'noise0.1', 'jpeg10', 'grey_noise0.1')
 
 
 def photographs(folder: Path | None) -> list:
@@ -111,13 +115,13 @@ def degraded(image: np.ndarray, condition: str, rng) -> np.ndarray:
     if condition == 'blur2':
         return cv2.GaussianBlur(image, (0, 0), 2.0)
     if condition == 'noise0.1':
-        return np.clip(image / 255.0 + rng.normal(0, 0.1, image.shape), 0, 1).__mul__(255).round().astype(np.uint8)
+        return (np.clip(image / 255.0 + rng.normal(0, 0.1, image.shape), 0, 1) * 255).round().astype(np.uint8)
     if condition == 'jpeg10':
         _, data = cv2.imencode('.jpg', image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 10])
         return cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1]
-    if condition == 'grain0.03':
-        grain = rng.normal(0, 0.03, image.shape[:2])[..., None]
-        return np.clip(image / 255.0 + grain, 0, 1).__mul__(255).round().astype(np.uint8)
+    if condition in ('grain0.03', 'grey_noise0.1'):
+        grain = rng.normal(0, 0.03 if condition == 'grain0.03' else 0.1, image.shape[:2])[..., None]
+        return (np.clip(image / 255.0 + grain, 0, 1) * 255).round().astype(np.uint8)
     raise ValueError(condition)
 
 
@@ -187,19 +191,96 @@ def ms_ssim_scorer():
     return PyiqaRegionScorer('ms_ssim')
 
 
+def live_section(folder: Path) -> dict:
+    """SRCC with LIVE's development split (in-sample): fidelity, texture and their product."""
+    import pyiqa
+    from scipy.stats import spearmanr
+
+    import panda_plugin  # noqa: F401 (registers the metric)
+
+    rows = list(csv.DictReader((folder / 'scores.csv').open(encoding='utf-8')))
+    metrics = {'fidelity': pyiqa.create_metric('panda', device='cpu'),
+               'texture': pyiqa.create_metric('panda', score='texture', device='cpu')}
+    values = {name: [] for name in metrics}
+    for row in rows:
+        restored, reference = (tensor(load_image(folder / row[key], convert=True)) for key in ('dist_image', 'ref_image'))
+        with torch.no_grad():
+            for name, metric in metrics.items():
+                values[name].append(float(metric(restored, reference)))
+    values = {name: np.asarray(v) for name, v in values.items()}
+    values['fidelity x texture'] = values['fidelity'] * values['texture']
+    values['sqrt(fidelity x texture)'] = np.sqrt(values['fidelity x texture'])
+    quality = -np.array([float(row['dmos_realigned']) for row in rows])
+    kinds = np.array([row['distortion'] for row in rows])
+    report = {}
+    for name, v in values.items():
+        report[name] = {'all': float(spearmanr(v, quality)[0])}
+        for kind in sorted(set(kinds)):
+            report[name][kind] = float(spearmanr(v[kinds == kind], quality[kinds == kind])[0])
+    report['images'] = {kind: int((kinds == kind).sum()) for kind in sorted(set(kinds))}
+    return report
+
+
+def time_section(repeats: int = 15) -> dict:
+    """Median seconds per 512x512 pair: the texture score and ``compare`` in reference mode, one run."""
+    import panda_plugin
+    from panda_plugin.engine.data.bundled import packaged_image
+
+    reference = packaged_image('matplotlib', 'grace_hopper.jpg')
+    reference = np.ascontiguousarray(reference[:512, :512]) if min(reference.shape[:2]) >= 512 else cv2.resize(
+        reference, (512, 512), interpolation=cv2.INTER_AREA)
+    restored = degraded(reference, 'noise0.1', np.random.default_rng(0))
+    label_map = np.asarray(build_segmenter('superpixel')(reference), np.int64)
+    pair = tensor(restored), tensor(reference)
+
+    def texture():
+        with torch.no_grad():
+            batch_texture(*pair, [label_map])
+
+    def whole():
+        panda_plugin.compare(restored, reference, reference=True)
+
+    def fidelity():
+        with torch.no_grad():
+            reference_scores(*pair, [label_map])
+
+    runs = {'texture': texture, 'fidelity': fidelity, 'compare': whole}
+    for run in runs.values():
+        run()
+    seconds = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    medians = {name: float(np.median(v)) for name, v in seconds.items()}
+    return {'median_seconds': medians, 'texture_over_compare': medians['texture'] / medians['compare'],
+            'regions': int(label_map.max() + 1), 'threads': torch.get_num_threads(), 'repeats': repeats}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--sections', nargs='+', default=['resample'])
+    parser.add_argument('--sections', nargs='+', default=['resample', 'live', 'time'],
+                        choices=['resample', 'live', 'time'])
     parser.add_argument('--photos', type=Path, default=None, help='folder of photographs (e.g. datasets/photos/bench)')
+    parser.add_argument('--live', type=Path, help='LIVE development folder (scores.csv), for the live section')
     parser.add_argument('--no-ms-ssim', action='store_true')
-    parser.add_argument('--out', type=Path, default=None)
+    parser.add_argument('--out', type=Path, default=None, help='JSON file for the results')
     args = parser.parse_args()
     torch.set_num_threads(2)
-    report = {}
+    report = json.loads(args.out.read_text(encoding='utf-8')) if args.out and args.out.is_file() else {}
     if 'resample' in args.sections:
         images = photographs(args.photos)
         report['resample'] = resample_section(images, None if args.no_ms_ssim else ms_ssim_scorer())
         print(json.dumps({k: v for k, v in report['resample'].items() if k != 'counts'}, indent=1))
+    if 'live' in args.sections:
+        if args.live is None or not (args.live / 'scores.csv').is_file():
+            parser.error(f'--live {args.live}: the live section needs the folder of scores.csv')
+        report['live'] = live_section(args.live)
+        print(json.dumps(report['live'], indent=1))
+    if 'time' in args.sections:
+        report['time'] = time_section()
+        print(json.dumps(report['time'], indent=1))
     if args.out:
         args.out.write_text(json.dumps(report, indent=1), encoding='utf-8')
 
