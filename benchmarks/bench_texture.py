@@ -13,7 +13,7 @@ Sections (``--sections``, default all); results are merged into ``--out``:
   the degradations are applied to the whole image and pasted into the regions. Per
   condition, the share of regions with texture >= 0.9 (resampling) or < 0.8 (the others),
   and the same shares for the fidelity score and MS-SSIM (pyiqa ``ms_ssim`` on region crops
-  with the reference outside the region, the label oracle's ``pyiqa:`` scheme).
+  with the reference outside the region, at least 176 px, the label oracle's ``pyiqa:`` scheme).
   The *flat* regions (mean gradient below ``FLAT`` grey levels: sky, walls) get grain of
   standard deviation 0.03 (per pixel, the same on the three channels): share with
   texture < 0.9.
@@ -54,6 +54,8 @@ TEXTURED = 8.0
 FLAT = 2.0
 #: Shifts of the resampling condition, in pixels.
 SHIFTS = (8, 32)
+#: Smallest side of the MS-SSIM crops.
+MS_SSIM_CROP = 176
 CONDITIONS = ('resample', 'blur2', 'noise0.1', 'jpeg10', 'grey_noise0.1')
 
 
@@ -185,10 +187,11 @@ def resample_section(images: list, ms_ssim, seed: int = 0) -> dict:
 
 
 def ms_ssim_scorer():
-    """MS-SSIM of region crops (pyiqa ``ms_ssim``, the label oracle's ``pyiqa:`` scheme)."""
+    """MS-SSIM of region crops (pyiqa ``ms_ssim``, the label oracle's ``pyiqa:`` scheme), the
+    crops at least ``MS_SSIM_CROP`` px (five scales of an 11-tap window need 161)."""
     from panda_plugin.adapters.pyiqa import PyiqaRegionScorer
 
-    return PyiqaRegionScorer('ms_ssim')
+    return PyiqaRegionScorer('ms_ssim', min_crop=MS_SSIM_CROP)
 
 
 def live_section(folder: Path) -> dict:
