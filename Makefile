@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench photos clean
+.PHONY: demo test bench mutation photos clean
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,15 @@ demo: $(STAMP)
 	$(BIN)/panda demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests experiments
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_generation.py
-	$(BIN)/python benchmarks/measure_scorers.py
+	$(BIN)/python -m benchmarks.panda.bench_generation
+	$(BIN)/python -m benchmarks.panda.measure_scorers
+
+# Deliberate breakages of a temporary copy of the package, each caught by the tests or not.
+mutation: $(STAMP)
+	$(BIN)/python benchmarks/mutation_smoke.py --markdown docs/results/panda/mutation.md
 
 # Training and held-out photographs from pinned Debian wallpaper packages (see docs/training.md).
 photos: $(STAMP)

@@ -7,7 +7,7 @@ import skimage.data
 import torch
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.texture import FAMILIES, batch_texture, region_texture, texture_terms
+from panda_plugin.engine.panda.texture import FAMILIES, batch_texture, region_texture, texture_terms
 
 
 def tensor(image: np.ndarray) -> torch.Tensor:
@@ -100,7 +100,7 @@ def test_pyiqa_texture_score_tolerates_resampling_where_fidelity_does_not(gravel
 def test_the_texture_loss_from_an_option_block_has_finite_gradients(gravel):
     import yaml
 
-    from panda_plugin.engine.region_loss import PandaRegionLoss
+    from panda_plugin.engine.panda.region_loss import PandaRegionLoss
 
     options = yaml.safe_load("{type: PandaRegionLoss, mode: texture, loss_weight: 0.1, segmenter: 'grid:2x2'}")
     options.pop('type')

@@ -5,8 +5,9 @@
 each package's own import finishes, or at once when it is already imported. BasicSR 1.4.2
 imports ``torchvision.transforms.functional_tensor``, which torchvision 0.17 removed, so
 the old name is mapped onto ``torchvision.transforms.functional`` just before BasicSR loads.
-On a machine without CUDA, BasicSR's two CUDA-only functions (resuming, and starting
-distributed training) get CPU versions once it is imported (``adapters.basicsr.cpu``).
+BasicSR's option parsing is made safe and checked (``adapters.option_checks``) before
+anything else, and on a machine without CUDA, BasicSR's two CUDA-only functions (resuming, and
+starting distributed training) get CPU versions once it is imported (``adapters.basicsr.cpu``).
 """
 from __future__ import annotations
 
@@ -68,7 +69,9 @@ def _register_pyiqa() -> None:
 def _register_basicsr() -> None:
     from panda_plugin.adapters.basicsr.cpu import install_cpu_fallbacks
     from panda_plugin.adapters.basicsr.registry import register_plugin
+    from panda_plugin.adapters.option_checks import install_safe_option_loading
 
+    install_safe_option_loading()  # first: no option file is read unsafely, even if registering fails
     register_plugin()
     install_cpu_fallbacks()  # only without CUDA, where BasicSR's resume and init_dist fail
 
@@ -80,13 +83,18 @@ def when_imported(name: str, after: Callable[[], None], before: Callable[[], Non
     Args:
         name: Top-level package name, e.g. ``'pyiqa'``.
         after: Called with no arguments once the package is fully imported.
-        before: Called with no arguments before the package's import starts. Default: none.
+        before: Called with no arguments before the package's import starts (only the first
+            caller's for one package). Default: none.
     """
     module = sys.modules.get(name)
     if module is not None and getattr(module, '__spec__', None) is not None and not _initialising(module):
         after()
-    elif not any(isinstance(finder, _Watcher) and finder.name == name for finder in sys.meta_path):
+        return
+    watcher = next((finder for finder in sys.meta_path if isinstance(finder, _Watcher) and finder.name == name), None)
+    if watcher is None:
         sys.meta_path.insert(0, _Watcher(name, after, before))
+    elif after not in watcher.after:
+        watcher.after.append(after)
 
 
 def _initialising(module) -> bool:
@@ -97,7 +105,7 @@ class _Watcher(importlib.abc.MetaPathFinder):
     """Finds one package through the other finders and wraps its loader."""
 
     def __init__(self, name: str, after, before):
-        self.name, self.after, self.before = name, after, before
+        self.name, self.after, self.before = name, [after], before
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != self.name:
@@ -125,4 +133,5 @@ class _CallingLoader(importlib.abc.Loader):
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        self._after()
+        for after in self._after:
+            after()

@@ -2,14 +2,16 @@
 and pyiqa full-reference metrics as region scorers (``pyiqa:<name>``, ``topiq_fr:<weights>``)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import boxes_and_areas
-from panda_plugin.engine.fidelity import Calibration
-from panda_plugin.engine.scoring import check_scorer_inputs, register_scorer_scheme
+from panda_plugin.engine.panda.fidelity import Calibration
+from panda_plugin.engine.panda.scoring import check_scorer_inputs, register_scorer_scheme
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 #: pyiqa's name of the metric.
 METRIC_NAME = 'panda'
@@ -24,15 +26,36 @@ METRIC_CONFIG = {
 
 
 def register_pyiqa_metric() -> None:
-    """Add ``panda`` to pyiqa's metrics (idempotent)."""
+    """Add ``panda`` to pyiqa's metrics (idempotent).
+
+    ``pyiqa.create_metric('panda')`` leaves the input check to ``PandaMetric`` (pyiqa's own
+    asserts that values are strictly inside [0, 1 + 1e-6], which half-precision images of value 1
+    fail, and its failures are ``AssertionError`` tracebacks, not one line).
+    """
+    import pyiqa
+    import pyiqa.api_helpers
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
     from pyiqa.utils.registry import ARCH_REGISTRY
 
-    from panda_plugin.engine.metric import PandaMetric
+    from panda_plugin.engine.panda.metric import PandaMetric
 
     if 'PandaMetric' not in ARCH_REGISTRY:
         ARCH_REGISTRY.register(PandaMetric)
     DEFAULT_CONFIGS.setdefault(METRIC_NAME, METRIC_CONFIG)
+    if not getattr(pyiqa.api_helpers.create_metric, 'panda_checks_inputs', False):
+        pyiqa.api_helpers.create_metric = pyiqa.create_metric = _metric_checking_inputs(pyiqa.api_helpers.create_metric)
+
+
+def _metric_checking_inputs(create_metric):
+    """pyiqa's ``create_metric`` with ``check_input_range=False`` for ``panda``."""
+    @functools.wraps(create_metric)
+    def create(metric_name, as_loss=False, device=None, **kwargs):
+        if metric_name == METRIC_NAME:
+            kwargs.setdefault('check_input_range', False)
+        return create_metric(metric_name, as_loss=as_loss, device=device, **kwargs)
+
+    create.panda_checks_inputs = True
+    return create
 
 
 def pyiqa_scorer(metric: str, device: str = 'cpu') -> PyiqaRegionScorer:
@@ -102,7 +125,7 @@ class PyiqaRegionScorer:
             y0, y1 = _pad_span(y, h, self.min_crop, height)
             inside = (label_map[y0:y1, x0:x1] == index)[..., None]
             crop = np.where(inside, distorted[y0:y1, x0:x1], clean[y0:y1, x0:x1])
-            pair = [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float()[None] / 255.0
+            pair = [rgb8_to_tensor(a).contiguous()[None]
                     for a in (crop, clean[y0:y1, x0:x1])]
             with torch.no_grad():
                 value = float(self.metric(*pair).reshape(-1)[0])

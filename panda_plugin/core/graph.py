@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.atomic import write_atomic
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import boxes_and_areas, region_count
 from panda_plugin.core.region_labels import (
@@ -41,6 +42,11 @@ from panda_plugin.core.taxonomy import (
     relation_id,
     relation_ids_from_scores,
 )
+
+#: ``PAINTER(graph, path, anchor_image, target_image) -> Path`` writes a graph's picture. The package
+#: root (``panda_plugin/__init__.py``) sets it to ``adapters.pictures.graph.save_graph_picture``,
+#: loaded on first use, so the core imports neither the adapters nor matplotlib.
+PAINTER = None
 
 
 class DistortionGraph:
@@ -254,7 +260,8 @@ class DistortionGraph:
         """JSON text of :meth:`to_dict`; floats are written exactly.
 
         Args:
-            path: If given, also write the text to this file.
+            path: If given, also write the text to this file (atomically; missing folders are
+                created).
             indent: Indentation passed to ``json.dumps``. Default: compact single line.
 
         Returns:
@@ -262,7 +269,7 @@ class DistortionGraph:
         """
         text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
         if path is not None:
-            Path(path).write_text(text, encoding='utf-8')
+            write_atomic(path, text, 'graph JSON file')
         return text
 
     def to_prompt(self) -> str:
@@ -291,7 +298,7 @@ class DistortionGraph:
         return '\n'.join(lines)
 
     def render(self, path: str | os.PathLike, anchor_image=None, target_image=None) -> Path:
-        """Draw the graph over the two images and write a PNG (see ``adapters.pictures``).
+        """Draw the graph over the two images and write a PNG (with ``PAINTER``).
 
         Args:
             path: Destination PNG path.
@@ -302,9 +309,7 @@ class DistortionGraph:
         Returns:
             The written path.
         """
-        from panda_plugin.adapters.pictures import save_graph_picture
-
-        return save_graph_picture(self, path, anchor_image, target_image)
+        return PAINTER(self, path, anchor_image, target_image)
 
     # -- internals -----------------------------------------------------------------------
 

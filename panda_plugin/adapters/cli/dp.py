@@ -1,0 +1,233 @@
+"""``panda dp-sweep``: a lambda sweep of the variance-scaled diffusion, written to a folder.
+
+Writes ``sweep.json`` (per method and image: psnr, mse, patch_sw2, niqe, panda_fd; means; per-region
+PANDA summaries with each region's fidelity and texture at every lambda), ``dp_curve.png``,
+``dp_plane.png`` (every region on the distortion-perception plane, one trajectory per region
+along lambda), ``images/<image>_<method>.png`` and ``regions_<image>.png`` (where perception
+is gained and fidelity lost between the lambda ends).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from panda_plugin.adapters.pictures.dp import plot_curves, plot_plane, plot_regions
+from panda_plugin.core.atomic import prepare_folder, write_atomic
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.specs import grid_shape
+
+#: Smallest side at which BasicSR's NIQE is computed (it needs two 96 x 96 blocks or more).
+NIQE_MIN_SIDE = 192
+
+
+def niqe_measure():
+    """BasicSR's NIQE (offline, ships its parameters) as ``f(restored, reference)``, or None.
+
+    NIQE needs sides of at least ``NIQE_MIN_SIDE``; smaller sweeps leave it out.
+    """
+    try:
+        from basicsr.metrics.niqe import calculate_niqe
+    except ImportError:
+        return None
+
+    def niqe(restored: np.ndarray, reference: np.ndarray) -> float:
+        try:
+            return float(calculate_niqe(restored[:, :, ::-1].astype(np.float64), 0, input_order='HWC',
+                                        convert_to='y'))
+        except np.linalg.LinAlgError:  # degenerate block statistics (e.g. a flat image)
+            return float('nan')
+
+    return niqe
+
+
+def finite(value):
+    """A copy of a JSON-ready value with NaN and infinities replaced by None."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=None, tensorboard=None) -> dict:
+    """Run the sweep and write everything to ``out``.
+
+    Args:
+        images: List of (name, HxWx3 uint8 image).
+        settings: ``engine.dp.sweep.SweepSettings``.
+        out: Output folder.
+        prior: Image score model (default: ``priors.load_prior()``, the shipped patch prior).
+        regions: ``grid:RxC`` fixed regions of the per-region graphs, or ``none``.
+        progress: Callable for progress lines (default: this module's logger, at INFO).
+        tensorboard: Optional TensorBoard log folder.
+
+    Returns:
+        The report written to ``out/sweep.json``.
+    """
+    from panda_plugin.engine.dp.priors import load_prior
+    from panda_plugin.engine.dp.sweep import add_panda_fd, run_sweep
+    from panda_plugin.engine.image_io import save_image
+
+    progress = progress or logging.getLogger(__name__).info
+    out = Path(out)
+    prepare_folder(out / 'images', 'output folder')
+    prior = prior or load_prior()
+    niqe = niqe_measure()
+    large = min(min(image.shape[:2]) for _, image in images) >= NIQE_MIN_SIDE
+    extra = {'niqe': niqe} if niqe and large else {}
+    start = time.perf_counter()
+    result = run_sweep(images, prior, settings, extra, progress)
+    add_panda_fd(result)
+    report = result.report
+    report['seconds'] = time.perf_counter() - start
+    report['prior'] = getattr(prior, 'name', type(prior).__name__)
+    for name, seen in result.images.items():
+        for method, image in seen.items():
+            if isinstance(image, np.ndarray):
+                save_image(out / 'images' / f'{name}_{method}.png', image)
+    methods = [m for m in report['runs'] if m.startswith('lambda=')]
+    if regions != 'none' and len(methods) >= 2:
+        report['regions'] = region_report(result.images, methods, regions, out, progress)
+        plot_plane(report['regions'], methods, out / 'dp_plane.png')
+    plot_curves(report, out / 'dp_curve.png')
+    write_atomic(out / 'sweep.json', json.dumps(finite(report), indent=1), 'sweep JSON')
+    if tensorboard:
+        log_tensorboard(report, result.images, tensorboard)
+    return report
+
+
+def region_report(images: dict, methods: list, regions: str, out: Path, progress) -> dict:
+    """Per-region PANDA summaries of the lambda ends for every image (and their pictures), with
+    each region's fidelity and texture at every lambda."""
+    from panda_plugin.engine.dp.region_dp import plane_points, region_graphs, summarise
+    from panda_plugin.engine.panda.predictor import compare, resolve_model
+    from panda_plugin.engine.regions import GridSegmenter
+
+    grid = grid_shape(regions)
+    if grid is None:
+        raise PandaInputError(f'regions {regions!r}; accepted: grid:RxC (e.g. grid:4x4) or none')
+    model = resolve_model()
+    low, high = methods[0], methods[-1]
+    report = {}
+    for name, seen in images.items():
+        labels = GridSegmenter(*grid)(seen['reference'])
+        outputs = {m: seen[m] for m in methods}
+        graphs = region_graphs(outputs, seen['reference'], labels, low, compare, model)
+        plane = plane_points(outputs, seen['reference'], labels)
+        summary = summarise(graphs, outputs, seen['reference'], labels, low, high, plane)
+        summary['graphs'] = {m: {'vs_reference_score': g['vs_reference'].anchor_score,
+                                 'vs_low_relation': g['vs_base'].relation} for m, g in graphs.items()}
+        for m, g in graphs.items():
+            g['vs_reference'].to_json(out / 'images' / f'{name}_{m}_vs_reference.json')
+            g['vs_base'].to_json(out / 'images' / f'{name}_{m}_vs_{low}.json')
+        plot_regions(seen, summary, labels, out / f'regions_{name}.png')
+        report[name] = summary
+        kinds = ', '.join(f'{k}: gain {v["perceptual_gain"]:+.3f}, MSE {v["fidelity_loss"]:+.5f}, '
+                          f'texture {v["texture"][low]:.3f} -> {v["texture"][high]:.3f}'
+                          for k, v in summary['by_kind'].items())
+        progress(f'{name} regions {low} -> {high}: {kinds}')
+    return report
+
+
+def log_tensorboard(report: dict, images: dict, logdir) -> None:
+    """Scalars per lambda (step = 100 lambda), the restorations and the region summaries.
+
+    Args:
+        report: The sweep report.
+        images: ``{image name: {method: uint8 image}}``.
+        logdir: TensorBoard log folder.
+    """
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(logdir)) as writer:
+        for method, run_ in report['runs'].items():
+            if not method.startswith('lambda='):
+                continue
+            step = round(100 * float(method.split('=')[1]))
+            for key, value in run_['mean'].items():
+                if np.isfinite(value):
+                    writer.add_scalar(f'dp_mean/{key}', value, step)
+            for name, seen in images.items():
+                writer.add_image(f'dp/{name}', seen[method], step, dataformats='HWC')
+        for name, summary in report.get('regions', {}).items():
+            low, high = summary['low'], summary['high']
+            lines = [f'| region | kind | gradient | PANDA gain | MSE increase | relation | fidelity {low} -> {high} '
+                     f'| texture {low} -> {high} |', '|---|---|---|---|---|---|---|---|']
+            lines += [f"| {r['id']} | {r['kind']} | {r['gradient']:.1f} | {r['perceptual_gain']:+.3f} | "
+                      f"{r['fidelity_loss']:+.5f} | {r['relation_high_vs_low']} | {r['fidelity'][low]:.3f} -> "
+                      f"{r['fidelity'][high]:.3f} | {r['texture'][low]:.3f} -> {r['texture'][high]:.3f} |"
+                      for r in summary['regions']]
+            writer.add_text(f'dp_regions/{name}', '\n'.join(lines), 0)
+
+
+#: Largest side of the centre crops (a 2048 x 2048 sweep already takes hours on a CPU).
+MAX_SIZE = 2048
+
+
+def _floats(text: str) -> tuple:
+    try:
+        return tuple(float(v) for v in text.split(',') if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a comma-separated list of numbers') from None
+
+
+def add_parser(commands) -> None:
+    """Add the ``dp-sweep`` sub-command to the ``panda`` parser's sub-parsers."""
+    parser = commands.add_parser(
+        'dp-sweep', help='restore degraded images along the distortion-perception tradeoff (lambda)',
+        description='Variance-scaled reverse diffusion (docs/dp.md): writes '
+                    'OUT/sweep.json, OUT/dp_curve.png, restored images and per-region PANDA maps.')
+    parser.add_argument('images', nargs='+', help='images or folders, or bundled:bench (held out)')
+    parser.add_argument('--degrade', default='noise:0.1',
+                        help='noise:SIGMA, blur:SIGMA[:NOISE] or sr:FACTOR[:NOISE] on [-1, 1] images')
+    parser.add_argument('--lambdas', type=_floats, default=(0.0, 0.5, 1.0), help='e.g. 0,0.5,1')
+    parser.add_argument('--size', type=int, default=128, help='side of the centre crops (default 128)')
+    parser.add_argument('--steps', type=int, default=100, help='reverse diffusion steps (default 100)')
+    parser.add_argument('--average', type=_floats, default=(), help='N of the averaging baseline, e.g. 1,4,16')
+    parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
+    parser.add_argument('--scale', type=float, default=1.0, help='DPS guidance weight (default 1; 3 suits blur)')
+    parser.add_argument('--conditioning', default='auto',
+                        help='conditional score: exact (a patch mixture with noise:SIGMA, or with sr:F when F '
+                             'divides its patch side, e.g. gmm8 with sr:4), dps, or auto (default: exact where '
+                             'possible, dps otherwise)')
+    parser.add_argument('--regions', default='grid:4x4', help='fixed regions of the graphs (grid:RxC or none)')
+    parser.add_argument('--prior', default='gmm',
+                        help='image prior: gmm (default, the shipped 6x6 patch mixture), gmm8 (8x8, exact for '
+                             'sr:4), gmm:PATH.npz or PATH.npz')
+    parser.add_argument('--tensorboard', help='also log scalars, images and region tables to this folder')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.set_defaults(handler=_dp_sweep)
+
+
+def _dp_sweep(args) -> int:
+    from panda_plugin.engine.data.reference_images import read_images
+    from panda_plugin.engine.dp.guidance import resolve_conditioning
+    from panda_plugin.engine.dp.operators import parse_degradation
+    from panda_plugin.engine.dp.priors import load_prior
+    from panda_plugin.engine.dp.sweep import SweepSettings
+
+    if not 32 <= args.size <= MAX_SIZE:
+        raise PandaInputError(f'--size {args.size}; accepted: an integer in [32, {MAX_SIZE}]')
+    if args.seed < 0:
+        raise PandaInputError(f'--seed {args.seed}; accepted: an integer >= 0')
+    settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed, args.average, args.deterministic,
+                             args.scale, args.conditioning)
+    settings.check()
+    prior = load_prior(args.prior, args.seed)
+    resolve_conditioning(prior, parse_degradation(args.degrade), args.conditioning)  # before anything is written
+    report = run(read_images(args.images, args.size), settings, args.out, prior, args.regions,
+                 progress=print, tensorboard=args.tensorboard)
+    for method, run_ in report['runs'].items():
+        mean = run_['mean']
+        print(f'{method:>14}: ' + ', '.join(f'{k} {v:.4g}' for k, v in mean.items()))
+    print(f'wrote {Path(args.out) / "sweep.json"} ({report["seconds"]:.0f} s)')
+    return 0
+

@@ -1,0 +1,253 @@
+"""The ``panda`` sub-commands over many images: ``compare DIR DIR`` (CSV, HTML report, quality
+maps), ``score`` (what ``pyiqa METRIC -t -r`` does, for PANDA) and ``duel`` (model vs model)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from panda_plugin.core.atomic import check_output, prepare_folder, write_atomic
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.taxonomy import SAME_THRESHOLD
+
+
+def _batch_size(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'batch size {value}; accepted: an integer >= 1')
+    return value
+
+
+def add_compare_options(parser) -> None:
+    """Options of ``panda compare`` for folders, CSV, reports and quality maps."""
+    parser.add_argument('--csv', help='write per-image scores as CSV (name, score, relation, ...)')
+    parser.add_argument('--report', help='write a self-contained HTML report (graph pictures, worst regions)')
+    parser.add_argument('--spatial', help='write the quality map (region scores painted on the pixels) as '
+                                          'a PNG; a folder of PNGs when comparing folders')
+    parser.add_argument('--pairwise', action='store_true',
+                        help='folders: use the pairwise mode (folders use reference mode by default)')
+    parser.add_argument('--batch-size', type=_batch_size, default=8, help='folders: pairs per network call')
+    parser.add_argument('--worst', type=_row_count, default=20, help='rows of the worst-regions table (default 20)')
+
+
+def is_folder_run(args) -> bool:
+    """Whether ``panda compare`` was given two folders (one folder and one file is an error)."""
+    folders = [Path(path).is_dir() for path in (args.anchor, args.target)]
+    if any(folders) and not all(folders):
+        raise PandaInputError(f'{args.anchor!r} and {args.target!r}: give two image files or two folders')
+    return all(folders)
+
+
+#: Output options of compare, score and duel: (option, what, a folder of files when comparing folders).
+_OUTPUTS = (('json', '--json file', True), ('viz', '--viz picture', True), ('csv', '--csv file', False),
+            ('report', '--report file', False), ('spatial', '--spatial picture', True))
+
+
+def check_outputs(args, folder: bool) -> None:
+    """Refuse output paths that cannot be written before any image is read (``core.atomic``).
+
+    Args:
+        args: Parsed arguments of ``compare``, ``score`` or ``duel``.
+        folder: Folders are compared (``--json``, ``--viz`` and ``--spatial`` are then folders,
+            except ``duel --json``, one file for all).
+    """
+    for option, what, per_image in _OUTPUTS:
+        path = getattr(args, option, None)
+        if path:
+            many = folder and per_image and not (getattr(args, 'command', None) == 'duel' and option == 'json')
+            check_output(path, what.replace('file', 'folder').replace('picture', 'folder') if many else what,
+                         folder=many)
+
+
+def compare_folders(args) -> int:
+    """``panda compare DIR_RESTORED DIR_REFERENCE``: reference mode unless ``--pairwise``."""
+    from panda_plugin.engine.panda.folder_compare import compare_pairs
+    from panda_plugin.engine.panda.folders import pair_folders
+
+    if args.masks:
+        raise PandaInputError('--masks is for one pair of images; folders use --segmenter')
+    if args.reference and args.pairwise:
+        raise PandaInputError('--reference and --pairwise exclude each other')
+    pairs = pair_folders(args.anchor, args.target)
+    results = compare_pairs(pairs, segmenter=args.segmenter, model=args.weights, device=args.device,
+                            reference=not args.pairwise, batch_size=args.batch_size)
+    mode = 'pairwise' if args.pairwise else 'reference'
+    scores = [result.graph.anchor_score for result in results]
+    width = max(len(result.name) for result in results)
+    for result in results:
+        print(f'{result.name:<{width}}  {result.graph.anchor_score:.4f}  {result.graph.relation}')
+    print(f'{len(results)} pairs ({mode} mode): mean score {sum(scores) / len(scores):.4f}, '
+          f'lowest {min(scores):.4f} ({results[scores.index(min(scores))].name})')
+    _write_outputs(args, results, folder=True)
+    return 0
+
+
+def write_pair_outputs(args, anchor, target, graph) -> None:
+    """``--csv``, ``--report`` and ``--spatial`` of ``panda compare`` on one pair of files."""
+    from panda_plugin.engine.panda.folder_compare import PairResult
+
+    name = Path(args.anchor).stem
+    _write_outputs(args, [PairResult(name, Path(args.anchor), Path(args.target), graph)], folder=False)
+
+
+def _write_outputs(args, results, folder: bool) -> None:
+    from panda_plugin.adapters.score_tables import score_rows, worst_regions, write_csv
+
+    if folder:
+        for option, suffix, write in (('json', '.json', lambda r, p: r.graph.to_json(p, indent=2)),
+                                      ('viz', '.png', lambda r, p: r.graph.render(p, r.restored, r.reference))):
+            if getattr(args, option, None):
+                out = prepare_folder(getattr(args, option), f'--{option} folder')
+                for result in results:
+                    write(result, out / f'{result.name}{suffix}')
+                print(f'wrote {len(results)} {suffix[1:].upper()} files to {out}')
+        print('worst regions:')
+        for row in worst_regions(results, args.worst):
+            print(f'  {row["name"]} region {row["region"]} ({100 * row["area"]:.1f}% at {row["bbox"]}): '
+                  f'{row["score"]:.3f} {row["distortion"]}/{row["severity"]}'
+                  + ('' if row['texture'] is None else f', texture {row["texture"]:.3f}'))
+    if args.csv:
+        print(f'wrote {write_csv(score_rows(results), args.csv)}')
+    if args.spatial:
+        from panda_plugin.adapters.pictures.graph import save_score_map
+
+        if folder:
+            out = prepare_folder(args.spatial, '--spatial folder')
+            for result in results:
+                save_score_map(result.graph, out / f'{result.name}_map.png')
+            print(f'wrote {len(results)} quality maps to {out}')
+        else:
+            print(f'wrote {save_score_map(results[0].graph, args.spatial)}')
+    if args.report:
+        from panda_plugin.adapters.reports import write_report
+
+        print(f'wrote {write_report(results, args.report, worst=args.worst)}')
+
+
+def add_score(commands) -> None:
+    """``panda score -t RESTORED -r REFERENCE``: pyiqa's command line for the metric ``panda``."""
+    parser = commands.add_parser(
+        'score', help='PANDA scores of restored images against references, like pyiqa panda -t -r',
+        description='Reference-mode PANDA score (1 = identical) of an image or of every image of a folder '
+                    '(paired with the reference folder by file name), with a progress bar and CSV output.')
+    parser.add_argument('-t', '--target', required=True, help='restored image or folder')
+    parser.add_argument('-r', '--ref', required=True, help='reference image or folder')
+    parser.add_argument('--csv', help='write per-image scores as CSV')
+    parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
+    parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
+    parser.add_argument('--device', help='torch device (default cpu)')
+    parser.add_argument('--batch-size', type=_batch_size, default=8, help='pairs per network call (default 8)')
+    parser.set_defaults(handler=_score)
+
+
+def _score(args) -> int:
+    from panda_plugin.adapters.score_tables import score_rows, write_csv
+    from panda_plugin.engine.panda.folder_compare import compare_pairs
+    from panda_plugin.engine.panda.folders import ImageSet, pair_folders
+
+    target, ref = Path(args.target), Path(args.ref)
+    if target.is_dir() != ref.is_dir():
+        raise PandaInputError(f'-t {args.target!r} and -r {args.ref!r}: give two image files or two folders')
+    check_outputs(args, target.is_dir())
+    pairs = pair_folders(target, ref) if target.is_dir() else [ImageSet(target.stem, (target, ref))]
+    results = compare_pairs(pairs, segmenter=args.segmenter, model=args.weights, device=args.device,
+                            batch_size=args.batch_size, progress=len(pairs) > 1)
+    for result in results:
+        print(f'{result.name}\t{result.graph.anchor_score:.6f}')
+    if len(results) > 1:
+        print(f'mean\t{sum(r.graph.anchor_score for r in results) / len(results):.6f}')
+    if args.csv:
+        print(f'wrote {write_csv(score_rows(results), args.csv)}')
+    return 0
+
+
+def add_duel(commands) -> None:
+    """``panda duel A B --reference GT``: two restorations compared region by region."""
+    parser = commands.add_parser(
+        'duel', help='which of two restorations of one reference is better where, by how much',
+        description='Scores A and B against the reference on the same regions (from the reference); in each '
+                    'region the score difference with the 0.1 / 0.3 thresholds says which is better. Files or '
+                    'folders (paired by file name).')
+    parser.add_argument('a', help='first restored image or folder')
+    parser.add_argument('b', help='second restored image or folder')
+    parser.add_argument('--reference', required=True, help='reference image or folder')
+    parser.add_argument('--json', help='write the duel as JSON (schema panda-duel/2; folders: one file for all)')
+    parser.add_argument('--viz', help='write the duel picture as PNG (folders: a folder of PNGs)')
+    parser.add_argument('--masks', help='regions (one image triple): label-map PNG, COCO panoptic PNG or RLE JSON')
+    parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
+    parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
+    parser.add_argument('--device', help='torch device (default cpu)')
+    parser.set_defaults(handler=_duel)
+
+
+def _duel(args) -> int:
+    import json
+
+    from panda_plugin.adapters.pictures.duel import save_duel_picture
+    from panda_plugin.engine.panda.duel import duel, duel_folders
+
+    folders = [Path(path).is_dir() for path in (args.a, args.b, args.reference)]
+    if any(folders) and not all(folders):
+        raise PandaInputError('A, B and --reference must be three image files or three folders')
+    check_outputs(args, all(folders))
+    if all(folders):
+        if args.masks:
+            raise PandaInputError('--masks is for one image triple; folders use --segmenter')
+        duels = duel_folders(args.a, args.b, args.reference, segmenter=args.segmenter, model=args.weights,
+                             device=args.device)
+    else:
+        names = (Path(args.a).stem, Path(args.b).stem)
+        if names[0] == names[1]:
+            names = (str(Path(args.a).parent.name or 'A') + '/' + names[0], str(Path(args.b).parent.name or 'B') + '/' + names[1])
+        from panda_plugin.engine.panda.folders import ImageSet
+
+        one = duel(args.a, args.b, args.reference, masks=args.masks, segmenter=args.segmenter,
+                   model=args.weights, device=args.device, names=names)
+        duels = [(ImageSet(Path(args.a).stem, (Path(args.a), Path(args.b), Path(args.reference))), one)]
+    for images, match in duels:
+        summary = match.summary()
+        left, right = match.names
+        print(f'{images.name}: {left} {match.score_a:.4f}, {right} {match.score_b:.4f}: '
+              + ('same quality' if match.relation == 'same' else f'{left} {match.relation.replace("_", " ")}')
+              + f'; {left} better on {100 * summary["a_better"]["area"]:.0f}% of the area '
+              f'({summary["a_better"]["regions"]} regions), {right} on {100 * summary["b_better"]["area"]:.0f}% '
+              f'({summary["b_better"]["regions"]}), tie {100 * summary["tie"]["area"]:.0f}%')
+        if match.texture_a is not None:
+            print(f'  texture: {left} {match.texture_a:.4f}, {right} {match.texture_b:.4f}'
+                  + _texture_split(match))
+        for key, name in (('a', left), ('b', right)):
+            left_over = ', '.join(f'{d} {100 * s:.0f}%' for d, s in sorted(summary[f'distortions_{key}'].items(),
+                                                                         key=lambda item: -item[1]))
+            print(f'  {name} leaves: {left_over or "nothing visible"}')
+    if args.json:
+        data = duels[0][1].to_dict() if not all(folders) else {
+            'schema': 'panda-duel-folder/1', 'a': args.a, 'b': args.b, 'reference': args.reference,
+            'images': [{'name': images.name, **match.to_dict()} for images, match in duels]}
+        write_atomic(args.json, json.dumps(data, indent=1), '--json file')
+        print(f'wrote {args.json}')
+    if args.viz:
+        if all(folders):
+            out = prepare_folder(args.viz, '--viz folder')
+            for images, match in duels:
+                save_duel_picture(match, out / f'{images.name}_duel.png', *images.paths)
+            print(f'wrote {len(duels)} duel pictures to {out}')
+        else:
+            print(f'wrote {save_duel_picture(duels[0][1], args.viz, *duels[0][0].paths)}')
+    return 0
+
+
+def _texture_split(match) -> str:
+    """Where one restoration wins on fidelity and the other on texture (share of the area)."""
+    total = sum(r.area for r in match.regions)
+    split = {key: sum(r.area for r in match.regions if r.winner == key
+                      and (r.texture_b - r.texture_a) * (1 if key == 'a' else -1) >= SAME_THRESHOLD) / total
+             for key in ('a', 'b')}
+    names = dict(zip('ab', match.names))
+    parts = [f'{names[key]} has the better fidelity but {names["b" if key == "a" else "a"]} the better texture '
+             f'on {100 * share:.0f}% of the area' for key, share in split.items() if share > 0]
+    return ('; ' + '; '.join(parts)) if parts else ''
+
+
+def _row_count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f'{text!r}; accepted: an integer >= 0')
+    return int(text)
