@@ -429,7 +429,7 @@ def test_image_files_load_as_their_arrays(tmp_path, array):
     ({'strenght': 2.0}, "unknown panda_opt option 'strenght' (did you mean 'strength'?)"),
     ({'loss_weight': -1.0}, 'panda_opt.loss_weight = -1.0; accepted: a number >= 0'),
     ({'strength': 'high'}, "panda_opt.strength = 'high'; accepted: a number >= 0"),
-    ({'mode': 'pixels'}, "panda_opt.mode = 'pixels'; accepted: region, score"),
+    ({'mode': 'pixels'}, "panda_opt.mode = 'pixels'; accepted: region, score, texture"),
 ])
 def test_panda_opt_is_checked_when_the_loss_is_built(options, fragment):
     from panda_plugin.engine.panda.region_loss import PandaRegionLoss
@@ -439,14 +439,14 @@ def test_panda_opt_is_checked_when_the_loss_is_built(options, fragment):
     assert fragment in str(error.value)
 
 
-@pytest.mark.parametrize('mode', ['region', 'score'])
+@pytest.mark.parametrize('mode', ['region', 'score', 'texture'])
 @pytest.mark.parametrize('pred, target, fragment', [
     (torch.rand(1, 3, 64, 64), 255 * torch.rand(1, 3, 64, 64), 'values span'),
     (torch.rand(1, 3, 64, 64), torch.full((1, 3, 64, 64), float('nan')), 'NaN'),
     (torch.rand(1, 3, 64, 64), torch.rand(1, 4, 64, 64), 'accepted: a Bx3xHxW or Bx1xHxW tensor'),
     (torch.rand(1, 3, 48, 64), torch.rand(1, 3, 64, 64), '(1, 3, 64, 64)'),
 ])
-def test_the_region_loss_refuses_a_bad_batch_in_both_modes(mode, pred, target, fragment):
+def test_the_region_loss_refuses_a_bad_batch_in_every_mode(mode, pred, target, fragment):
     from panda_plugin.engine.panda.region_loss import PandaRegionLoss
 
     with pytest.raises(PandaInputError) as error:

@@ -55,7 +55,12 @@ def test_dp_sweep_runs_end_to_end(tmp_path, tiny_prior, small_astronaut, capsys)
     assert np.abs(outputs['lambda=0'] - outputs['lambda=1']).max() > 0.05   # lambda changes the output
     regions = report['regions']['astronaut']
     assert len(regions['regions']) == 16 and set(regions['by_kind']) == {'texture', 'flat'}
+    for region in regions['regions']:
+        for key in ('fidelity', 'texture'):
+            assert set(region[key]) == {'lambda=0', 'lambda=1'} and all(0 <= v <= 1 for v in region[key].values())
+    assert set(regions['by_kind']['flat']['texture']) == {'lambda=0', 'lambda=1'}
     assert (out / 'dp_curve.png').is_file() and (out / 'regions_astronaut.png').is_file()
+    assert (out / 'dp_plane.png').is_file()
     assert 'wrote' in capsys.readouterr().out
 
 

@@ -2,6 +2,7 @@
 import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,7 +176,7 @@ def test_json_keeps_awkward_floats_exact():
 def test_to_dict_follows_the_schema_and_rle_decodes_to_masks():
     graph = random_graph()
     data = graph.to_dict()
-    assert data['schema'] == 'panda-dg/1'
+    assert data['schema'] == 'panda-dg/2'
     assert data['image_size'] == [48, 64]
     assert set(data) == {'schema', 'image_size', 'anchor', 'target', 'relation', 'regions',
                          'metadata'}
@@ -382,3 +383,50 @@ def test_render_writes_a_readable_png(tmp_path):
     _check_png(path)
     with pytest.raises(PandaInputError, match='anchor_image'):
         graph.render(tmp_path / 'bad.png', astronaut[:100], astronaut)
+
+
+def textured_graph() -> DistortionGraph:
+    graph = random_graph()
+    anchor = {'distortion': [r.anchor.distortion for r in graph.regions],
+              'severity': [r.anchor.severity for r in graph.regions],
+              'score': [r.anchor.score for r in graph.regions],
+              'texture': np.linspace(0.3, 0.9, len(graph))}
+    target = {'distortion': ['clean'] * len(graph), 'severity': ['clean'] * len(graph),
+              'score': [1.0] * len(graph), 'texture': [1.0] * len(graph)}
+    return DistortionGraph.from_labels(graph.label_map, anchor, target, metadata={'mode': 'reference'})
+
+
+def test_texture_round_trips_and_aggregates_by_area():
+    graph = textured_graph()
+    areas = np.array([r.area for r in graph.regions])
+    textures = np.array([r.anchor.texture for r in graph.regions])
+    assert graph.anchor_texture == pytest.approx(float(areas @ textures / areas.sum()))
+    assert graph.target_texture == 1.0
+    data = graph.to_dict()
+    assert data['anchor']['texture'] == graph.anchor_texture
+    assert data['regions'][0]['anchor']['texture'] == textures[0]
+    assert DistortionGraph.from_json(graph.to_json()) == graph
+    assert 'texture 0.30' in graph.to_prompt().splitlines()[1]
+    assert random_graph().anchor_texture is None and 'texture' not in random_graph().to_dict()['anchor']
+
+
+def test_a_file_of_the_previous_schema_still_loads():
+    graph = DistortionGraph.from_json(Path(__file__).parent / 'data' / 'graph_panda_dg1.json')
+    assert len(graph) == 4 and graph.anchor_score == pytest.approx(0.765)
+    assert graph.anchor_texture is None and graph.regions[0].anchor == RegionLabel('blur', 'severe', 0.41)
+    assert graph.to_dict()['schema'] == 'panda-dg/2'
+
+
+def test_a_wrong_or_partial_texture_is_refused():
+    data = textured_graph().to_dict()
+    data['anchor']['texture'] = 0.5
+    with pytest.raises(PandaInputError, match='anchor texture 0.5 does not match'):
+        DistortionGraph.from_dict(data)
+    data = textured_graph().to_dict()
+    del data['regions'][0]['anchor']['texture']
+    with pytest.raises(PandaInputError, match='anchor texture'):
+        DistortionGraph.from_dict(data)
+    data = textured_graph().to_dict()
+    data['regions'][0]['anchor']['texture'] = 1.5
+    with pytest.raises(PandaInputError, match=r'texture 1.5 is not accepted; accepted: a finite number in \[0, 1\] or None'):
+        DistortionGraph.from_dict(data)

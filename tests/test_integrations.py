@@ -103,12 +103,12 @@ def test_region_loss_weights_the_damaged_region_and_has_gradients(references):
     assert weights.shape == (1, 1, 192, 192)
     assert float(weights.mean()) == pytest.approx(1.0, abs=1e-5)
     assert float(weights[..., :96].mean()) > float(weights[..., 96:].mean())
-    for mode in ('region', 'score'):
+    for mode in ('region', 'score', 'texture'):
         restored = tensor(damaged).requires_grad_()
         value = PandaRegionLoss(mode=mode, loss_weight=0.5)(restored, tensor(reference))
         value.backward()
         assert value.ndim == 0 and torch.isfinite(value) and torch.isfinite(restored.grad).all()
-    with pytest.raises(PandaInputError, match="panda_opt.mode = 'pixel'; accepted: region, score"):
+    with pytest.raises(PandaInputError, match="panda_opt.mode = 'pixel'; accepted: region, score, texture"):
         PandaRegionLoss(mode='pixel')
 
 

@@ -96,6 +96,7 @@ def test_report_is_self_contained(results, tmp_path):
         decoded = cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)
         assert decoded is not None and 0 < decoded.shape[1] <= 1200
     assert 'rocket &lt;&amp;&gt;' in page and '<script' not in page
+    assert '<th>texture</th>' in page and f'{results[0].graph.anchor_texture:.6f}' in page
     assert not re.search(r'(src|href)="(https?:|file:|/)', page)
 
 
@@ -208,6 +209,8 @@ def test_duel_region_by_region(folders, tmp_path, capsys):
                  folders / 'reference' / 'coffee.png', names=('blurred', 'noisy'))
     single_a = compare(folders / 'restored' / 'coffee.png', folders / 'reference' / 'coffee.png', reference=True)
     assert match.score_a == pytest.approx(single_a.anchor_score, abs=1e-6)
+    assert match.texture_a == pytest.approx(single_a.anchor_texture, abs=1e-6)
+    assert all(0 <= r.texture_a <= 1 and 0 <= r.texture_b <= 1 for r in match.regions)
     for region in match.regions:
         assert region.difference == pytest.approx(region.score_a - region.score_b)
         expected = 'tie' if abs(region.difference) < 0.1 else ('a' if region.difference > 0 else 'b')
@@ -221,9 +224,12 @@ def test_duel_region_by_region(folders, tmp_path, capsys):
                  '--json', str(tmp_path / 'duel.json'), '--viz', str(tmp_path / 'viz')]) == 0
     data = json.loads((tmp_path / 'duel.json').read_text(encoding='utf-8'))
     assert [image['name'] for image in data['images']] == ['coffee', 'rocket <&>']
-    assert data['images'][0]['regions'][0].keys() >= {'score_a', 'score_b', 'difference', 'winner', 'distortion_a'}
+    assert data['images'][0]['regions'][0].keys() >= {'score_a', 'score_b', 'difference', 'winner', 'distortion_a',
+                                                       'texture_a', 'texture_b'}
+    assert data['images'][0]['schema'] == 'panda-duel/2' and 0 < data['images'][0]['texture_a'] <= 1
     assert len(list((tmp_path / 'viz').glob('*_duel.png'))) == 2
-    assert 'leaves:' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'leaves:' in out and '  texture: restored ' in out
 
 
 def test_spatial_png_of_one_pair(folders, tmp_path):

@@ -10,12 +10,12 @@ from pathlib import Path
 from panda_plugin.core.atomic import write_atomic
 
 #: Columns of the per-image CSV of ``panda compare DIR DIR`` and ``panda score``.
-SCORE_COLUMNS = ('name', 'restored', 'reference', 'score', 'relation', 'regions', 'lowest_region_score',
-                 'main_distortion')
+SCORE_COLUMNS = ('name', 'restored', 'reference', 'score', 'texture', 'relation', 'regions',
+                 'lowest_region_score', 'main_distortion')
 
 #: Per-region numbers of the restored image (``RegionLabel`` attributes) that the tables, the
 #: HTML report and TensorBoard show, each as a column or a curve.
-REGION_NUMBERS = ('score',)
+REGION_NUMBERS = ('score', 'texture')
 
 
 def region_numbers(label) -> dict[str, float]:
@@ -38,8 +38,9 @@ def score_rows(results) -> list[dict]:
         results: ``folder_compare.PairResult`` items.
 
     Returns:
-        Dicts with the keys of ``SCORE_COLUMNS``; ``main_distortion`` is the distortion other
-        than ``clean`` covering most of the restored image (``clean`` when there is none).
+        Dicts with the keys of ``SCORE_COLUMNS``; ``texture`` is the whole-image texture score
+        (empty for graphs without texture); ``main_distortion`` is the distortion other than
+        ``clean`` covering most of the restored image (``clean`` when there is none).
     """
     rows = []
     for result in results:
@@ -47,7 +48,9 @@ def score_rows(results) -> list[dict]:
         areas = {name: share for name, share in graph.distortion_areas('anchor').items()
                  if name != 'clean' and share > 0}
         rows.append({'name': result.name, 'restored': str(result.restored), 'reference': str(result.reference),
-                     'score': f'{graph.anchor_score:.6f}', 'relation': graph.relation, 'regions': len(graph),
+                     'score': f'{graph.anchor_score:.6f}',
+                     'texture': '' if graph.anchor_texture is None else f'{graph.anchor_texture:.6f}',
+                     'relation': graph.relation, 'regions': len(graph),
                      'lowest_region_score': f'{min(r.anchor.score for r in graph.regions):.6f}',
                      'main_distortion': max(areas, key=areas.get) if areas else 'clean'})
     return rows

@@ -76,7 +76,8 @@ class DistortionGraph:
         Args:
             label_map: HxW integer label map with N regions (values ``-1..N-1``).
             anchor: Mapping or object with length-N ``distortion`` (names or ids),
-                ``severity`` (names or ids) and ``score`` (floats in [0, 1]).
+                ``severity`` (names or ids) and ``score`` (floats in [0, 1]), and optionally
+                ``texture`` (floats in [0, 1]).
             target: Same for the target image.
             relations: Length-N relation names or ids, anchor relative to target. Default:
                 derived from the score differences with the official thresholds.
@@ -107,7 +108,7 @@ class DistortionGraph:
         """Build a graph from its dictionary form (see :meth:`to_dict` and ``core.graph_json``).
 
         Args:
-            data: Mapping with the ``panda-dg/1`` schema.
+            data: Mapping with the ``panda-dg/2`` (or ``panda-dg/1``) schema.
 
         Returns:
             The validated graph.
@@ -176,6 +177,16 @@ class DistortionGraph:
         return self.aggregate_score('target')
 
     @property
+    def anchor_texture(self) -> float | None:
+        """Area-weighted mean of the anchor region texture scores (None without texture)."""
+        return self.aggregate_texture('anchor')
+
+    @property
+    def target_texture(self) -> float | None:
+        """Area-weighted mean of the target region texture scores (None without texture)."""
+        return self.aggregate_texture('target')
+
+    @property
     def relation(self) -> str:
         """Whole-image relation of the anchor relative to the target (official thresholds)."""
         return relation_from_scores(self.anchor_score, self.target_score)
@@ -236,7 +247,7 @@ class DistortionGraph:
     # -- serialisation -------------------------------------------------------------------
 
     def to_dict(self) -> dict:
-        """Dictionary form with the ``panda-dg/1`` schema (masks as COCO compressed RLE).
+        """Dictionary form with the ``panda-dg/2`` schema (masks as COCO compressed RLE).
 
         Returns:
             A JSON-serialisable dict.
@@ -269,10 +280,14 @@ class DistortionGraph:
             line per region; relations read anchor relative to target.
         """
         height, width = self.image_size
+        textures = ''
+        if self.anchor_texture is not None:
+            textures = (' Texture in [0,1]: how well the texture statistics of the anchor match the '
+                        f'target, tolerant of resampled detail; whole image {self.anchor_texture:.2f}.')
         header = (f'Distortion graph of an anchor/target image pair: {width}x{height} px '
                   f'(w x h), {len(self)} regions; whole image: anchor {self.anchor_score:.2f}, '
                   f'target {self.target_score:.2f} -> anchor {self.relation}. Scores in [0,1] '
-                  '(1 = perfect); relations are the anchor relative to the target.')
+                  f'(1 = perfect); relations are the anchor relative to the target.{textures}')
         lines = [header]
         for r in self._regions:
             x, y, w, h = r.bbox
@@ -311,9 +326,26 @@ class DistortionGraph:
         scores = np.array([getattr(r, side).score for r in self._regions], dtype=np.float64)
         return float(np.dot(areas, scores) / areas.sum())
 
+    def aggregate_texture(self, side: str) -> float | None:
+        """Area-weighted mean of one side's region texture scores.
+
+        Args:
+            side: ``'anchor'`` or ``'target'``.
+
+        Returns:
+            The whole-image texture score, or None when a region of that side has none.
+        """
+        check_side(side)
+        textures = [getattr(r, side).texture for r in self._regions]
+        if any(value is None for value in textures):
+            return None
+        areas = np.array([r.area for r in self._regions], dtype=np.float64)
+        return float(np.dot(areas, np.asarray(textures, np.float64)) / areas.sum())
+
 def _label_text(label: RegionLabel) -> str:
+    values = f'{label.score:.2f}' if label.texture is None else f'{label.score:.2f}, texture {label.texture:.2f}'
     if label.distortion == 'clean':
-        return f'clean ({label.score:.2f})'
-    return f'{label.distortion}/{label.severity} ({label.score:.2f})'
+        return f'clean ({values})'
+    return f'{label.distortion}/{label.severity} ({values})'
 
 

@@ -1,5 +1,10 @@
-"""JSON form of a distortion graph (schema ``panda-dg/1``): masks as COCO compressed RLE, the
-whole-image aggregates written out and checked again on reading."""
+"""JSON form of a distortion graph (schema ``panda-dg/2``): masks as COCO compressed RLE, the
+whole-image aggregates written out and checked again on reading.
+
+``panda-dg/2`` adds the optional ``texture`` of each region side (reference mode) and its
+area-weighted mean beside each side's whole-image ``score``; ``panda-dg/1`` files (no
+texture) are still read.
+"""
 from __future__ import annotations
 
 import os
@@ -15,8 +20,10 @@ from panda_plugin.core.masks import MAX_PIXELS, rle_decode, rle_encode, rle_size
 from panda_plugin.core.region_labels import LABEL_KEYS, SIDES, Region, RegionLabel, is_int, is_number
 from panda_plugin.core.taxonomy import DISTORTIONS
 
-#: Value of the ``schema`` key of the JSON form.
-SCHEMA = 'panda-dg/1'
+#: Value of the ``schema`` key of the JSON form written.
+SCHEMA = 'panda-dg/2'
+#: Schemas read: the current one and ``panda-dg/1`` (the same without texture).
+READ_SCHEMAS = ('panda-dg/1', SCHEMA)
 
 _GRAPH_KEYS = ('schema', 'image_size', 'anchor', 'target', 'relation', 'regions', 'metadata')
 _REGION_KEYS = ('id', 'bbox', 'area', 'anchor', 'target', 'relation', 'mask')
@@ -28,7 +35,7 @@ def graph_from_dict(data: Mapping) -> DistortionGraph:
     """Build a graph from its dictionary form (see :meth:`to_dict`).
 
     Args:
-        data: Mapping with the ``panda-dg/1`` schema.
+        data: Mapping with a schema of ``READ_SCHEMAS``.
 
     Returns:
         The validated graph.
@@ -36,9 +43,9 @@ def graph_from_dict(data: Mapping) -> DistortionGraph:
     if not isinstance(data, Mapping):
         raise PandaInputError('a distortion graph must be a JSON object, got '
                               f'{type(data).__name__}')
-    if data.get('schema') != SCHEMA:
-        raise PandaInputError(
-            f'schema {data.get("schema")!r} is not supported; accepted: {SCHEMA!r}')
+    if data.get('schema') not in READ_SCHEMAS:
+        raise PandaInputError(f'schema {data.get("schema")!r} is not supported; accepted: '
+                              f'{", ".join(repr(s) for s in READ_SCHEMAS)}')
     _require_keys(data, _GRAPH_KEYS, 'the graph')
     size = data['image_size']
     if (not isinstance(size, Sequence) or len(size) != 2
@@ -102,7 +109,7 @@ def graph_from_json(source: str | os.PathLike) -> DistortionGraph:
 
 
 def graph_to_dict(graph: DistortionGraph) -> dict:
-    """Dictionary form with the ``panda-dg/1`` schema (masks as COCO compressed RLE).
+    """Dictionary form with the ``panda-dg/2`` schema (masks as COCO compressed RLE).
 
     Args:
         graph: The graph.
@@ -113,8 +120,7 @@ def graph_to_dict(graph: DistortionGraph) -> dict:
     return {
         'schema': SCHEMA,
         'image_size': list(graph.image_size),
-        **{side: {'score': graph.aggregate_score(side),
-                  'distortion_areas': graph.distortion_areas(side)} for side in SIDES},
+        **{side: _side_summary(graph, side) for side in SIDES},
         'relation': graph.relation,
         'regions': [{
             'id': r.id, 'bbox': list(r.bbox), 'area': r.area,
@@ -123,6 +129,12 @@ def graph_to_dict(graph: DistortionGraph) -> dict:
         } for r in graph.regions],
         'metadata': graph.metadata,
     }
+
+
+def _side_summary(graph: DistortionGraph, side: str) -> dict:
+    summary = {'score': graph.aggregate_score(side), 'distortion_areas': graph.distortion_areas(side)}
+    texture = graph.aggregate_texture(side)
+    return summary if texture is None else {**summary, 'texture': texture}
 
 
 def _check_aggregates(graph: DistortionGraph, data: Mapping) -> None:
@@ -136,6 +148,12 @@ def _check_aggregates(graph: DistortionGraph, data: Mapping) -> None:
         if not is_number(stored) or abs(stored - expected) > _AGGREGATE_TOLERANCE:
             raise PandaInputError(f'{side} score {stored!r} does not match the area-weighted '
                                   f'mean of its region scores ({expected!r})')
+        expected, stored = graph.aggregate_texture(side), block.get('texture')
+        if (expected is None) != (stored is None) or (expected is not None and (
+                not is_number(stored) or abs(stored - expected) > _AGGREGATE_TOLERANCE)):
+            raise PandaInputError(f'{side} texture {stored!r} does not match the area-weighted '
+                                  f'mean of its region textures ({expected!r}); it is given '
+                                  'exactly when every region has one')
         areas, computed = block['distortion_areas'], graph.distortion_areas(side)
         if not isinstance(areas, Mapping) or any(
                 name not in DISTORTIONS or not is_number(value)
@@ -166,7 +184,7 @@ def _region_from_record(index: int, record: Mapping) -> Region:
             raise PandaInputError(f'region {index} ({side}) must be an object with '
                                   f'{", ".join(LABEL_KEYS)}')
         _require_keys(label, LABEL_KEYS, f'region {index} ({side})')
-        sides[side] = RegionLabel(label['distortion'], label['severity'], label['score'])
+        sides[side] = RegionLabel(label['distortion'], label['severity'], label['score'], label.get('texture'))
     bbox = record['bbox']
     if not isinstance(bbox, Sequence) or isinstance(bbox, str) or len(bbox) != 4:
         raise PandaInputError(f'region {index}: bbox {bbox!r} must be [x, y, w, h]')
@@ -175,4 +193,5 @@ def _region_from_record(index: int, record: Mapping) -> Region:
 
 
 def _label_dict(label: RegionLabel) -> dict:
-    return {'distortion': label.distortion, 'severity': label.severity, 'score': label.score}
+    values = {'distortion': label.distortion, 'severity': label.severity, 'score': label.score}
+    return values if label.texture is None else {**values, 'texture': label.texture}

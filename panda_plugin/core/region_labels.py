@@ -91,12 +91,15 @@ class RegionLabel:
     Attributes:
         distortion: A name from ``taxonomy.DISTORTIONS``.
         severity: A name from ``taxonomy.SEVERITIES`` (``'clean'`` iff the distortion is).
-        score: Quality score in [0, 1], 1 = perfect.
+        score: Quality score in [0, 1], 1 = perfect (in reference mode: fidelity).
+        texture: Texture score in [0, 1] (reference mode, ``engine.texture``), or None
+            where it was not measured (pairwise mode).
     """
 
     distortion: str
     severity: str
     score: float
+    texture: float | None = None
 
 
 @dataclass(frozen=True)
@@ -174,11 +177,15 @@ def checked_label(where: str, label) -> RegionLabel:
         raise PandaInputError(f'{where}: distortion {label.distortion!r} with severity '
                               f'{label.severity!r}; severity is clean exactly when the '
                               'distortion is clean')
-    score = label.score
-    if not is_number(score) or not math.isfinite(score) or not 0.0 <= score <= 1.0:
-        raise PandaInputError(f'{where}: score {score!r} is not accepted; accepted: a finite '
-                              'number in [0, 1]')
-    return RegionLabel(str(label.distortion), str(label.severity), float(score))
+    for name in ('score', 'texture'):
+        value = getattr(label, name)
+        if name == 'texture' and value is None:
+            continue
+        if not is_number(value) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
+            accepted = 'a finite number in [0, 1]' + (' or None' if name == 'texture' else '')
+            raise PandaInputError(f'{where}: {name} {value!r} is not accepted; accepted: {accepted}')
+    texture = None if label.texture is None else float(label.texture)
+    return RegionLabel(str(label.distortion), str(label.severity), float(label.score), texture)
 
 
 def checked_regions(label_map: np.ndarray, regions) -> tuple[Region, ...]:
@@ -243,13 +250,15 @@ def side_labels(side: str, labels, count: int) -> list[RegionLabel]:
             columns[key] = label_column(f'{side} {key}', getattr(labels, key), count)
         else:
             raise PandaInputError(f'{side} labels lack {key!r}; required: {", ".join(LABEL_KEYS)}')
+    textures = labels.get('texture') if isinstance(labels, Mapping) else getattr(labels, 'texture', None)
+    textures = [None] * count if textures is None else label_column(f'{side} texture', textures, count)
     result = []
     for index in range(count):
         where = f'region {index} ({side})'
         label = RegionLabel(
             distortion=label_name(where, DISTORTIONS, distortion_id, columns['distortion'][index]),
             severity=label_name(where, SEVERITIES, severity_id, columns['severity'][index]),
-            score=columns['score'][index])
+            score=columns['score'][index], texture=textures[index])
         result.append(checked_label(where, label))
     return result
 

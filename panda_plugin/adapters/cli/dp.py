@@ -1,9 +1,10 @@
 """``panda dp-sweep``: a lambda sweep of the variance-scaled diffusion, written to a folder.
 
 Writes ``sweep.json`` (per method and image: psnr, mse, patch_sw2, niqe, panda_fd; means; per-region
-PANDA summaries), ``dp_curve.png``, ``images/<image>_<method>.png`` and
-``regions_<image>.png`` (where perception is gained and fidelity lost between the lambda
-ends).
+PANDA summaries with each region's fidelity and texture at every lambda), ``dp_curve.png``,
+``dp_plane.png`` (every region on the distortion-perception plane, one trajectory per region
+along lambda), ``images/<image>_<method>.png`` and ``regions_<image>.png`` (where perception
+is gained and fidelity lost between the lambda ends).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from panda_plugin.adapters.pictures.dp import plot_curves, plot_regions
+from panda_plugin.adapters.pictures.dp import plot_curves, plot_plane, plot_regions
 from panda_plugin.core.atomic import prepare_folder, write_atomic
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.specs import grid_shape
@@ -94,6 +95,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
     methods = [m for m in report['runs'] if m.startswith('lambda=')]
     if regions != 'none' and len(methods) >= 2:
         report['regions'] = region_report(result.images, methods, regions, out, progress)
+        plot_plane(report['regions'], methods, out / 'dp_plane.png')
     plot_curves(report, out / 'dp_curve.png')
     write_atomic(out / 'sweep.json', json.dumps(finite(report), indent=1), 'sweep JSON')
     if tensorboard:
@@ -102,8 +104,9 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
 
 
 def region_report(images: dict, methods: list, regions: str, out: Path, progress) -> dict:
-    """Per-region PANDA summaries of the lambda ends for every image (and their pictures)."""
-    from panda_plugin.engine.dp.region_dp import region_graphs, summarise
+    """Per-region PANDA summaries of the lambda ends for every image (and their pictures), with
+    each region's fidelity and texture at every lambda."""
+    from panda_plugin.engine.dp.region_dp import plane_points, region_graphs, summarise
     from panda_plugin.engine.panda.predictor import compare, resolve_model
     from panda_plugin.engine.regions import GridSegmenter
 
@@ -117,7 +120,8 @@ def region_report(images: dict, methods: list, regions: str, out: Path, progress
         labels = GridSegmenter(*grid)(seen['reference'])
         outputs = {m: seen[m] for m in methods}
         graphs = region_graphs(outputs, seen['reference'], labels, low, compare, model)
-        summary = summarise(graphs, outputs, seen['reference'], labels, low, high)
+        plane = plane_points(outputs, seen['reference'], labels)
+        summary = summarise(graphs, outputs, seen['reference'], labels, low, high, plane)
         summary['graphs'] = {m: {'vs_reference_score': g['vs_reference'].anchor_score,
                                  'vs_low_relation': g['vs_base'].relation} for m, g in graphs.items()}
         for m, g in graphs.items():
@@ -125,7 +129,8 @@ def region_report(images: dict, methods: list, regions: str, out: Path, progress
             g['vs_base'].to_json(out / 'images' / f'{name}_{m}_vs_{low}.json')
         plot_regions(seen, summary, labels, out / f'regions_{name}.png')
         report[name] = summary
-        kinds = ', '.join(f'{k}: gain {v["perceptual_gain"]:+.3f}, MSE {v["fidelity_loss"]:+.5f}'
+        kinds = ', '.join(f'{k}: gain {v["perceptual_gain"]:+.3f}, MSE {v["fidelity_loss"]:+.5f}, '
+                          f'texture {v["texture"][low]:.3f} -> {v["texture"][high]:.3f}'
                           for k, v in summary['by_kind'].items())
         progress(f'{name} regions {low} -> {high}: {kinds}')
     return report
@@ -152,9 +157,13 @@ def log_tensorboard(report: dict, images: dict, logdir) -> None:
             for name, seen in images.items():
                 writer.add_image(f'dp/{name}', seen[method], step, dataformats='HWC')
         for name, summary in report.get('regions', {}).items():
-            lines = ['| region | kind | texture | PANDA gain | MSE increase | relation |', '|---|---|---|---|---|---|']
-            lines += [f"| {r['id']} | {r['kind']} | {r['texture']:.1f} | {r['perceptual_gain']:+.3f} | "
-                      f"{r['fidelity_loss']:+.5f} | {r['relation_high_vs_low']} |" for r in summary['regions']]
+            low, high = summary['low'], summary['high']
+            lines = [f'| region | kind | gradient | PANDA gain | MSE increase | relation | fidelity {low} -> {high} '
+                     f'| texture {low} -> {high} |', '|---|---|---|---|---|---|---|---|']
+            lines += [f"| {r['id']} | {r['kind']} | {r['gradient']:.1f} | {r['perceptual_gain']:+.3f} | "
+                      f"{r['fidelity_loss']:+.5f} | {r['relation_high_vs_low']} | {r['fidelity'][low]:.3f} -> "
+                      f"{r['fidelity'][high]:.3f} | {r['texture'][low]:.3f} -> {r['texture'][high]:.3f} |"
+                      for r in summary['regions']]
             writer.add_text(f'dp_regions/{name}', '\n'.join(lines), 0)
 
 

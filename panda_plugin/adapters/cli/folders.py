@@ -7,6 +7,7 @@ from pathlib import Path
 
 from panda_plugin.core.atomic import check_output, prepare_folder, write_atomic
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.taxonomy import SAME_THRESHOLD
 
 
 def _batch_size(text: str) -> int:
@@ -102,7 +103,8 @@ def _write_outputs(args, results, folder: bool) -> None:
         print('worst regions:')
         for row in worst_regions(results, args.worst):
             print(f'  {row["name"]} region {row["region"]} ({100 * row["area"]:.1f}% at {row["bbox"]}): '
-                  f'{row["score"]:.3f} {row["distortion"]}/{row["severity"]}')
+                  f'{row["score"]:.3f} {row["distortion"]}/{row["severity"]}'
+                  + ('' if row['texture'] is None else f', texture {row["texture"]:.3f}'))
     if args.csv:
         print(f'wrote {write_csv(score_rows(results), args.csv)}')
     if args.spatial:
@@ -168,7 +170,7 @@ def add_duel(commands) -> None:
     parser.add_argument('a', help='first restored image or folder')
     parser.add_argument('b', help='second restored image or folder')
     parser.add_argument('--reference', required=True, help='reference image or folder')
-    parser.add_argument('--json', help='write the duel as JSON (schema panda-duel/1; folders: one file for all)')
+    parser.add_argument('--json', help='write the duel as JSON (schema panda-duel/2; folders: one file for all)')
     parser.add_argument('--viz', help='write the duel picture as PNG (folders: a folder of PNGs)')
     parser.add_argument('--masks', help='regions (one image triple): label-map PNG, COCO panoptic PNG or RLE JSON')
     parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
@@ -209,6 +211,9 @@ def _duel(args) -> int:
               + f'; {left} better on {100 * summary["a_better"]["area"]:.0f}% of the area '
               f'({summary["a_better"]["regions"]} regions), {right} on {100 * summary["b_better"]["area"]:.0f}% '
               f'({summary["b_better"]["regions"]}), tie {100 * summary["tie"]["area"]:.0f}%')
+        if match.texture_a is not None:
+            print(f'  texture: {left} {match.texture_a:.4f}, {right} {match.texture_b:.4f}'
+                  + _texture_split(match))
         for key, name in (('a', left), ('b', right)):
             left_over = ', '.join(f'{d} {100 * s:.0f}%' for d, s in sorted(summary[f'distortions_{key}'].items(),
                                                                          key=lambda item: -item[1]))
@@ -228,6 +233,18 @@ def _duel(args) -> int:
         else:
             print(f'wrote {save_duel_picture(duels[0][1], args.viz, *duels[0][0].paths)}')
     return 0
+
+
+def _texture_split(match) -> str:
+    """Where one restoration wins on fidelity and the other on texture (share of the area)."""
+    total = sum(r.area for r in match.regions)
+    split = {key: sum(r.area for r in match.regions if r.winner == key
+                      and (r.texture_b - r.texture_a) * (1 if key == 'a' else -1) >= SAME_THRESHOLD) / total
+             for key in ('a', 'b')}
+    names = dict(zip('ab', match.names))
+    parts = [f'{names[key]} has the better fidelity but {names["b" if key == "a" else "a"]} the better texture '
+             f'on {100 * share:.0f}% of the area' for key, share in split.items() if share > 0]
+    return ('; ' + '; '.join(parts)) if parts else ''
 
 
 def _row_count(text: str) -> int:

@@ -156,13 +156,15 @@ def graph_table(graph) -> str:
         The text.
     """
     height, width = graph.image_size
-    lines = [f"{'region':>6} {'bbox x,y,w,h':>19} {'area':>6}  {'anchor':<28}{'target':<28}relation"]
+    cell = 34 if graph.anchor_texture is not None else 28
+    lines = [f"{'region':>6} {'bbox x,y,w,h':>19} {'area':>6}  {'anchor':<{cell}}{'target':<{cell}}relation"]
     for r in graph.regions:
-        cells = [f'{label.distortion}/{label.severity} {label.score:.2f}' if label.distortion != 'clean'
-                 else f'clean {label.score:.2f}' for label in (r.anchor, r.target)]
+        cells = [(f'{label.distortion}/{label.severity} {label.score:.2f}' if label.distortion != 'clean'
+                  else f'clean {label.score:.2f}') + ('' if label.texture is None else f' t{label.texture:.2f}')
+                 for label in (r.anchor, r.target)]
         box = ','.join(str(v) for v in r.bbox)
         lines.append(f'{r.id:>6} {box:>19} {100 * r.area / (width * height):>5.1f}%  '
-                     f'{cells[0]:<28}{cells[1]:<28}{r.relation}')
+                     f'{cells[0]:<{cell}}{cells[1]:<{cell}}{r.relation}')
     areas = {side: ', '.join(f'{name} {100 * share:.0f}%' for name, share in
                              sorted(graph.distortion_areas(side).items(), key=lambda item: -item[1]))
              for side in ('anchor', 'target')}
@@ -170,6 +172,8 @@ def graph_table(graph) -> str:
                   f'the anchor is {graph.relation.replace("_", " ")} than the target'
                   if graph.relation != 'same' else
                   f'whole image: anchor {graph.anchor_score:.3f}, target {graph.target_score:.3f}; same quality',
+              *([f'whole-image texture (t): anchor {graph.anchor_texture:.3f}, target {graph.target_texture:.3f}']
+                if graph.anchor_texture is not None else []),
               f'anchor area by distortion: {areas["anchor"]}',
               f'target area by distortion: {areas["target"]}']
     return '\n'.join(lines)
@@ -191,8 +195,9 @@ def _add_compare(commands) -> None:
     parser.add_argument('--device', help='torch device (default cpu)')
     parser.add_argument('--reference', action='store_true',
                         help='TARGET is the reference of ANCHOR (e.g. restored vs ground truth): region scores '
-                             'are fidelities to it (1 = identical), the target is clean with score 1')
-    parser.add_argument('--json', help='write the graph as JSON (schema panda-dg/1)')
+                             'are fidelities to it (1 = identical), region textures (t) how well their texture '
+                             'statistics match it; the target is clean with score 1')
+    parser.add_argument('--json', help='write the graph as JSON (schema panda-dg/2)')
     parser.add_argument('--viz', help='write a PNG of the graph over both images')
     cli_folders.add_compare_options(parser)
     parser.set_defaults(handler=_compare)

@@ -1,5 +1,6 @@
-"""Pictures of ``panda dp-sweep``: the distortion-perception curves, and per-region maps of where
-perception is gained and fidelity lost."""
+"""Pictures of ``panda dp-sweep``: the distortion-perception curves, the regions on the
+distortion-perception plane, and per-region maps of where perception is gained and fidelity
+lost."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,6 +34,41 @@ def plot_curves(report: dict, path: Path) -> None:
     fig.suptitle(f"{report['settings']['degradation']}: mean over {len(report['measurement_psnr'])} images")
     fig.tight_layout()
     with atomic_path(path, 'sweep curve') as temporary:
+        fig.savefig(temporary, dpi=90, format='png')
+    plt.close(fig)
+
+
+def plot_plane(regions: dict, methods: list, path: Path) -> None:
+    """Every region on the distortion-perception plane (x = 1 - fidelity, y = 1 - texture), one
+    panel per image, one trajectory per region along lambda (busy regions orange, flat blue;
+    a circle at the lowest lambda, a triangle at the highest)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    colours = {'texture': 'tab:orange', 'flat': 'tab:blue'}
+    fig, axes = plt.subplots(1, len(regions), figsize=(4.2 * len(regions), 4.2), squeeze=False)
+    for ax, (name, summary) in zip(axes[0], regions.items()):
+        for r in summary['regions']:
+            x = [1 - r['fidelity'][m] for m in methods]
+            y = [1 - r['texture'][m] for m in methods]
+            ax.plot(x, y, '-', color=colours[r['kind']], alpha=0.55, linewidth=1)
+            ax.plot(x[0], y[0], 'o', color=colours[r['kind']], markersize=4)
+            ax.plot(x[-1], y[-1], '^', color=colours[r['kind']], markersize=5)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel('distortion: 1 - fidelity')
+        ax.set_ylabel('perception: 1 - texture')
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+    handles = [plt.Line2D([], [], color=c, label=f'{"busy" if k == "texture" else "flat"} regions')
+               for k, c in colours.items()]
+    handles += [plt.Line2D([], [], marker='o', linestyle='', color='grey', label=methods[0]),
+                plt.Line2D([], [], marker='^', linestyle='', color='grey', label=methods[-1])]
+    fig.legend(handles=handles, loc='lower center', ncol=4, fontsize=8, frameon=False)
+    fig.suptitle('Regions on the distortion-perception plane along lambda (0, 0 = the reference)', fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
+    with atomic_path(path, 'plane picture') as temporary:
         fig.savefig(temporary, dpi=90, format='png')
     plt.close(fig)
 

@@ -57,7 +57,10 @@ def render_duel(duel, image_a, image_b, reference) -> np.ndarray:
         view = 0.65 * images[column] / 255 + 0.35 * tint
         view[edges] = 1.0
         ax.imshow(view)
-        ax.set_title(f'{title}: {duel.score_a if key == "a" else duel.score_b:.3f} (red 0, green 1)', fontsize=9)
+        texture = duel.texture_a if key == 'a' else duel.texture_b
+        texture = '' if texture is None else f', texture {texture:.3f}'
+        ax.set_title(f'{title}: {duel.score_a if key == "a" else duel.score_b:.3f}{texture} (red 0, green 1)',
+                     fontsize=9)
         ax.set_axis_off()
     ax = fig.add_subplot(1, 3, 3)
     colour = np.full((len(duel.regions) + 1, 3), 0.5)

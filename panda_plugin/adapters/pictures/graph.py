@@ -35,7 +35,8 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
     """Draw the graph over the two images as an RGB picture.
 
     Each region is outlined and tinted by its score (red = 0, green = 1) and labelled with
-    its id and distortion; the anchor labels add the relation glyph.
+    its id and distortion; the anchor labels add the texture score (``t``, when the graph has
+    one) and the relation glyph; panel titles give the whole-image score and texture.
 
     Args:
         graph: The graph.
@@ -65,7 +66,9 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
     present = sorted({getattr(r, s).distortion for r in graph.regions for s in SIDES},
                      key=DISTORTIONS.index)
     abbreviated = [f'{_ABBREVIATIONS[n]} = {n}' for n in present if _ABBREVIATIONS[n] != n]
-    key = _wrapped(['Labels: region id, distortion; on the anchor, anchor vs target: ']
+    textured = graph.anchor_texture is not None
+    key = _wrapped([f'Labels: region id, distortion{", texture score (t)" if textured else ""}; '
+                    'on the anchor, anchor vs target: ']
                    + [f'{g}  {name.replace("_", " ")}' for name, g in _GLYPHS.items()],
                    '    ', fig_w)
     if abbreviated:
@@ -128,7 +131,9 @@ def _draw_regions(graph: DistortionGraph, ax, side: str, view: np.ndarray, point
     scores = [getattr(r, side).score for r in graph.regions]
     ax.imshow(_score_overlay(view, scores, cmap, norm, 0.22 if filled else 0.7),
               interpolation='nearest')
-    ax.set_title(f'{side.capitalize()}  \u2013  image score {graph.aggregate_score(side):.2f}',
+    texture = graph.aggregate_texture(side)
+    texture = '' if texture is None else f', texture {texture:.2f}'
+    ax.set_title(f'{side.capitalize()}  \u2013  image score {graph.aggregate_score(side):.2f}{texture}',
                  fontsize=11.5, pad=5)
     ax.set_axis_off()
     view_h, view_w = view.shape
@@ -137,6 +142,8 @@ def _draw_regions(graph: DistortionGraph, ax, side: str, view: np.ndarray, point
     for region, (x, y) in zip(graph.regions, points):
         label = getattr(region, side)
         text = f'{region.id} {_ABBREVIATIONS[label.distortion]}'
+        if label.texture is not None and side == 'anchor':
+            text += f' t{label.texture:.2f}'
         if side == 'anchor':
             text += f' {_GLYPHS[region.relation]}'
         half_w, half_h = (0.31 * len(text) + 0.4) * font_px, 0.8 * font_px

@@ -4,7 +4,9 @@ Both restored images are scored in reference mode on the same regions (proposed 
 reference); in each region the difference of their scores, with the relation thresholds of
 ``taxonomy`` (below 0.1: a tie; 0.1 to 0.3: slightly better; 0.3 or more: significantly
 better), says which one is better there and by how much, and each graph says which
-distortion each one leaves.
+distortion each one leaves. Each region also carries both texture scores
+(``engine.texture``): a restoration can lose on fidelity and win on texture, the
+distortion-perception tradeoff seen region by region.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from panda_plugin.engine.panda.predictor import predict_graphs, prepare_pair, re
 from panda_plugin.engine.tensors import rgb8_to_tensor
 
 #: Schema name of ``Duel.to_dict``.
-DUEL_SCHEMA = 'panda-duel/1'
+DUEL_SCHEMA = 'panda-duel/2'
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class DuelRegion:
         severity_a: Its severity.
         distortion_b: Distortion B leaves there.
         severity_b: Its severity.
+        texture_a: Texture score of A's region (None for graphs without texture).
+        texture_b: Texture score of B's region.
     """
 
     id: int
@@ -60,6 +64,8 @@ class DuelRegion:
     severity_a: str
     distortion_b: str
     severity_b: str
+    texture_a: float | None = None
+    texture_b: float | None = None
 
 
 class Duel:
@@ -81,7 +87,8 @@ class Duel:
         self.regions = [
             DuelRegion(ra.id, tuple(ra.bbox), ra.area, float(sa), float(sb), float(sa - sb), RELATIONS[rel],
                        'tie' if rel == 0 else ('a' if RELATIONS[rel].endswith('better') else 'b'),
-                       ra.anchor.distortion, ra.anchor.severity, rb.anchor.distortion, rb.anchor.severity)
+                       ra.anchor.distortion, ra.anchor.severity, rb.anchor.distortion, rb.anchor.severity,
+                       ra.anchor.texture, rb.anchor.texture)
             for ra, rb, sa, sb, rel in zip(graph_a.regions, graph_b.regions, scores_a, scores_b, relations)]
 
     @property
@@ -93,6 +100,16 @@ class Duel:
     def score_b(self) -> float:
         """Image score of B."""
         return self.graph_b.anchor_score
+
+    @property
+    def texture_a(self) -> float | None:
+        """Image texture score of A (area-weighted mean of its region textures)."""
+        return self.graph_a.anchor_texture
+
+    @property
+    def texture_b(self) -> float | None:
+        """Image texture score of B."""
+        return self.graph_b.anchor_texture
 
     @property
     def relation(self) -> str:
@@ -114,10 +131,12 @@ class Duel:
         return result
 
     def to_dict(self) -> dict:
-        """The duel as JSON-ready data (schema ``panda-duel/1``)."""
+        """The duel as JSON-ready data (schema ``panda-duel/2``: ``panda-duel/1`` with the
+        texture scores)."""
         height, width = self.graph_a.image_size
         return {'schema': DUEL_SCHEMA, 'a': self.names[0], 'b': self.names[1], 'image_size': [height, width],
-                'score_a': self.score_a, 'score_b': self.score_b, 'relation': self.relation,
+                'score_a': self.score_a, 'score_b': self.score_b, 'texture_a': self.texture_a,
+                'texture_b': self.texture_b, 'relation': self.relation,
                 'summary': self.summary(), 'metadata': self.graph_a.metadata,
                 'regions': [{**asdict(r), 'bbox': list(r.bbox)} for r in self.regions]}
 

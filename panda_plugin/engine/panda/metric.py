@@ -12,6 +12,7 @@ from panda_plugin.engine.panda.fidelity import padded
 from panda_plugin.engine.panda.predictor import image_scores, label_maps_of, predict_graphs
 from panda_plugin.engine.panda.reference import reference_scores
 from panda_plugin.engine.panda.spatial import score_map
+from panda_plugin.engine.panda.texture import batch_texture
 from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS, check_device, load_model
 from panda_plugin.engine.regions import build_segmenter
 
@@ -27,6 +28,10 @@ class PandaMetric(nn.Module):
     ``1 - score`` is a loss. With ``return_graph`` the frozen network adds each degraded
     region's distortion type.
 
+    With ``score='texture'`` the score of an image is the area-weighted mean of the region
+    texture scores instead (``engine.texture``: how well each region's texture statistics
+    match the reference's, tolerant of resampled detail; lower for lost or invented texture).
+
     Args:
         weights: Shipped weights name or a weights file. Default: ``'panda-tiny'``
             (``$PANDA_WEIGHTS`` overrides it).
@@ -34,11 +39,18 @@ class PandaMetric(nn.Module):
             ``'superpixel'``.
         pretrained_model_path: pyiqa's name for ``weights`` (``create_metric('panda',
             pretrained_model_path=PATH)``); give one of the two.
+        score: ``'fidelity'`` (default) or ``'texture'``: which region score the image score
+            averages.
     """
 
+    SCORES = ('fidelity', 'texture')
+
     def __init__(self, weights: str | os.PathLike = DEFAULT_WEIGHTS, segmenter='superpixel',
-                 pretrained_model_path: str | os.PathLike | None = None):
+                 pretrained_model_path: str | os.PathLike | None = None, score: str = 'fidelity'):
         super().__init__()
+        if score not in self.SCORES:
+            raise PandaInputError(f'score {score!r}; accepted: {", ".join(self.SCORES)}')
+        self.score = score
         if pretrained_model_path is not None:
             if os.fspath(weights) != DEFAULT_WEIGHTS:
                 raise PandaInputError(f'weights {os.fspath(weights)!r} and pretrained_model_path '
@@ -70,7 +82,7 @@ class PandaMetric(nn.Module):
             reference: Images of the same shape.
             return_graph: Also return the distortion graph of each pair (restored = anchor).
             spatial: Return the quality map instead of the scores: Bx1xHxW, each pixel the
-                score of its region (``spatial.score_map``), differentiable like the scores.
+                score (fidelity or texture) of its region (``spatial.score_map``), differentiable like the scores.
 
         Returns:
             B scores in [0, 1] (a Bx1xHxW map with ``spatial``); with ``return_graph``,
@@ -82,15 +94,30 @@ class PandaMetric(nn.Module):
                                   f'{tuple(reference.shape)}; they must have the same shape')
         self.network.eval()
         label_maps = label_maps_of(reference, self.segmenter)
-        region_scores = reference_scores(restored, reference, label_maps)
+        region_scores = self.region_scores(restored, reference, label_maps)
         if spatial:
             scores = score_map(region_scores, label_maps, restored.dtype)
         else:
             scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
         if not return_graph:
             return scores
-        return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True,
-                                      region_scores=region_scores)
+        given = {'region_scores' if self.score == 'fidelity' else 'region_textures': region_scores}
+        return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True, **given)
+
+    def region_scores(self, restored: torch.Tensor, reference: torch.Tensor, label_maps: torch.Tensor) -> list:
+        """The region scores the metric averages (fidelity or texture, see ``score``).
+
+        Args:
+            restored: Bx3xHxW images in [0, 1].
+            reference: Bx3xHxW references.
+            label_maps: BxHxW label maps.
+
+        Returns:
+            One tensor of region scores per image, differentiable in ``restored``.
+        """
+        if self.score == 'texture':
+            return batch_texture(restored, reference, label_maps)
+        return reference_scores(restored, reference, label_maps)
 
 
 def _bare_network_keys(state_dict, prefix, *_):

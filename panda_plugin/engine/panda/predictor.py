@@ -14,6 +14,7 @@ from panda_plugin.engine.panda.models.heads import decode
 from panda_plugin.engine.panda.models.panda_arch import PANDA
 from panda_plugin.engine.panda.reference import reference_graphs, reference_scores
 from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
+from panda_plugin.engine.panda.texture import batch_texture
 from panda_plugin.engine.regions import build_segmenter, load_masks
 from panda_plugin.engine.tensors import rgb8_to_tensor
 
@@ -31,7 +32,8 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
     By default both images are of unknown quality (the paper's pairwise mode: the network
     predicts every label; swapping the images mirrors the graph). With ``reference=True``
     the target is the reference: each anchor region's score is its fidelity to the target
-    region (1 exactly when identical), the target scores 1 and is ``clean``, relations and
+    region (1 exactly when identical) and its texture how well its texture statistics match
+    (``engine.texture``), the target scores 1 and is ``clean``, relations and
     severities follow from the score gap, and the network gives the distortion type (see
     ``engine.panda.reference``).
 
@@ -109,7 +111,7 @@ def prepare_pair(images: dict, propose=None, masks=None) -> tuple[list, np.ndarr
 
 def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor, *,
                    reference: bool = False, region_scores: list | None = None,
-                   metadata: dict | None = None) -> list[DistortionGraph]:
+                   region_textures: list | None = None, metadata: dict | None = None) -> list[DistortionGraph]:
     """Distortion graphs of a batch: the one prediction path behind ``compare``, ``PandaMetric``
     (pyiqa ``panda``, BasicSR ``calculate_panda``) and ``PandaSRModel``'s monitoring.
 
@@ -121,6 +123,8 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
         reference: Reference mode (``engine.panda.reference``); default: the pairwise mode.
         region_scores: Reference mode only: the region scores of ``reference_scores`` when the
             caller has them already. Default: computed here.
+        region_textures: Reference mode only: the region textures of ``texture.batch_texture``
+            when the caller has them already. Default: computed here.
         metadata: Stored with every graph, beside the weights name and the mode.
 
     Returns:
@@ -133,7 +137,10 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
             return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
         if region_scores is None:
             region_scores = reference_scores(anchor, target, label_maps)
-    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, metadata)
+        if region_textures is None:
+            region_textures = batch_texture(anchor, target, label_maps)
+    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, metadata,
+                            region_textures)
 
 
 def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,

@@ -8,6 +8,9 @@ uses it:
 - score of each region of the restored image (the anchor): its fidelity to the reference
   region, the oracle's ``ssim_psnr`` measure (``fidelity``) with ``REFERENCE_CALIBRATIONS``
   and pooled over the whole region; exactly 1 when the region's pixels are identical;
+- texture of each region of the restored image: how well its texture statistics match the
+  reference region's (``engine.texture``), tolerant of resampled detail; the reference side
+  has texture 1;
 - the reference side (the target): score 1, ``clean``;
 - relation: from the score gap ``1 - score`` with the official thresholds (gap below
   ``taxonomy.SAME_THRESHOLD`` is ``same``, at or above ``SIGNIFICANT_THRESHOLD``
@@ -18,8 +21,8 @@ uses it:
 - severity: ``clean`` with ``clean``; otherwise ``minor`` for a ``same`` relation,
   ``moderate`` for ``slightly_worse`` and ``severe`` for ``significantly_worse``.
 
-The whole-image score is the area-weighted mean of the region scores, as in pairwise mode.
-Scores are differentiable in the restored image.
+The whole-image score (and texture) is the area-weighted mean of the region scores (and
+textures), as in pairwise mode. Scores and textures are differentiable in the restored image.
 """
 from __future__ import annotations
 
@@ -61,17 +64,19 @@ def reference_scores(restored: torch.Tensor, reference: torch.Tensor, label_maps
                           border=REFERENCE_BORDER)
 
 
-def reference_labels(scores, distortion_logits) -> tuple[dict, dict, np.ndarray]:
+def reference_labels(scores, distortion_logits, textures=None) -> tuple[dict, dict, np.ndarray]:
     """Labels of both sides and relations from region scores and distortion logits.
 
     Args:
         scores: N region scores of the restored image in [0, 1].
         distortion_logits: Nx15 distortion logits of the restored regions (any monotone
             class scores).
+        textures: N region texture scores of the restored image. Default: none.
 
     Returns:
         ``(anchor, target, relation_ids)``: label mappings (``distortion``, ``severity``,
-        ``score``) of the restored image and of the reference, and the relation ids.
+        ``score`` and, with ``textures``, ``texture``) of the restored image and of the
+        reference, and the relation ids.
     """
     scores = np.asarray(scores, np.float64)
     logits = np.asarray(distortion_logits, np.float64).reshape(len(scores), -1)
@@ -82,10 +87,14 @@ def reference_labels(scores, distortion_logits) -> tuple[dict, dict, np.ndarray]
     zeros = np.zeros(len(scores), np.int64)
     anchor = {'distortion': distortion, 'severity': severity, 'score': scores}
     target = {'distortion': zeros, 'severity': zeros, 'score': np.ones_like(scores)}
+    if textures is not None:
+        anchor['texture'] = np.asarray(textures, np.float64)
+        target['texture'] = np.ones_like(scores)
     return anchor, target, relations
 
 
-def reference_graph(label_map: np.ndarray, scores, distortion_logits, metadata: dict | None = None) -> DistortionGraph:
+def reference_graph(label_map: np.ndarray, scores, distortion_logits, metadata: dict | None = None,
+                    textures=None) -> DistortionGraph:
     """The reference-mode graph of one restored image.
 
     Args:
@@ -93,16 +102,18 @@ def reference_graph(label_map: np.ndarray, scores, distortion_logits, metadata: 
         scores: N region scores (``reference_scores``).
         distortion_logits: Nx15 distortion logits of the restored regions.
         metadata: Stored with the graph; ``mode`` is set to ``'reference'``.
+        textures: N region texture scores (``texture.batch_texture``). Default: none.
 
     Returns:
         The validated graph (anchor = restored image, target = reference).
     """
-    anchor, target, relations = reference_labels(scores, distortion_logits)
+    anchor, target, relations = reference_labels(scores, distortion_logits, textures)
     return DistortionGraph.from_labels(label_map, anchor, target, relations,
                                        metadata={**(metadata or {}), 'mode': 'reference'})
 
 
-def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, metadata: dict | None = None) -> list:
+def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, metadata: dict | None = None,
+                     textures: list | None = None) -> list:
     """Reference-mode graphs of a batch.
 
     Args:
@@ -111,6 +122,7 @@ def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, 
         scores: One tensor of region scores per image (``reference_scores``).
         label_maps: The B label maps.
         metadata: Stored with every graph.
+        textures: One tensor of region texture scores per image. Default: none.
 
     Returns:
         One graph per image.
@@ -120,5 +132,6 @@ def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, 
         label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
         region_scores = scores[index].detach().cpu().double().numpy()
         logits = distortion_logits[index, :len(region_scores)].detach().cpu().double().numpy()
-        graphs.append(reference_graph(label_map, region_scores, logits, metadata))
+        region_textures = None if textures is None else textures[index].detach().cpu().double().numpy()
+        graphs.append(reference_graph(label_map, region_scores, logits, metadata, region_textures))
     return graphs

@@ -21,20 +21,23 @@ class PandaRegionLoss(nn.Module):
             region is from the ground truth: ``w = 1 + strength * (1 - score)``, normalised
             to mean 1 per image (the scores are not differentiated).
         ``'score'``: ``1 - PANDA score`` of each image, differentiable.
+        ``'texture'``: ``1 - PANDA texture`` of each image (``engine.texture``), differentiable:
+            a perceptual loss without pretrained weights that asks each region for the
+            texture statistics of the ground truth rather than its exact pixels.
 
     Scores are the reference-mode region scores of ``PandaMetric`` (fidelity to the ground
-    truth; 1 for identical regions).
+    truth, or texture in ``'texture'`` mode; 1 for identical regions).
 
     Args:
         loss_weight: Multiplier of the loss. Default: 1.0.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``. Default: ``'mean'``.
-        mode: ``'region'`` or ``'score'``. Default: ``'region'``.
+        mode: ``'region'``, ``'score'`` or ``'texture'``. Default: ``'region'``.
         strength: Extra weight of a region of score 0 in ``'region'`` mode. Default: 1.0.
         weights: Shipped weights name or weights file. Default: ``'panda-tiny'``.
         segmenter: Region proposer spec, run on the ground truth. Default: ``'superpixel'``.
     """
 
-    MODES = ('region', 'score')
+    MODES = ('region', 'score', 'texture')
     REDUCTIONS = ('mean', 'sum', 'none')
 
     def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean', mode: str = 'region',
@@ -46,7 +49,7 @@ class PandaRegionLoss(nn.Module):
         check_number('panda_opt', 'loss_weight', loss_weight, minimum=0)
         check_number('panda_opt', 'strength', strength, minimum=0)
         self.loss_weight, self.reduction, self.mode, self.strength = float(loss_weight), reduction, mode, strength
-        self.metric = PandaMetric(weights, segmenter)
+        self.metric = PandaMetric(weights, segmenter, score='texture' if mode == 'texture' else 'fidelity')
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs) -> torch.Tensor:
         """Args:
@@ -62,7 +65,7 @@ class PandaRegionLoss(nn.Module):
             if pred.shape != target.shape or not torch.isfinite(pred).all():
                 raise PandaInputError(f'restored images: {tuple(pred.shape)} (finite values needed); accepted: '
                                       f'the shape of the ground truth, {tuple(target.shape)}')
-        if self.mode == 'score':
+        if self.mode in ('score', 'texture'):
             loss = 1 - self.metric(pred.clamp(0, 1), target)
         else:
             loss = (pred - target).abs() * self.pixel_weights(pred, target)

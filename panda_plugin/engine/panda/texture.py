@@ -1,0 +1,290 @@
+"""Region texture against a reference: how well each region's texture statistics match.
+
+Fidelity (``engine.fidelity``) asks whether a restored region has the reference's pixels;
+texture asks whether it has the reference's *kind* of texture. A region whose detail was
+resampled (a plausible grass that is not the reference's grass) keeps a high texture score;
+a region that lost its texture (blur, smoothing), gained texture the reference does not have
+(noise, grain on a sky) or took on a compression block grid loses it.
+
+The measure is STSIM-like and has no learned weights:
+
+- both images (at ``WORK_SIZE`` pixels on the long side at most) are split into luma and two
+  opponent colour channels (red-green, yellow-blue), and each channel into a small oriented
+  pyramid: ``SCALES`` octaves (binomial blur, 2x decimation), at each octave four oriented
+  two-tap differences (horizontal, vertical, two diagonals);
+- statistics are pooled over each region at each octave, from the 2x2 pixel blocks that lie
+  wholly inside it (the label map decimated with the image): per luma subband its standard
+  deviation and its horizontal and vertical neighbour correlations, per colour channel its
+  subband energy, and, at full resolution, the share of the luma difference energy that
+  falls across the lines of an 8-pixel block grid (``grid``, the trace of block-based
+  compression);
+- each statistic of the restored region is compared with the reference's by a bounded
+  similarity: ``(2 a b + C) / (a^2 + b^2 + C)`` for standard deviations and energies,
+  ``1 - |r_a - r_b| / 2`` for correlations (the mean of both directions), and the grid
+  share only where the restored region has more of it than the reference;
+- the similarities form families (``FAMILIES``): luma spread and colour energy per octave
+  (mean over the four orientations), structure (the correlations of the two finest octaves)
+  and grid. A region's score is its lowest family: texture is only as good as its
+  worst-matched aspect, while the small deviations that a resampled texture shows in every
+  statistic do not add up. Octaves where a region has fewer than ``MIN_PIXELS`` blocks are
+  left out.
+
+It is exactly 1 for a region whose pixels are identical in both images and differentiable
+in the restored image (finite gradients everywhere; the minimum passes the gradient of the
+lowest family).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.masks import region_count
+from panda_plugin.engine.panda.fidelity import identical_regions, work_size
+
+#: Octaves of the oriented pyramid (differences at 1, 2, 4 and 8 pixels).
+SCALES = 4
+#: Variance floor of the luma subbands (on [0, 1] luma): a standard deviation of 0.005,
+#: about the rounding noise of 8-bit images, counts as no texture.
+VARIANCE_FLOOR = 0.005 ** 2
+#: Energy floor of the colour subbands: colour texture below 0.02 is not compared.
+COLOUR_FLOOR = 0.02 ** 2
+#: Floor of the grid-share term (shares are about 1/8 without a block grid).
+GRID_FLOOR = 0.001
+#: Period of the compression block grid, in pixels.
+GRID = 8
+#: An octave takes part in a region's score when the region has at least this many whole
+#: 2x2 blocks at that octave.
+MIN_PIXELS = 16
+#: Octaves whose neighbour correlations make up the ``structure`` family (coarser octaves
+#: have too few pixels in a region for stable correlations).
+STRUCTURE_SCALES = 2
+#: The statistic families, in the order of ``texture_terms``' columns.
+FAMILIES = tuple([f'luma{s}' for s in range(SCALES)] + [f'colour{s}' for s in range(SCALES)]
+                 + ['structure', 'grid'])
+#: Added under square roots so that gradients stay finite where a variance is 0.
+_EPSILON = 1e-12
+#: Luma and opponent colour channels from RGB (rows).
+_OPPONENT = ((0.299, 0.587, 0.114), (1.0, -1.0, 0.0), (0.5, 0.5, -1.0))
+#: The two pixels of the horizontal, vertical, diagonal and anti-diagonal differences of
+#: the 2x2 block at a pixel, as (row, column) offsets.
+_ORIENTATIONS = (((0, 0), (0, 1)), ((0, 0), (1, 0)), ((0, 0), (1, 1)), ((0, 1), (1, 0)))
+
+
+def batch_texture(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
+    """Texture scores of every region of a batch of restored images.
+
+    Args:
+        restored: Bx3xHxW images in [0, 1] (values outside are clipped).
+        reference: Bx3xHxW references.
+        label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
+
+    Returns:
+        One float64 tensor of region scores in [0, 1] per image, differentiable in
+        ``restored``; 1 exactly for regions identical in both images.
+    """
+    results = []
+    for index, terms in enumerate(texture_terms(restored, reference, label_maps)):
+        score = terms.min(1).values.clamp(0.0, 1.0)
+        label_map = label_maps[index]
+        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
+        same = identical_regions(restored[index], reference[index], label_map)
+        results.append(torch.where(same, torch.ones_like(score), score))
+    return results
+
+
+def region_texture(restored: torch.Tensor, reference: torch.Tensor, label_map: np.ndarray) -> torch.Tensor:
+    """Texture score of every region of one restored image.
+
+    Args:
+        restored: 3xHxW (or 1x3xHxW) image in [0, 1].
+        reference: Its reference, same shape.
+        label_map: HxW integer label map.
+
+    Returns:
+        N float64 scores in [0, 1], differentiable in ``restored``.
+    """
+    restored = restored[None] if restored.dim() == 3 else restored
+    reference = reference[None] if reference.dim() == 3 else reference
+    label_map = np.asarray(label_map)
+    if label_map.shape != tuple(restored.shape[-2:]):
+        raise PandaInputError(f'label map {label_map.shape} does not match image {tuple(restored.shape[-2:])}')
+    return batch_texture(restored, reference, [label_map])[0]
+
+
+def texture_terms(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
+    """The similarity of every statistic family of every region (before pooling).
+
+    Args:
+        restored: Bx3xHxW images in [0, 1].
+        reference: Bx3xHxW references.
+        label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
+
+    Returns:
+        One NxF float64 tensor per image, columns in the order of ``FAMILIES``; a family a
+        region is too small for is 1.
+    """
+    if restored.shape != reference.shape or restored.dim() != 4 or restored.shape[1] != 3:
+        raise PandaInputError(f'restored {tuple(restored.shape)} and reference {tuple(reference.shape)}; '
+                              'accepted: two Bx3xHxW batches of the same shape')
+    batch = restored.shape[0]
+    images = torch.cat([restored, reference]).float().clamp(0, 1)
+    work = work_size(images)
+    native = work.shape == images.shape
+    channels = opponent(work)
+    results = []
+    for index, label_map in enumerate(label_maps):
+        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
+        count = region_count(label_map)
+        current = channels[[index, index + batch]]
+        labels = _labels_at(label_map, current.shape[-2:], images.device)
+        columns = {name: torch.ones(count, dtype=torch.float64, device=images.device) for name in FAMILIES}
+        structure = []
+        for scale in range(SCALES):
+            if scale:
+                if min(current.shape[-2:]) < 8:
+                    break
+                current = _downsample(current)
+                labels = labels[1::2, 1::2][:current.shape[-2], :current.shape[-1]]
+            blocks = _block_labels(labels, count)
+            stats = octave_statistics(current, blocks, count, scale < STRUCTURE_SCALES, grid=native and not scale)
+            present = stats['count'] >= MIN_PIXELS
+            for name, value in octave_similarity(stats).items():
+                value = torch.where(present, value, torch.ones_like(value))
+                if name == 'structure':
+                    structure.append(value)
+                elif name == 'grid':
+                    columns[name] = value
+                else:
+                    columns[f'{name}{scale}'] = value
+        columns['structure'] = torch.stack(structure).mean(0)
+        if not native:
+            luma = opponent(images[[index, index + batch]])[:, :1]
+            blocks = _block_labels(torch.as_tensor(np.asarray(label_map, np.int64), device=images.device), count)
+            columns['grid'] = octave_similarity(octave_statistics(luma, blocks, count, False, True))['grid']
+        results.append(torch.stack([columns[name] for name in FAMILIES], 1))
+    return results
+
+
+def opponent(images: torch.Tensor) -> torch.Tensor:
+    """Luma, red-green and yellow-blue channels of Bx3xHxW sRGB images."""
+    return torch.einsum('ij,bjhw->bihw', images.new_tensor(_OPPONENT), images)
+
+
+def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, structure: bool,
+                      grid: bool) -> dict:
+    """Per-region statistics of the oriented differences of one octave of a pair.
+
+    The four differences at a pixel (horizontal, vertical and the two diagonals) are taken
+    in the 2x2 block whose top-left corner it is; the last two rows and columns, whose
+    blocks or neighbour blocks leave the image, are left out. Differences have about zero
+    mean over a region, so their mean square stands for their variance.
+
+    Args:
+        channels: 2xCxhxw octave of the pair (restored, reference): luma first, then any
+            colour channels.
+        blocks: hxw region index of each pixel's 2x2 block (``_block_labels``).
+        count: Number of regions N.
+        structure: Also measure the luma neighbour correlations.
+        grid: Also measure the luma block-grid energy share (``GRID``).
+
+    Returns:
+        ``count`` (N blocks) and, first dimension the pair: ``variance`` (2xNx4 luma
+        orientations), ``colour`` (2xNx(C-1)), with ``structure`` ``horizontal`` and
+        ``vertical`` (2xN correlations, all orientations together), with ``grid`` ``grid``
+        (2xN shares).
+    """
+    bands = [_difference(channels, *pair) for pair in _ORIENTATIONS]
+    luma = [band[:, :1] for band in bands]
+    moments = [band * band for band in luma] + [sum(band[:, 1:] ** 2 for band in bands) / len(bands)]
+    if structure:
+        for shift in ((0, 1), (1, 0)):
+            moments.append(sum(band * _difference(channels[:, :1], *pair, shift=shift)
+                               for band, pair in zip(luma, _ORIENTATIONS)))
+    if grid:
+        height, width = luma[0].shape[-2:]
+        across = (torch.arange(width, device=channels.device) % GRID == GRID - 1).to(channels.dtype)
+        down = (torch.arange(height, device=channels.device) % GRID == GRID - 1).to(channels.dtype)
+        moments += [moments[0] * across + moments[1] * down[:, None], moments[0] + moments[1]]
+    sums, counts = _pool(torch.cat(moments, 1), blocks[:-2, :-2], count)
+    means = sums / counts.clamp(min=1)[:, None]
+    colours = channels.shape[1] - 1
+    stats = {'count': counts, 'variance': means[..., :4], 'colour': means[..., 4:4 + colours]}
+    if structure:
+        energy = means[..., :4].sum(-1) + 4 * VARIANCE_FLOOR
+        stats['horizontal'] = means[..., 4 + colours] / energy
+        stats['vertical'] = means[..., 5 + colours] / energy
+    if grid:
+        floor = 2 * VARIANCE_FLOOR * counts
+        stats['grid'] = (sums[..., -2] + floor / GRID) / (sums[..., -1] + floor)
+    return stats
+
+
+def _difference(channels: torch.Tensor, start: tuple, end: tuple, shift: tuple = (0, 0)) -> torch.Tensor:
+    """``x[p + end] - x[p + start]`` at every pixel ``p + shift`` of the top-left
+    (h-2)x(w-2) area."""
+    height, width = channels.shape[-2] - 2, channels.shape[-1] - 2
+    (y0, x0), (y1, x1), (dy, dx) = start, end, shift
+    return (channels[..., y1 + dy:y1 + dy + height, x1 + dx:x1 + dx + width]
+            - channels[..., y0 + dy:y0 + dy + height, x0 + dx:x0 + dx + width])
+
+
+def octave_similarity(stats: dict) -> dict:
+    """Per-region similarities of one octave (N float64 each): ``luma`` (spread) and
+    ``colour`` (energy), averaged over their subbands, and, when measured, ``structure``
+    (neighbour correlations) and ``grid`` (block-grid share, counted only where the restored
+    region has more of it than the reference)."""
+    spread = (stats['variance'] + _EPSILON).sqrt()
+    colour = (stats['colour'] + _EPSILON).sqrt()
+    result = {'luma': _similarity(*spread.unbind(0), VARIANCE_FLOOR).mean(1),
+              'colour': _similarity(*colour.unbind(0), COLOUR_FLOOR).mean(1)}
+    if 'horizontal' in stats:
+        result['structure'] = (1 - ((stats['horizontal'][0] - stats['horizontal'][1]).abs()
+                                    + (stats['vertical'][0] - stats['vertical'][1]).abs()) / 4).clamp(min=0)
+    if 'grid' in stats:
+        restored, reference = stats['grid'].unbind(0)
+        result['grid'] = _similarity(torch.maximum(restored, reference), reference, GRID_FLOOR)
+    return {name: value.double() for name, value in result.items()}
+
+
+def _similarity(a: torch.Tensor, b: torch.Tensor, floor: float) -> torch.Tensor:
+    return (2 * a * b + floor) / (a * a + b * b + floor)
+
+
+def _pool(moments: torch.Tensor, index: torch.Tensor, count: int) -> tuple:
+    """Per-region sums of 2xKxhxw moment maps over the pixels of an hxw region index
+    (``count``: none).
+
+    Returns:
+        (2xNxK sums, N pixel counts).
+    """
+    index = index.reshape(-1)
+    flat = moments.reshape(-1, index.numel())
+    sums = torch.zeros(flat.shape[0], count + 1, dtype=flat.dtype, device=flat.device).index_add_(1, index, flat)
+    counts = torch.bincount(index, minlength=count + 1)[:count].to(flat.dtype)
+    return sums[:, :count].view(2, -1, count).transpose(1, 2), counts
+
+
+def _block_labels(labels: torch.Tensor, count: int) -> torch.Tensor:
+    """Region index of each pixel when its 2x2 block (it, right, below, below right)
+    lies wholly inside that region; ``count`` (no region) otherwise."""
+    padded = torch.full((labels.shape[0] + 1, labels.shape[1] + 1), -1, dtype=labels.dtype, device=labels.device)
+    padded[:-1, :-1] = labels
+    whole = ((padded[:-1, 1:] == labels) & (padded[1:, :-1] == labels) & (padded[1:, 1:] == labels)
+             & (labels >= 0))
+    return torch.where(whole, labels, torch.full_like(labels, count))
+
+
+def _downsample(images: torch.Tensor) -> torch.Tensor:
+    """Binomial (1, 2, 1) blur and 2x decimation."""
+    return F.avg_pool2d(F.avg_pool2d(images, 2, stride=1), 2)
+
+
+def _labels_at(label_map: np.ndarray, size, device) -> torch.Tensor:
+    labels = torch.as_tensor(np.asarray(label_map, np.int64), device=device)
+    if tuple(labels.shape) == tuple(size):
+        return labels
+    rows = ((torch.arange(size[0], device=device) + 0.5) * labels.shape[0] / size[0]).long()
+    cols = ((torch.arange(size[1], device=device) + 0.5) * labels.shape[1] / size[1]).long()
+    return labels[rows][:, cols]

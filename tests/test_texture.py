@@ -1,0 +1,112 @@
+"""The texture score: exactly 1 for identical regions, tolerant of a resampled texture, lower
+for lost or invented texture, finite gradients, batches that agree with single images."""
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.panda.texture import FAMILIES, batch_texture, region_texture, texture_terms
+
+
+def tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255
+
+
+@pytest.fixture(scope='module')
+def gravel() -> np.ndarray:
+    """skimage's gravel photograph as RGB, 288 x 288 from the top-left corner."""
+    return np.repeat(skimage.data.gravel()[:288, :288, None], 3, -1)
+
+
+@pytest.fixture(scope='module')
+def halves() -> np.ndarray:
+    labels = np.zeros((256, 256), np.int64)
+    labels[:, 128:] = 1
+    return labels
+
+
+def test_identical_regions_score_exactly_one(gravel, halves):
+    reference = gravel[:256, :256]
+    restored = reference.copy()
+    restored[:, 128:] = cv2.GaussianBlur(reference, (0, 0), 2)[:, 128:]
+    scores = region_texture(tensor(restored)[0], tensor(reference)[0], halves)
+    assert float(scores[0]) == 1.0
+    assert float(scores[1]) < 0.8
+
+
+def test_a_shifted_sample_of_the_texture_scores_above_a_blurred_one(gravel, halves):
+    reference = tensor(gravel[:256, :256])
+    shifted = tensor(gravel[24:280, 16:272])
+    blurred = tensor(cv2.GaussianBlur(gravel[:256, :256], (0, 0), 2))
+    resampled = region_texture(shifted, reference, halves)
+    lost = region_texture(blurred, reference, halves)
+    assert (resampled >= 0.9).all()
+    assert (resampled > lost + 0.3).all()
+
+
+def test_grain_on_a_flat_region_lowers_the_score():
+    rng = np.random.default_rng(0)
+    sky = np.full((128, 128, 3), (120, 160, 220), np.uint8)
+    sky = np.clip(sky + rng.normal(0, 0.5, sky.shape), 0, 255).astype(np.uint8)
+    grain = np.clip(sky / 255 + rng.normal(0, 0.03, sky.shape[:2])[..., None], 0, 1)
+    grainy = (grain * 255).round().astype(np.uint8)
+    score = region_texture(tensor(grainy), tensor(sky), np.zeros((128, 128), np.int64))
+    assert float(score[0]) < 0.9
+
+
+def test_gradients_are_finite_for_identical_flat_and_noisy_inputs(gravel, halves):
+    reference = tensor(gravel[:256, :256])
+    for restored in (reference.clone(), torch.full_like(reference, 0.5),
+                     (reference + 0.1 * torch.randn_like(reference)).clamp(0, 1)):
+        restored.requires_grad_(True)
+        batch_texture(restored, reference, [halves])[0].sum().backward()
+        assert torch.isfinite(restored.grad).all()
+
+
+def test_batch_agrees_with_single_images_and_terms_have_every_family(gravel, halves):
+    reference = torch.cat([tensor(gravel[:256, :256]), tensor(gravel[32:, 32:])])
+    restored = torch.cat([tensor(cv2.GaussianBlur(gravel[:256, :256], (0, 0), 1)), tensor(gravel[32:, 32:])])
+    quarters = np.repeat(np.repeat(np.arange(4).reshape(2, 2), 128, 0), 128, 1)
+    batch = batch_texture(restored, reference, [halves, quarters])
+    for index, labels in enumerate((halves, quarters)):
+        alone = region_texture(restored[index], reference[index], labels)
+        assert torch.allclose(batch[index], alone, atol=1e-6)
+    terms = texture_terms(restored, reference, [halves, quarters])
+    assert terms[0].shape == (2, len(FAMILIES)) and terms[1].shape == (4, len(FAMILIES))
+    assert torch.equal(batch[1], torch.ones(4, dtype=torch.float64))
+
+
+def test_mismatched_shapes_are_refused(gravel, halves):
+    with pytest.raises(PandaInputError, match='same shape'):
+        batch_texture(tensor(gravel[:256, :256]), tensor(gravel[:128, :128]), [halves])
+
+
+def test_pyiqa_texture_score_tolerates_resampling_where_fidelity_does_not(gravel):
+    import pyiqa
+
+    import panda_plugin  # noqa: F401 (registers the metric)
+
+    texture = pyiqa.create_metric('panda', score='texture', device='cpu')
+    fidelity = pyiqa.create_metric('panda', device='cpu')
+    reference, shifted = tensor(gravel[:256, :256]), tensor(gravel[24:280, 16:272])
+    assert float(texture(reference, reference)) == 1.0
+    assert float(texture(shifted, reference)) >= 0.9 > 0.5 > float(fidelity(shifted, reference))
+    with pytest.raises(PandaInputError, match="score 'sharpness'; accepted: fidelity, texture"):
+        pyiqa.create_metric('panda', score='sharpness', device='cpu')
+
+
+def test_the_texture_loss_from_an_option_block_has_finite_gradients(gravel):
+    import yaml
+
+    from panda_plugin.engine.panda.region_loss import PandaRegionLoss
+
+    options = yaml.safe_load("{type: PandaRegionLoss, mode: texture, loss_weight: 0.1, segmenter: 'grid:2x2'}")
+    options.pop('type')
+    loss = PandaRegionLoss(**options)
+    restored = tensor(cv2.GaussianBlur(gravel[:128, :128], (0, 0), 1.5)).requires_grad_()
+    value = loss(restored, tensor(gravel[:128, :128]))
+    value.backward()
+    assert 0 < float(value.detach()) <= 0.1 and torch.isfinite(restored.grad).all() and restored.grad.abs().sum() > 0
+    assert float(loss(tensor(gravel[:128, :128]), tensor(gravel[:128, :128]))) == 0.0
