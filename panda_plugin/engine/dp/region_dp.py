@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+from panda_plugin.engine.panda.reference import reference_scores
+from panda_plugin.engine.panda.texture import batch_texture
 
 
 def gradient(reference: np.ndarray, labels: np.ndarray) -> dict:
@@ -29,8 +33,8 @@ def region_mse(image: np.ndarray, reference: np.ndarray, labels: np.ndarray) -> 
 
 def plane_points(outputs: dict, reference: np.ndarray, labels: np.ndarray) -> dict:
     """Every region of every output on the distortion-perception plane: its fidelity and its
-    texture score against the reference (reference mode, ``engine.reference`` and
-    ``engine.texture``).
+    texture score against the reference (reference mode, ``engine.panda.reference`` and
+    ``engine.panda.texture``).
 
     Args:
         outputs: ``{method: HxWx3 uint8 restoration}``.
@@ -40,11 +44,6 @@ def plane_points(outputs: dict, reference: np.ndarray, labels: np.ndarray) -> di
     Returns:
         ``{method: {'fidelity': [per region], 'texture': [per region]}}``.
     """
-    import torch
-
-    from panda_plugin.engine.panda.reference import reference_scores
-    from panda_plugin.engine.panda.texture import batch_texture
-
     methods = list(outputs)
     restored = torch.from_numpy(np.stack([outputs[m] for m in methods])).permute(0, 3, 1, 2).float() / 255
     target = (torch.from_numpy(np.ascontiguousarray(reference)).permute(2, 0, 1).float() / 255).expand_as(restored)
