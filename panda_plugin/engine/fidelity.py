@@ -229,10 +229,12 @@ class RegionPooling:
         self.sizes = torch.from_numpy(np.maximum(sizes, 1).astype(np.float64)).to(device)
 
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
-        """Per-region means (float64) of an HxW map of the label map's size."""
-        totals = torch.zeros(self.count + 1, dtype=torch.float64, device=values.device)
-        totals = totals.index_add(0, self.index, values.reshape(-1).double())
-        return totals[:self.count] / self.sizes
+        """Per-region means (float64) of an HxW map of the label map's size (N values), or of
+        the K maps of an HxWxK stack (NxK values)."""
+        flat = values.reshape(self.index.numel(), -1).double()
+        totals = torch.zeros(self.count + 1, flat.shape[1], dtype=torch.float64, device=values.device)
+        totals = totals.index_add(0, self.index, flat)[:self.count] / self.sizes[:, None]
+        return totals if values.dim() == 3 else totals[:, 0]
 
 
 def identical_regions(restored: torch.Tensor, reference: torch.Tensor, label_map: np.ndarray) -> torch.Tensor:
@@ -328,6 +330,123 @@ def batch_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_maps,
         same = identical_regions(restored[index], reference[index], label_map)
         results.append(torch.where(same, torch.ones_like(scores), scores.clamp(0.0, 1.0)))
     return results
+
+
+# -- reference mode: multi-scale gradient similarity ----------------------------------------
+
+#: Weights of the five scales of the reference-mode measure (MS-SSIM's, Wang et al. 2003),
+#: finest first; each scale halves the previous one.
+SCALE_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+#: Constant of the gradient-magnitude similarity (GMSD's 170 on 8-bit values, Xue et al. 2014).
+GRADIENT_CONSTANT = 170.0 / 255.0 ** 2
+#: Constant of the luminance similarity at the coarsest scale (SSIM's C1).
+LUMINANCE_CONSTANT = 0.01 ** 2
+#: Constant of the chroma similarity of the YIQ I and Q channels (FSIMc's T3 = T4 = 200).
+CHROMA_CONSTANT = 200.0 / 255.0 ** 2
+#: Weight of the chroma similarity (FSIMc's lambda).
+CHROMA_WEIGHT = 0.03
+#: Prewitt kernels (GMSD's), horizontal and vertical.
+_PREWITT = ((1 / 3, 0.0, -1 / 3),) * 3
+_LUMA = (0.299, 0.587, 0.114)
+_BINOMIAL = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
+_IQ = ((0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
+
+
+def reference_maps(restored: torch.Tensor, reference: torch.Tensor) -> list:
+    """Per-pixel similarity maps of the reference-mode measure, each in (0, 1] or [-1, 1] and
+    exactly 1 where both images agree.
+
+    - one gradient-magnitude similarity map per scale (``SCALE_WEIGHTS``): ``(2 m m' + c) /
+      (m^2 + m'^2 + c)`` of the Prewitt gradient magnitudes of the luma, ``c =
+      GRADIENT_CONSTANT``; from one scale to the next the luma is halved (``halve``);
+    - the luminance similarity of the Gaussian-weighted local means of the luma at the
+      coarsest scale (SSIM's);
+    - the chroma similarity of the YIQ I and Q channels (FSIMc's), at the finest scale.
+
+    Args:
+        restored: Bx3xHxW images in [0, 1] (values outside are clipped).
+        reference: Bx3xHxW references.
+
+    Returns:
+        ``len(SCALE_WEIGHTS) + 2`` float32 maps of shape Bxh_sxw_s, scale 0 at most
+        ``WORK_SIZE`` pixels on the long side.
+    """
+    restored = work_size(restored.float().clamp(0, 1))
+    reference = work_size(reference.float().clamp(0, 1))
+    both = torch.cat([restored, reference], 0)
+    count = restored.shape[0]
+    chroma = torch.einsum('ij,bjhw->bihw', both.new_tensor(_IQ), both)
+    chroma_similarity = _similarity(chroma[:count], chroma[count:], CHROMA_CONSTANT).prod(1)
+    luma = torch.einsum('j,bjhw->bhw', both.new_tensor(_LUMA), both)[:, None]
+    prewitt = both.new_tensor(_PREWITT)
+    kernels = torch.stack([prewitt, prewitt.t()])[:, None]
+    maps = []
+    for scale in range(len(SCALE_WEIGHTS)):
+        if scale:
+            luma = halve(luma)
+        gradient = F.conv2d(F.pad(luma, (1, 1, 1, 1), mode='replicate'), kernels)
+        magnitude = ((gradient ** 2).sum(1) + _MAGNITUDE_FLOOR).sqrt()
+        maps.append(_similarity(magnitude[:count], magnitude[count:], GRADIENT_CONSTANT))
+    means = gaussian_blur(luma, WINDOW_SIGMA)[:, 0]
+    maps.append(_similarity(means[:count], means[count:], LUMINANCE_CONSTANT))
+    maps.append(chroma_similarity)
+    return maps
+
+
+def reference_similarity(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
+    """Raw reference-mode similarity of every region: every map of ``reference_maps``
+    averaged over the region at its own scale, combined as ``prod_s G_s^(w_s) * L^(w_4) *
+    (1 - CHROMA_WEIGHT (1 - C))`` (``G_s`` the gradient similarity at scale ``s``, ``w`` the
+    ``SCALE_WEIGHTS``, ``L`` the luminance and ``C`` the chroma similarity).
+
+    Args:
+        restored: Bx3xHxW images in [0, 1].
+        reference: Bx3xHxW references.
+        label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
+
+    Returns:
+        One float64 tensor per image of region similarities in (0, 1], 1 when the two
+        images agree around the region, differentiable in ``restored``.
+    """
+    maps = reference_maps(restored, reference)
+    exponents = torch.tensor(SCALE_WEIGHTS + SCALE_WEIGHTS[-1:], dtype=torch.float64, device=restored.device)
+    results = []
+    for index, label_map in enumerate(label_maps):
+        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
+        pooling = RegionPooling(label_map, 0, restored.device)
+        stacked = torch.stack([F.interpolate(values[index][None, None], size=label_map.shape, mode='bilinear',
+                                             align_corners=False)[0, 0] for values in maps], -1)
+        means = pooling(stacked)
+        structure = (means[:, :-1].log() * exponents).sum(1).exp()
+        results.append(structure * (1.0 - CHROMA_WEIGHT * (1.0 - means[:, -1])))
+    return results
+
+
+def halve(images: torch.Tensor) -> torch.Tensor:
+    """One level of a Gaussian pyramid (Burt and Adelson): the 5-tap binomial filter, then
+    every second row and column.
+
+    Args:
+        images: BxCxHxW.
+
+    Returns:
+        BxCx(ceil(H/2))x(ceil(W/2)).
+    """
+    kernel = images.new_tensor(_BINOMIAL)
+    channels = images.shape[1]
+    padded = F.pad(images, (2, 2, 2, 2), mode='replicate')
+    rows = F.conv2d(padded, kernel.view(1, 1, 1, 5).expand(channels, 1, 1, 5), groups=channels)
+    both = F.conv2d(rows, kernel.view(1, 1, 5, 1).expand(channels, 1, 5, 1), groups=channels)
+    return both[..., ::2, ::2]
+
+
+def _similarity(x: torch.Tensor, y: torch.Tensor, constant: float) -> torch.Tensor:
+    return (2 * x * y + constant) / (x * x + y * y + constant)
+
+
+#: Added to the squared gradient before its square root, so that flat areas keep a finite
+#: derivative.
+_MAGNITUDE_FLOOR = 1e-12
 
 
 def padded(scores: list, capacity: int | None = None) -> torch.Tensor:
