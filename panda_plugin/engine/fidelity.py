@@ -360,8 +360,6 @@ SCORE_EXPONENT = 0.41
 #: Added to the squared gradient before its square root, so that flat areas keep a finite
 #: derivative.
 _MAGNITUDE_FLOOR = 1e-12
-_PREWITT = ((1 / 3, 0.0, -1 / 3),) * 3
-_BINOMIAL = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
 _LUMA = (0.299, 0.587, 0.114)
 _IQ = ((0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
 
@@ -392,14 +390,11 @@ def reference_maps(restored: torch.Tensor, reference: torch.Tensor) -> list:
     chroma = torch.einsum('ij,bjhw->bihw', both.new_tensor(_IQ), both)
     chroma = 1 - (1 - _dissimilarity(chroma[:count], chroma[count:], CHROMA_CONSTANT)).prod(1)
     luma = torch.einsum('j,bjhw->bhw', both.new_tensor(_LUMA), both)[:, None]
-    prewitt = both.new_tensor(_PREWITT)
-    kernels = torch.stack([prewitt, prewitt.t()])[:, None]
     maps = []
     for scale in range(len(SCALE_WEIGHTS)):
         if scale:
             luma = halve(luma)
-        gradient = F.conv2d(F.pad(luma, (1, 1, 1, 1), mode='replicate'), kernels)
-        magnitude = ((gradient ** 2).sum(1) + _MAGNITUDE_FLOOR).sqrt()
+        magnitude = gradient_magnitude(luma)[:, 0]
         maps.append(_dissimilarity(magnitude[:count], magnitude[count:], GRADIENT_CONSTANT))
     means = gaussian_blur(luma, WINDOW_SIGMA)[:, 0]
     maps.append(_dissimilarity(means[:count], means[count:], LUMINANCE_CONSTANT))
@@ -430,8 +425,7 @@ def reference_distances(restored: torch.Tensor, reference: torch.Tensor, label_m
     results = []
     for index, label_map in enumerate(label_maps):
         label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
-        stacked = torch.stack([F.interpolate(values[index][None, None], size=label_map.shape, mode='bilinear',
-                                             align_corners=False)[0, 0] for values in maps], -1)
+        stacked = torch.stack([_resized(values[index], label_map.shape) for values in maps], -1)
         means = RegionPooling(label_map, 0, restored.device)(stacked)
         results.append(-(torch.log1p(-shares * means) * weights).sum(1))
     return results
@@ -464,8 +458,9 @@ def reference_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_ma
 
 
 def halve(images: torch.Tensor) -> torch.Tensor:
-    """One level of a Gaussian pyramid (Burt and Adelson): the 5-tap binomial filter, then
-    every second row and column.
+    """One level of a Gaussian pyramid (Burt and Adelson): the 5-tap binomial filter
+    ``(1, 4, 6, 4, 1) / 16`` along both axes (borders replicated), then every second row and
+    column.
 
     Args:
         images: BxCxHxW.
@@ -473,12 +468,37 @@ def halve(images: torch.Tensor) -> torch.Tensor:
     Returns:
         BxCx(ceil(H/2))x(ceil(W/2)).
     """
-    kernel = images.new_tensor(_BINOMIAL)
-    channels = images.shape[1]
     padded = F.pad(images, (2, 2, 2, 2), mode='replicate')
-    rows = F.conv2d(padded, kernel.view(1, 1, 1, 5).expand(channels, 1, 1, 5), groups=channels)
-    both = F.conv2d(rows, kernel.view(1, 1, 5, 1).expand(channels, 1, 5, 1), groups=channels)
+    rows = (padded[..., :-4] + padded[..., 4:] + 4 * (padded[..., 1:-3] + padded[..., 3:-1])
+            + 6 * padded[..., 2:-2]) / 16
+    both = (rows[..., :-4, :] + rows[..., 4:, :] + 4 * (rows[..., 1:-3, :] + rows[..., 3:-1, :])
+            + 6 * rows[..., 2:-2, :]) / 16
     return both[..., ::2, ::2]
+
+
+def gradient_magnitude(images: torch.Tensor) -> torch.Tensor:
+    """Prewitt gradient magnitude (GMSD's: the kernels ``(1, 0, -1)`` and ``(1, 1, 1) / 3``,
+    borders replicated), ``sqrt(gx^2 + gy^2 + _MAGNITUDE_FLOOR)``.
+
+    Args:
+        images: BxCxHxW.
+
+    Returns:
+        BxCxHxW.
+    """
+    padded = F.pad(images, (1, 1, 1, 1), mode='replicate')
+    across = padded[..., :, :-2] - padded[..., :, 2:]
+    down = padded[..., :-2, :] - padded[..., 2:, :]
+    gx = (across[..., :-2, :] + across[..., 1:-1, :] + across[..., 2:, :]) / 3
+    gy = (down[..., :-2] + down[..., 1:-1] + down[..., 2:]) / 3
+    return (gx * gx + gy * gy + _MAGNITUDE_FLOOR).sqrt()
+
+
+def _resized(values: torch.Tensor, shape) -> torch.Tensor:
+    """An hxw map brought to ``shape`` (bilinear), or itself when it has that shape."""
+    if tuple(values.shape) == tuple(shape):
+        return values
+    return F.interpolate(values[None, None], size=tuple(shape), mode='bilinear', align_corners=False)[0, 0]
 
 
 def _dissimilarity(x: torch.Tensor, y: torch.Tensor, constant: float) -> torch.Tensor:
