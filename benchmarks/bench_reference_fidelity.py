@@ -86,8 +86,8 @@ def time_measures(restored: torch.Tensor, reference: torch.Tensor, label_map: np
 
     times = {}
     for name, measure in (('new', reference_fidelity), ('earlier', earlier_measure)):
-        times[name] = {'forward': median_seconds(lambda: forward(measure), repeats),
-                       'forward_backward': median_seconds(lambda: backward(measure), repeats)}
+        times[name] = {'forward': median_seconds(lambda measure=measure: forward(measure), repeats),
+                       'forward_backward': median_seconds(lambda measure=measure: backward(measure), repeats)}
     return times
 
 
