@@ -1,8 +1,10 @@
-"""Golden outputs of the shipped weights on two bundled pairs.
+"""Golden outputs of the shipped weights on two bundled pairs, pairwise and in reference mode
+(``<name>_reference``: the target is the anchor's reference).
 
 ``python tests/golden.py`` rewrites ``tests/data/golden_panda_tiny.json``; run it only when
-the shipped weights change on purpose, and say so in the commit.
+the shipped weights or the reference-mode measure change on purpose, and say so in the commit.
 """
+import itertools
 import json
 from pathlib import Path
 
@@ -28,13 +30,13 @@ def golden_pairs() -> dict:
 
 
 def golden_outputs() -> dict:
-    """The shipped weights' graph of every golden pair, as JSON-able dicts."""
+    """The shipped weights' graph of every golden pair in both modes, as JSON-able dicts."""
     from panda_plugin.engine.panda.predictor import compare
 
     outputs = {}
-    for name, (anchor, target, label_map) in golden_pairs().items():
-        graph = compare(anchor, target, masks=label_map)
-        outputs[name] = [{'anchor': [r.anchor.distortion, r.anchor.severity, round(r.anchor.score, 5)],
+    for (name, (anchor, target, label_map)), reference in itertools.product(golden_pairs().items(), (False, True)):
+        graph = compare(anchor, target, masks=label_map, reference=reference)
+        outputs[name + ('_reference' if reference else '')] = [{'anchor': [r.anchor.distortion, r.anchor.severity, round(r.anchor.score, 5)],
                           'target': [r.target.distortion, r.target.severity, round(r.target.score, 5)],
                           'relation': r.relation} for r in graph.regions]
     return outputs

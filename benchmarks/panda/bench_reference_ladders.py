@@ -137,41 +137,6 @@ def bands(ladders: dict, width: float = 0.03) -> dict:
     return result
 
 
-class Alternatives:
-    """Whole-image scores of other calibrations of the same measure, for the calibration table:
-    pooling band ``BORDERS`` (0 = whole region, 6 = the label oracle's interiors) and the PSNR
-    mapped from [10, high] dB for each high in ``PSNR_HIGHS``."""
-
-    BORDERS = (6, 0)
-    PSNR_HIGHS = (45, 48, 50, 52, 54, 56)
-
-    def __init__(self):
-        self.scores = {}
-
-    def add(self, group: str, degraded: np.ndarray, image: np.ndarray, label_map: np.ndarray) -> None:
-        from panda_plugin.engine.panda.fidelity import RegionPooling, identical_regions, pixel_maps
-
-        a, b = tensor(degraded), tensor(image)
-        with torch.no_grad():
-            maps = pixel_maps(a, b, ('ssim_color', 'psnr'))
-            same = identical_regions(a[0], b[0], label_map).numpy()
-        areas = np.bincount(label_map[label_map >= 0].ravel(), minlength=len(same)).astype(np.float64)
-        for border in self.BORDERS:
-            pooling = RegionPooling(label_map, border)
-            structure = np.clip(pooling(maps['ssim_color'][0]).numpy(), 0, 1)
-            decibels = 10 * np.log10(1 / np.maximum(pooling(maps['psnr'][0]).numpy(), 1e-10))
-            for high in self.PSNR_HIGHS:
-                region = np.sqrt(structure * np.clip((decibels - 10) / (high - 10), 0, 1))
-                region = np.where(same, 1.0, region)
-                self.scores.setdefault((group, border, high), []).append(float(region @ areas / areas.sum()))
-
-    def table(self) -> list[dict]:
-        return [{'border': border, 'psnr_high': high,
-                 'visible_worse': float(np.mean(np.asarray(self.scores[('visible', border, high)]) < 0.9)),
-                 'mildest_mean': float(np.mean(self.scores[('mildest', border, high)]))}
-                for border in self.BORDERS for high in self.PSNR_HIGHS]
-
-
 PARTS = ('identity', 'ladders', 'visible', 'clean')
 
 
@@ -256,23 +221,17 @@ def measure_parts(args) -> dict:
 
     if 'visible' in args.parts:
         cases = []
-        alternatives = Alternatives()
         for index, (name, image) in enumerate(images):
             itself = score(image, image)
             for ladder, values in VISIBLE.items():
                 for value in values:
                     degraded = degrade(image, ladder, value, index)
                     graph = panda_plugin.compare(degraded, image, reference=True)
-                    alternatives.add('visible', degraded, image, graph.label_map)
                     metric_score = score(degraded, image)
                     cases.append({'image': name, 'ladder': ladder, 'value': value, 'relation': graph.relation,
                                   'anchor_score': graph.anchor_score, 'metric_score': metric_score,
                                   'reference_above': itself > metric_score})
-            label_map = panda.net.segmenter(image)
-            for ladder, (_, steps) in LADDERS.items():
-                alternatives.add('mildest', degrade(image, ladder, steps[0], index), image, label_map)
         results['visible'] = {'cases': cases}
-        results['calibrations'] = alternatives.table()
         print('visible done', flush=True)
 
     if 'clean' in args.parts:
@@ -304,7 +263,7 @@ def merge(runs: list[dict]) -> dict:
         merged['seconds'] += run['seconds']
         merged['ladders'].update({name: {k: data[k] for k in ('parameter', 'steps', 'images')}
                                   for name, data in run.get('ladders', {}).items()})
-        for key in ('machine', 'images', 'size', 'identity', 'visible', 'calibrations', 'clean'):
+        for key in ('machine', 'images', 'size', 'identity', 'visible', 'clean'):
             if key in run:
                 merged[key] = run[key]
     merged['ladders'] = {name: merged['ladders'][name] for name in LADDERS if name in merged['ladders']}
@@ -378,14 +337,6 @@ def report(results: dict) -> str:
     if missed:
         lines.append('- not `worse`: ' + ', '.join(f'{c["image"]} {c["ladder"]} {c["value"]} ({c["anchor_score"]:.3f})'
                                                    for c in missed))
-    lines += ['', '### Other calibrations of the same measure', '',
-              'Share of the visible cases whose whole-image score falls below 0.9 (`worse`), and the mean '
-              'score of the mildest step of every ladder (JPEG 92, blur 0.6, noise 0.01, down-up 1.5x, '
-              'desaturation 0.15), for the pooling band and the PSNR range [10, high] dB.', '',
-              '| band (px) | PSNR high (dB) | visible `worse` | mildest steps, mean score |', '|---|---|---|---|']
-    for row in results['calibrations']:
-        lines.append(f'| {row["border"]} | {row["psnr_high"]} | {row["visible_worse"]:.3f} '
-                     f'| {row["mildest_mean"]:.3f} |')
     lines += ['', '### What a score means: where the mean PANDA score crosses a level', '',
               '| ladder | 0.9 | 0.8 | 0.6 |', '|---|---|---|---|']
     for ladder, data in results['ladders'].items():

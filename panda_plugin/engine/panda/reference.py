@@ -6,10 +6,11 @@ ground truth), the label oracle's own answer can be computed exactly, so referen
 uses it:
 
 - score of each region of the restored image (the anchor): its fidelity to the reference
-  region, the oracle's ``ssim_psnr`` measure (``fidelity``) with ``REFERENCE_CALIBRATIONS``
-  and pooled over the whole region; exactly 1 when the region's pixels are identical;
+  region (``fidelity.reference_fidelity``: multi-scale gradient-magnitude similarity with
+  luminance and chroma terms, pooled over the whole region at every scale and calibrated on
+  human scores); exactly 1 when the region's pixels are identical;
 - texture of each region of the restored image: how well its texture statistics match the
-  reference region's (``engine.texture``), tolerant of resampled detail; the reference side
+  reference region's (``engine.panda.texture``), tolerant of resampled detail; the reference side
   has texture 1;
 - the reference side (the target): score 1, ``clean``;
 - relation: from the score gap ``1 - score`` with the official thresholds (gap below
@@ -31,21 +32,12 @@ import torch
 
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import relation_ids_from_scores
-from panda_plugin.engine.panda.fidelity import Calibration, batch_fidelity
+from panda_plugin.engine.panda.fidelity import reference_fidelity
 
 #: The two modes a graph can come from (``metadata['mode']``).
 MODES = ('pairwise', 'reference')
-#: Calibration of the reference-mode measure: PSNR mapped linearly from [10, 52] dB to
-#: [0, 1] (the label oracle uses [10, 45] dB); the colour SSIM is used as it is. Chosen so
-#: that visible degradations of photographs fall below 0.9, the ``same`` limit
+#: A restored region scoring at least this is ``clean``: far below a difference people see
 #: (docs/calibration.md).
-REFERENCE_CALIBRATIONS = {'psnr': Calibration(10.0, 52.0, 1.0), 'ssim_color': Calibration(0.0, 1.0, 1.0)}
-#: Reference mode pools over every pixel of a region: its edges, which superpixels follow,
-#: are where restoration errors gather (the oracle leaves a 6-pixel band out because its
-#: neighbouring regions carry different synthetic distortions).
-REFERENCE_BORDER = 0
-#: A restored region scoring at least this is ``clean``: with a perfect structure term it
-#: takes a PSNR of about 48 dB, below what 8-bit images show.
 INDISTINGUISHABLE = 0.95
 
 
@@ -60,8 +52,7 @@ def reference_scores(restored: torch.Tensor, reference: torch.Tensor, label_maps
     Returns:
         One float64 tensor of region scores per image, differentiable in ``restored``.
     """
-    return batch_fidelity(restored, reference, label_maps, 'ssim_psnr', REFERENCE_CALIBRATIONS,
-                          border=REFERENCE_BORDER)
+    return reference_fidelity(restored, reference, label_maps)
 
 
 def reference_labels(scores, distortion_logits, textures=None) -> tuple[dict, dict, np.ndarray]:
