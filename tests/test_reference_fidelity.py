@@ -12,7 +12,7 @@ import torch
 
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions.degradations import gaussian_blur
-from panda_plugin.engine.panda.fidelity import reference_fidelity
+from panda_plugin.engine.panda.human_fidelity import reference_fidelity
 from panda_plugin.engine.image_io import save_image, square_crop
 
 BENCH_HUMAN = Path(__file__).parents[1] / 'benchmarks' / 'bench_human.py'

@@ -2,7 +2,7 @@
 with the earlier measure (the label oracle's ``ssim_psnr`` pooled over whole regions) in one
 run.
 
-- *gradients*: the region scores of ``fidelity.reference_fidelity`` and the gradient of their
+- *gradients*: the region scores of ``human_fidelity.reference_fidelity`` and the gradient of their
   sum with respect to the restored image for a random image against another random image, a
   random image against a photograph, a photograph against a flat grey image, near-identical
   pairs (the photograph with Gaussian noise of sigma 1/255, with one pixel changed by 1/255)
@@ -26,7 +26,8 @@ import torch
 from benchmarks.timing import median_seconds
 
 from panda_plugin.engine.distortions.degradations import jpeg_compress
-from panda_plugin.engine.panda.fidelity import Calibration, batch_fidelity, reference_fidelity
+from panda_plugin.engine.panda.fidelity import Calibration, batch_fidelity
+from panda_plugin.engine.panda.human_fidelity import reference_fidelity
 from panda_plugin.engine.image_io import square_crop
 from panda_plugin.engine.panda.predictor import label_maps_of
 from panda_plugin.engine.regions import build_segmenter

@@ -2,7 +2,7 @@
 
 For every image of a folder laid out like ``live-dev`` (``scores.csv``, see
 ``bench_human.py``), the distance ``d`` of the whole restored image from its reference
-(``fidelity.reference_distances`` with one region). The 5-parameter logistic of DMOS on
+(``human_fidelity.reference_distances`` with one region). The 5-parameter logistic of DMOS on
 ``log d`` is fit (least squares); the distances at which it reaches ``--same-dmos`` and
 ``--significant-dmos`` are where the calibration ``1 / (1 + (d / d_half) ** p)`` must give
 0.9 (the ``same`` limit) and 0.7 (the ``significantly_worse`` limit), which fixes ``d_half``
@@ -103,7 +103,7 @@ def main() -> None:
     import pyiqa
 
     import panda_plugin  # noqa: F401  (registers the metric panda with pyiqa)
-    from panda_plugin.engine.panda.fidelity import reference_distances
+    from panda_plugin.engine.panda.human_fidelity import reference_distances
 
     bench = _bench_human()
     rows = bench.read_scores(args.data_dir)

@@ -6,7 +6,7 @@ ground truth), the label oracle's own answer can be computed exactly, so referen
 uses it:
 
 - score of each region of the restored image (the anchor): its fidelity to the reference
-  region (``fidelity.reference_fidelity``: multi-scale gradient-magnitude similarity with
+  region (``human_fidelity.reference_fidelity``: multi-scale gradient-magnitude similarity with
   luminance and chroma terms, pooled over the whole region at every scale and calibrated on
   human scores); exactly 1 when the region's pixels are identical;
 - texture of each region of the restored image: how well its texture statistics match the
@@ -32,7 +32,7 @@ import torch
 
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import relation_ids_from_scores
-from panda_plugin.engine.panda.fidelity import reference_fidelity
+from panda_plugin.engine.panda.human_fidelity import reference_fidelity
 
 #: The two modes a graph can come from (``metadata['mode']``).
 MODES = ('pairwise', 'reference')
