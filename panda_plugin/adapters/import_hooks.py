@@ -106,24 +106,30 @@ class _Watcher(importlib.abc.MetaPathFinder):
 
     def __init__(self, name: str, after, before):
         self.name, self.after, self.before = name, [after], before
+        self._searching = False
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != self.name:
+        # a lookup without an import (``importlib.util.find_spec``) keeps the watcher in place;
+        # it leaves ``sys.meta_path`` once the package has been loaded through it
+        if fullname != self.name or self._searching:
             return None
-        sys.meta_path.remove(self)
         if self.before is not None:
             self.before()
-        spec = importlib.util.find_spec(fullname)
+        self._searching = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._searching = False
         if spec is not None and spec.loader is not None:
-            spec.loader = _CallingLoader(spec.loader, self.after)
+            spec.loader = _CallingLoader(spec.loader, self)
         return spec
 
 
 class _CallingLoader(importlib.abc.Loader):
     """The package's own loader, followed by a callback."""
 
-    def __init__(self, loader, after):
-        self._loader, self._after = loader, after
+    def __init__(self, loader, watcher):
+        self._loader, self._watcher = loader, watcher
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
@@ -132,6 +138,8 @@ class _CallingLoader(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
+        if self._watcher in sys.meta_path:
+            sys.meta_path.remove(self._watcher)
         self._loader.exec_module(module)
-        for after in self._after:
+        for after in self._watcher.after:
             after()
