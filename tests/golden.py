@@ -33,7 +33,7 @@ def golden_outputs() -> dict:
 
     outputs = {}
     for name, (anchor, target, label_map) in golden_pairs().items():
-        graph = compare(anchor, target, masks=label_map)
+        graph = compare(anchor, target, masks=label_map, pairwise=True)
         outputs[name] = [{'anchor': [r.anchor.distortion, r.anchor.severity, round(r.anchor.score, 5)],
                           'target': [r.target.distortion, r.target.severity, round(r.target.score, 5)],
                           'relation': r.relation} for r in graph.regions]

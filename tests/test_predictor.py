@@ -32,7 +32,7 @@ def test_shipped_weights_load_without_network():
 
 def test_a_blurred_region_is_labelled_blur_and_worse(coffee_pair):
     blurred, clean, quadrants = coffee_pair
-    graph = panda_plugin.compare(blurred, clean, masks=quadrants)
+    graph = panda_plugin.compare(blurred, clean, masks=quadrants, pairwise=True)
     region = graph.regions[0]
     assert region.anchor.distortion == 'blur'
     assert region.target.distortion == 'clean'
@@ -44,7 +44,7 @@ def test_a_blurred_region_is_labelled_blur_and_worse(coffee_pair):
 
 def test_an_image_against_itself_is_same_and_clean_everywhere(coffee_pair):
     _, clean, _ = coffee_pair
-    graph = panda_plugin.compare(clean, clean)
+    graph = panda_plugin.compare(clean, clean, pairwise=True)
     assert len(graph.regions) >= 8
     for region in graph.regions:
         assert region.relation == 'same'
@@ -54,11 +54,11 @@ def test_an_image_against_itself_is_same_and_clean_everywhere(coffee_pair):
 
 def test_swapping_mirrors_and_repeats_are_identical(coffee_pair):
     blurred, clean, _ = coffee_pair
-    forward = panda_plugin.compare(blurred, clean)
-    backward = panda_plugin.compare(clean, blurred, masks=forward.label_map)
+    forward = panda_plugin.compare(blurred, clean, pairwise=True)
+    backward = panda_plugin.compare(clean, blurred, masks=forward.label_map, pairwise=True)
     agree = np.mean([a.relation == b.relation for a, b in zip(forward.mirror().regions, backward.regions)])
     assert agree >= 0.9
-    assert panda_plugin.compare(blurred, clean).to_json() == forward.to_json()
+    assert panda_plugin.compare(blurred, clean, pairwise=True).to_json() == forward.to_json()
 
 
 def test_compare_rejects_mismatched_sizes(coffee_pair):

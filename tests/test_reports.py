@@ -48,7 +48,7 @@ def results(folders):
 def test_folder_scores_match_per_pair_calls(folders, results):
     assert [r.name for r in results] == ['coffee', 'rocket <&>']
     for result in results:
-        single = compare(result.restored, result.reference, reference=True)
+        single = compare(result.restored, result.reference)
         assert result.graph.anchor_score == pytest.approx(single.anchor_score, abs=1e-6)
         assert [r.anchor.distortion for r in result.graph.regions] == [r.anchor.distortion for r in single.regions]
         assert result.graph.metadata == single.metadata
@@ -136,7 +136,7 @@ def test_report_loads_in_headless_chromium(results, tmp_path):
 def test_duel_region_by_region(folders, tmp_path, capsys):
     match = duel(folders / 'restored' / 'coffee.png', folders / 'noisy' / 'coffee.png',
                  folders / 'reference' / 'coffee.png', names=('blurred', 'noisy'))
-    single_a = compare(folders / 'restored' / 'coffee.png', folders / 'reference' / 'coffee.png', reference=True)
+    single_a = compare(folders / 'restored' / 'coffee.png', folders / 'reference' / 'coffee.png')
     assert match.score_a == pytest.approx(single_a.anchor_score, abs=1e-6)
     for region in match.regions:
         assert region.difference == pytest.approx(region.score_a - region.score_b)

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import torch
 
-from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.region_labels import RegionLabels, label_field
+from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
 from panda_plugin.engine.models.heads import decode
 from panda_plugin.engine.models.panda_arch import PANDA
-from panda_plugin.engine.reference import reference_graphs, reference_scores
+from panda_plugin.engine.reference import reference_graphs, reference_scores, swap_warning
 from panda_plugin.engine.regions import build_segmenter, load_masks
 from panda_plugin.engine.weights import WEIGHTS_VARIABLE, check_device, load_model
 
@@ -20,19 +22,21 @@ _MODELS: dict = {}
 
 
 def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_method=None, model=None,
-            device=None, reference: bool = False) -> DistortionGraph:
-    """Predict the distortion graph of ``anchor`` relative to ``target``.
+            device=None, pairwise: bool = False, reference: bool | None = None) -> DistortionGraph:
+    """The distortion graph of ``anchor`` (e.g. a restored image) against ``target`` (its reference).
 
     Regions come from ``masks`` when given, from ``points`` (one click per object) when
     given, otherwise from ``segmenter`` run on the target (in restoration the target is the
     reference, whose edges are the true ones).
 
-    By default both images are of unknown quality (the paper's pairwise mode: the network
-    predicts every label; swapping the images mirrors the graph). With ``reference=True``
-    the target is the reference: each anchor region's score is its fidelity to the target
-    region (1 exactly when identical), the target scores 1 and is ``clean``, relations and
-    severities follow from the score gap, and the network gives the distortion type (see
-    ``engine.reference``).
+    By default the target is the reference (reference mode, as in ``panda score``, the pyiqa
+    metric and BasicSR): each anchor region's score is its fidelity to the target region (1
+    exactly when identical), the target scores 1 and is ``clean``, relations and severities
+    follow from the score gap, and the network gives the distortion type (see
+    ``engine.reference``). A ``PandaWarning`` says when the target looks clearly more degraded
+    than the anchor (the two were probably given the wrong way round). With ``pairwise=True``
+    both images are of unknown quality (the paper's mode: the network predicts every label;
+    swapping the images mirrors the graph).
 
     Args:
         anchor: Path, PIL image, HxWx3 uint8 RGB array or 3xHxW [0,1] tensor.
@@ -47,12 +51,15 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
         model: A ``PANDA`` network, or a weights name or path for ``load_model``.
             Default: ``'panda-tiny'``.
         device: Torch device. Default: the model's device (CPU for loaded weights).
-        reference: Treat ``target`` as the reference of ``anchor``. Default: False.
+        pairwise: The paper's pairwise mode instead of reference mode. Default: False.
+        reference: Deprecated (reference mode is the default): ``reference=True`` is the
+            default, ``reference=False`` is ``pairwise=True``.
 
     Returns:
         The validated graph; its metadata names the weights, the region source and the
-        mode (``'pairwise'`` or ``'reference'``).
+        mode (``'reference'`` or ``'pairwise'``).
     """
+    pairwise = _pairwise(pairwise, reference)
     anchor_image = load_image(anchor, name='anchor')
     target_image = load_image(target, name='target')
     if anchor_image.shape != target_image.shape:
@@ -80,8 +87,26 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
     network = resolve_model(model, device)
     where = next(network.parameters()).device
     labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
-    return predict_graphs(network, _tensor(anchor_image, where), _tensor(target_image, where), labels,
-                          reference=reference, metadata={'regions': os.fspath(regions)})[0]
+    graph = predict_graphs(network, _tensor(anchor_image, where), _tensor(target_image, where), labels,
+                           reference=not pairwise, metadata={'regions': os.fspath(regions)})[0]
+    names = [f'{os.fspath(image)!r}' if isinstance(image, (str, os.PathLike)) else f'({side})'
+             for image, side in ((anchor, 'anchor'), (target, 'target'))]
+    message = swap_warning(graph, restored=names[0], reference=names[1])
+    if message:
+        warnings.warn(message, PandaWarning, stacklevel=2)
+    return graph
+
+
+def _pairwise(pairwise: bool, reference: bool | None) -> bool:
+    """``compare``'s mode from ``pairwise`` and the deprecated ``reference`` keyword."""
+    if reference is None:
+        return bool(pairwise)
+    if pairwise and reference:
+        raise PandaInputError('pairwise=True and reference=True exclude each other; reference mode is the '
+                              'default, so give pairwise=True alone for the pairwise mode')
+    warnings.warn(f'compare(reference={reference!r}) is deprecated: reference mode is the default; '
+                  'use pairwise=True for the pairwise mode', DeprecationWarning, stacklevel=3)
+    return not reference
 
 
 def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor, *,
@@ -98,7 +123,8 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
         reference: Reference mode (``engine.reference``); default: the pairwise mode.
         region_scores: Reference mode only: the region scores of ``reference_scores`` when the
             caller has them already. Default: computed here.
-        metadata: Stored with every graph, beside the weights name and the mode.
+        metadata: Stored with every graph, beside the weights name and the mode (and in
+            reference mode ``network_relation``, see ``engine.reference``).
 
     Returns:
         One graph per pair.
@@ -110,7 +136,9 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
             return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
         if region_scores is None:
             region_scores = reference_scores(anchor, target, label_maps)
-    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, metadata)
+        sides = [image_scores(outputs[label_field(side, 'score')], label_maps).tolist() for side in ('anchor', 'target')]
+    per_image = [{**metadata, 'network_relation': relation_from_scores(a, t)} for a, t in zip(*sides)]
+    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, per_image)
 
 
 def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,

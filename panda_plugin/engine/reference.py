@@ -20,6 +20,11 @@ uses it:
 
 The whole-image score is the area-weighted mean of the region scores, as in pairwise mode.
 Scores are differentiable in the restored image.
+
+The graph's metadata also keeps ``network_relation``: the whole-image relation of the
+restored image to the reference as the network reads the pair in pairwise mode. When it is
+``SWAPPED_RELATION`` the reference looks clearly more degraded than the restored image, and
+``swap_warning`` says that the two may have been given the wrong way round.
 """
 from __future__ import annotations
 
@@ -44,6 +49,12 @@ REFERENCE_BORDER = 0
 #: A restored region scoring at least this is ``clean``: with a perfect structure term it
 #: takes a PSNR of about 48 dB, below what 8-bit images show.
 INDISTINGUISHABLE = 0.95
+#: ``network_relation`` of a pair whose arguments are probably swapped: the restored image at
+#: least 0.3 better than its reference. Measured on the 18 held-out bundled images at 256 px
+#: (docs/results/panda/swap_check.md): no restored image given in the right order came out
+#: better than its reference at all, while 87 of 198 swapped pairs (blur, noise, JPEG,
+#: bicubic x2/x4 at three strengths each) reach it, every one of the strong ones on photographs.
+SWAPPED_RELATION = 'significantly_better'
 
 
 def reference_scores(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
@@ -85,6 +96,25 @@ def reference_labels(scores, distortion_logits) -> tuple[dict, dict, np.ndarray]
     return anchor, target, relations
 
 
+def swap_warning(graph: DistortionGraph, restored: str = 'the restored image',
+                 reference: str = 'the reference') -> str | None:
+    """One line saying that a reference-mode pair looks swapped, or None.
+
+    Args:
+        graph: A graph from ``compare`` or ``folder_compare`` (reference mode).
+        restored: What to call the restored image (e.g. its path).
+        reference: What to call the reference.
+
+    Returns:
+        The message when the graph's ``network_relation`` is ``SWAPPED_RELATION``, else None.
+    """
+    if graph.metadata.get('network_relation') != SWAPPED_RELATION:
+        return None
+    return (f'the reference {reference} looks more degraded than the restored image {restored} (the network '
+            f'finds the restored image {SWAPPED_RELATION.replace("_", " ")}); the two may be swapped: give the '
+            'restored image first and the reference second')
+
+
 def reference_graph(label_map: np.ndarray, scores, distortion_logits, metadata: dict | None = None) -> DistortionGraph:
     """The reference-mode graph of one restored image.
 
@@ -102,7 +132,7 @@ def reference_graph(label_map: np.ndarray, scores, distortion_logits, metadata: 
                                        metadata={**(metadata or {}), 'mode': 'reference'})
 
 
-def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, metadata: dict | None = None) -> list:
+def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, metadata=None) -> list:
     """Reference-mode graphs of a batch.
 
     Args:
@@ -110,15 +140,17 @@ def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, 
             ``anchor_distortion``).
         scores: One tensor of region scores per image (``reference_scores``).
         label_maps: The B label maps.
-        metadata: Stored with every graph.
+        metadata: Stored with the graphs: one mapping for all, or a list of one per image.
 
     Returns:
         One graph per image.
     """
     graphs = []
+    if not isinstance(metadata, list):
+        metadata = [metadata] * len(label_maps)
     for index, label_map in enumerate(label_maps):
         label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
         region_scores = scores[index].detach().cpu().double().numpy()
         logits = distortion_logits[index, :len(region_scores)].detach().cpu().double().numpy()
-        graphs.append(reference_graph(label_map, region_scores, logits, metadata))
+        graphs.append(reference_graph(label_map, region_scores, logits, metadata[index]))
     return graphs
