@@ -5,13 +5,13 @@ importing the package is fast; the pyiqa metric and the BasicSR names are regist
 those packages are imported.
 """
 from panda_plugin.adapters.import_hooks import install_import_hooks
-from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 
 __version__ = '0.1.0'
-__all__ = ['DISTORTIONS', 'DistortionGraph', 'PandaInputError', 'PandaMetric', 'RELATIONS', 'SEVERITIES',
-           '__version__', 'compare', 'duel', 'load_model']
+__all__ = ['DISTORTIONS', 'DistortionGraph', 'PandaInputError', 'PandaMetric', 'PandaWarning', 'RELATIONS',
+           'SEVERITIES', '__version__', 'compare', 'duel', 'load_model']
 
 _LAZY = {'compare': 'panda_plugin.engine.predictor', 'duel': 'panda_plugin.engine.duel',
          'load_model': 'panda_plugin.engine.weights',

@@ -11,7 +11,6 @@ from panda_plugin.engine.diffusion.patch_prior import PatchGMMPrior, fit_patch_g
 from panda_plugin.engine.diffusion.sweep import SweepSettings, sweep_steps
 from panda_plugin.engine.image_io import save_image, square_crop
 
-
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 

@@ -75,7 +75,9 @@ def test_compare_command_writes_json_and_picture(coffee_pair, tmp_path, capsys):
                  '--json', str(tmp_path / 'g.json'), '--viz', str(tmp_path / 'g.png')])
     assert code == 0
     table = capsys.readouterr().out
-    assert 'blur/' in table.splitlines()[1] and 'whole image' in table
+    lines = table.splitlines()
+    assert lines[0].startswith('reference mode') and lines[1].split()[4:6] == ['restored', 'reference']
+    assert 'blur/' in lines[2] and 'whole image: restored' in table
     graph = panda_plugin.DistortionGraph.from_json(tmp_path / 'g.json')
     assert len(graph.regions) == 4 and graph.metadata['weights'] == DEFAULT_WEIGHTS
     assert (tmp_path / 'g.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

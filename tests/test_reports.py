@@ -72,7 +72,7 @@ def test_compare_folders_command_writes_csv_report_and_maps(folders, tmp_path, c
     assert all(0 < float(row['score']) < 1 and row['main_distortion'] != 'clean' for row in rows)
     assert sorted(p.name for p in (out / 'maps').iterdir()) == ['coffee_map.png', 'rocket <&>_map.png']
     assert main(['compare', str(folders / 'restored'), str(folders / 'reference' / 'coffee.png')]) == 2
-    assert 'two image files or two folders' in capsys.readouterr().err
+    assert 'is a folder' in capsys.readouterr().err
 
 
 def test_score_command_like_pyiqa(folders, tmp_path, capsys):
