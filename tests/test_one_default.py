@@ -101,6 +101,14 @@ def test_compare_defaults_to_reference_mode_and_says_so(folders, capsys):
     assert 'exclude each other' in capsys.readouterr().err
 
 
+def test_the_picture_names_the_mode(folders):
+    from panda_plugin.adapters.pictures import side_titles
+
+    pair = [folders / folder / 'coffee.png' for folder in ('damaged', 'clean')]
+    assert side_titles(panda_plugin.compare(*pair, segmenter='grid:2x2')) == ('Restored', 'Reference')
+    assert side_titles(panda_plugin.compare(*pair, segmenter='grid:2x2', pairwise=True)) == ('Anchor', 'Target')
+
+
 def test_swapped_pair_warns_in_one_line(folders, capsys):
     clean, blurred = folders / 'clean' / 'coffee.png', folders / 'damaged' / 'coffee.png'
     assert main(['compare', str(clean), str(blurred)]) == 0

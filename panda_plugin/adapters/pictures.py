@@ -32,7 +32,8 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
     """Draw the graph over the two images as an RGB picture.
 
     Each region is outlined and tinted by its score (red = 0, green = 1) and labelled with
-    its id and distortion; the anchor labels add the relation glyph.
+    its id and distortion; the anchor labels add the relation glyph. The heading names the
+    mode; in reference mode the panels are titled restored and reference.
 
     Args:
         graph: The graph.
@@ -62,7 +63,8 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
     present = sorted({getattr(r, s).distortion for r in graph.regions for s in SIDES},
                      key=DISTORTIONS.index)
     abbreviated = [f'{_ABBREVIATIONS[n]} = {n}' for n in present if _ABBREVIATIONS[n] != n]
-    key = _wrapped(['Labels: region id, distortion; on the anchor, anchor vs target: ']
+    names = ('restored image', 'reference') if graph.metadata.get('mode') == 'reference' else ('anchor', 'target')
+    key = _wrapped([f'Labels: region id, distortion; on the {names[0]}, {names[0]} vs {names[1]}: ']
                    + [f'{g}  {name.replace("_", " ")}' for name, g in _GLYPHS.items()],
                    '    ', fig_w)
     if abbreviated:
@@ -72,8 +74,10 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
     fig_h = top + panel_h + bottom
     fig = Figure(figsize=(fig_w, fig_h), dpi=_DPI)
     FigureCanvasAgg(fig)
-    heading = ('Anchor and target have the same quality' if graph.relation == 'same' else
-               f'Anchor is {graph.relation.replace("_", " ")} than target')
+    mode = graph.metadata.get('mode', 'pairwise')
+    heading = f'{mode.capitalize()} mode: ' + (
+        f'the {names[0]} and the {names[1]} have the same quality' if graph.relation == 'same' else
+        f'the {names[0]} is {graph.relation.replace("_", " ")} than the {names[1]}')
     fig.text(0.5, 1 - 0.12 / fig_h, f'{heading}  ({graph.anchor_score:.2f} vs '
              f'{graph.target_score:.2f})', ha='center', va='top', fontsize=13,
              fontweight='bold')
@@ -94,6 +98,11 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
              fontsize=9, linespacing=1.6)
     fig.canvas.draw()
     return np.array(fig.canvas.buffer_rgba())[:, :, :3]
+
+
+def side_titles(graph: DistortionGraph) -> tuple[str, str]:
+    """Panel titles of the two images: Restored and Reference in reference mode, else Anchor and Target."""
+    return ('Restored', 'Reference') if graph.metadata.get('mode') == 'reference' else ('Anchor', 'Target')
 
 
 def save_graph_picture(graph: DistortionGraph, path: str | os.PathLike, anchor_image=None,
@@ -125,7 +134,7 @@ def _draw_regions(graph: DistortionGraph, ax, side: str, view: np.ndarray, point
     scores = [getattr(r, side).score for r in graph.regions]
     ax.imshow(_score_overlay(view, scores, cmap, norm, 0.22 if filled else 0.7),
               interpolation='nearest')
-    ax.set_title(f'{side.capitalize()}  \u2013  image score {graph.aggregate_score(side):.2f}',
+    ax.set_title(f'{side_titles(graph)[SIDES.index(side)]}  \u2013  image score {graph.aggregate_score(side):.2f}',
                  fontsize=11.5, pad=5)
     ax.set_axis_off()
     view_h, view_w = view.shape
