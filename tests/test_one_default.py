@@ -140,7 +140,7 @@ def test_swapped_folders_warn_once_and_the_csv_says_which(folders, tmp_path, cap
 def test_duel_of_folders_ends_with_the_folder_summary(folders, tmp_path, capsys):
     out = tmp_path / 'duel.json'
     assert main(['duel', str(folders / 'damaged'), str(folders / 'clean'), '--reference', str(folders / 'clean'),
-                 '--json', str(out)]) == 0
+                 '--json', str(out), '--report', str(tmp_path / 'duel.html')]) == 0
     text = capsys.readouterr().out
     data = json.loads(out.read_text())
     summary = data['summary']
@@ -153,3 +153,7 @@ def test_duel_of_folders_ends_with_the_folder_summary(folders, tmp_path, capsys)
     assert f'all 2 images: mean score damaged {summary["mean_score"]["a"]:.4f}, clean 1.0000' in text
     assert 'images won (difference 0.1 or more): damaged 0, clean 2, tie 0' in text
     assert 'clean leaves most (mean share of the image): nothing visible' in text
+    page = (tmp_path / 'duel.html').read_text(encoding='utf-8')
+    assert '<h2>Summary</h2>' in page and page.count('data:image/png;base64,') == 2
+    assert f'<td class=l>damaged</td><td>{summary["mean_score"]["a"]:.4f}</td><td>0</td>' in page
+    assert f'<td class=l>clean</td><td>1.0000</td><td>2</td><td>2</td><td>{summary["regions_won"]["b"]}</td>' in page

@@ -188,6 +188,8 @@ def add_duel(commands) -> None:
     parser.add_argument('--reference', required=True, help='reference image or folder')
     parser.add_argument('--json', help='write the duel as JSON (schema panda-duel/1; folders: one file for all)')
     parser.add_argument('--viz', help='write the duel picture as PNG (folders: a folder of PNGs)')
+    parser.add_argument('--report', help='write a self-contained HTML report: the summary (mean score per method, '
+                                         'images and regions won, distortions left), a row and a picture per image')
     parser.add_argument('--masks', help='regions (one image triple): label-map PNG, COCO panoptic PNG or RLE JSON')
     parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
@@ -237,6 +239,11 @@ def _duel(args) -> int:
             'summary': summary, 'images': [{'name': images.name, **match.to_dict()} for images, match in duels]}
         Path(args.json).write_text(json.dumps(data, indent=1), encoding='utf-8')
         print(f'wrote {args.json}')
+    if args.report:
+        from panda_plugin.adapters.duel_report import write_duel_report
+
+        matches = [match for _, match in duels]
+        print(f'wrote {write_duel_report(duels, summary or folder_summary(matches), args.report)}')
     if args.viz:
         if folders:
             out = Path(args.viz)
