@@ -134,7 +134,7 @@ def test_swapped_folders_warn_once_and_the_csv_says_which(folders, tmp_path, cap
     assert main(['compare', str(folders / 'damaged'), str(folders / 'clean'), '--pairwise',
                  '--csv', str(tmp_path / 'c.csv')]) == 0
     header = (tmp_path / 'c.csv').read_text(encoding='utf-8').splitlines()[0].split(',')
-    assert header[:6] == ['name', 'mode', 'anchor', 'target', 'score', 'target_score']
+    assert header[:6] == ['name', 'mode', 'anchor', 'target', 'score', 'target_image_score']
 
 
 def test_duel_of_folders_ends_with_the_folder_summary(folders, tmp_path, capsys):

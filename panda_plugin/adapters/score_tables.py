@@ -9,7 +9,7 @@ from pathlib import Path
 SCORE_COLUMNS = ('name', 'mode', 'restored', 'reference', 'score', 'relation', 'regions', 'lowest_region_score',
                  'main_distortion', 'swap_warning')
 #: The columns in pairwise mode: the two images are anchor and target, each with its score.
-PAIRWISE_COLUMNS = ('name', 'mode', 'anchor', 'target', 'score', 'target_score', 'relation', 'regions',
+PAIRWISE_COLUMNS = ('name', 'mode', 'anchor', 'target', 'score', 'target_image_score', 'relation', 'regions',
                     'lowest_region_score', 'main_distortion')
 
 
@@ -49,7 +49,7 @@ def score_rows(results) -> list[dict]:
         rows.append({'name': result.name, 'mode': graph.metadata.get('mode', 'pairwise'),
                      'restored': str(result.restored), 'reference': str(result.reference),
                      'anchor': str(result.restored), 'target': str(result.reference),
-                     'score': f'{graph.anchor_score:.6f}', 'target_score': f'{graph.target_score:.6f}',
+                     'score': f'{graph.anchor_score:.6f}', 'target_image_score': f'{graph.target_score:.6f}',
                      'relation': graph.relation, 'regions': len(graph),
                      'lowest_region_score': f'{min(r.anchor.score for r in graph.regions):.6f}',
                      'main_distortion': max(areas, key=areas.get) if areas else 'clean',
