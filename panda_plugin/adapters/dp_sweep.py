@@ -122,9 +122,9 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
     out = Path(out)
     (out / 'images').mkdir(parents=True, exist_ok=True)
     prior = prior or load_prior()
-    niqe = niqe_measure()
     large = min(min(image.shape[:2]) for _, image in images) >= NIQE_MIN_SIDE
-    extra = {'niqe': niqe} if niqe and large else {}
+    niqe = niqe_measure() if large else None  # BasicSR is imported only when NIQE applies
+    extra = {'niqe': niqe} if niqe else {}
     start = time.perf_counter()
     with tqdm(total=sweep_steps(settings, len(images)), unit='step', desc='restoring', disable=not bar,
               dynamic_ncols=True) as steps:
@@ -335,6 +335,7 @@ def _dp_sweep(args) -> int:
     warning = steps_warning(settings)
     if warning:
         print(f'panda dp-sweep: warning: {warning}', file=sys.stderr)
+    print(f'loading the prior ({args.prior}) and the images', flush=True)
     prior = load_prior(args.prior, args.seed)
     resolve_conditioning(prior, parse_degradation(args.degrade), args.conditioning)  # before anything is written
     images = read_images(args.images, args.size)
