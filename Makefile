@@ -22,11 +22,11 @@ demo: $(STAMP)
 	$(BIN)/panda demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests experiments
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_generation.py
-	$(BIN)/python benchmarks/measure_scorers.py
+	$(BIN)/python -m benchmarks.panda.bench_generation
+	$(BIN)/python -m benchmarks.panda.measure_scorers
 
 # Training and held-out photographs from pinned Debian wallpaper packages (see docs/training.md).
 photos: $(STAMP)

@@ -1,10 +1,12 @@
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 setup(
     name='panda-plugin',
-    version='0.1.0',
+    version=re.search(r"__version__ = '(.+)'", Path(__file__).with_name('panda_plugin').joinpath(
+        'core', 'version.py').read_text(encoding='utf-8'))[1],
     description='Panoptic Pairwise Distortion Graphs (PANDA) for BasicSR and pyiqa',
     long_description=Path(__file__).with_name('README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',

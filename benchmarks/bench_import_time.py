@@ -1,6 +1,6 @@
 """Start-up cost: ``import panda_plugin`` over ``import torch`` and ``panda --help``, side by side.
 
-Usage: python benchmarks/bench_import_time.py [--repeats 7] [--baseline CHECKOUT]
+Usage: python -m benchmarks.bench_import_time [--repeats 7] [--baseline CHECKOUT]
 
 ``--baseline`` adds the same rows for another checkout of the package (e.g. an earlier commit
 in a git worktree), imported through ``PYTHONPATH``, in the same interleaved run.

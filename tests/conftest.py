@@ -32,7 +32,7 @@ def image_folder(tmp_path_factory):
 @pytest.fixture(scope='session')
 def tiny_bench(image_folder, tmp_path_factory):
     """An easy PANDABENCH database of 8 small pairs."""
-    from panda_plugin.engine.data.builder import BuildSettings, make_dataset
+    from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 
     out = tmp_path_factory.mktemp('bench') / 'easy.lmdb'
     make_dataset(image_folder, out, BuildSettings(split='easy', pairs_per_image=2, size=64, seed=3),
@@ -58,7 +58,7 @@ def pseudo_scenes(tmp_path, monkeypatch):
     Returns:
         ``(database path, pseudo-labels path)``.
     """
-    import panda_plugin.engine.data.points_data as points_data
+    import panda_plugin.engine.points.points_data as points_data
     from panda_plugin.engine.points.pseudo_labels import make_pseudo_labels
 
     monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])

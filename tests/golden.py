@@ -29,7 +29,7 @@ def golden_pairs() -> dict:
 
 def golden_outputs() -> dict:
     """The shipped weights' graph of every golden pair, as JSON-able dicts."""
-    from panda_plugin.engine.predictor import compare
+    from panda_plugin.engine.panda.predictor import compare
 
     outputs = {}
     for name, (anchor, target, label_map) in golden_pairs().items():

@@ -26,12 +26,12 @@ from panda_plugin.adapters.cli import main
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.masks import MAX_PIXELS, _compress_counts, rle_decode, rle_encode
-from panda_plugin.engine.data.builder import BuildSettings, make_dataset
+from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 from panda_plugin.engine.data.integrity import WriterLock
 from panda_plugin.engine.data.lmdb_store import RecordReader
 from panda_plugin.engine.image_io import MIN_SIDE, load_image
 from panda_plugin.engine.regions import load_masks
-from panda_plugin.engine.weights import check_device, load_model
+from panda_plugin.engine.panda.weights import check_device, load_model
 
 SMALL = dict(pairs_per_image=2, size=48, seed=5)
 
@@ -100,7 +100,7 @@ def test_exif_rotated_jpeg_is_compared_upright(tmp_path, pair):
 
 @pytest.fixture(scope='module')
 def metric():
-    from panda_plugin.engine.metric import PandaMetric
+    from panda_plugin.engine.panda.metric import PandaMetric
 
     return PandaMetric()
 
@@ -306,7 +306,7 @@ def test_shards_of_different_sizes_are_refused(image_folder, tmp_path, tiny_benc
     make_dataset(image_folder, other, BuildSettings(split='easy', **SMALL), progress=False)
     with pytest.raises(PandaInputError, match='different --size.*64.*48'):
         RecordReader([tiny_bench, other])
-    from panda_plugin.engine.data.dataset import PandaSetDataset
+    from panda_plugin.engine.panda.data.dataset import PandaSetDataset
 
     with pytest.raises(PandaInputError, match='different --size'):
         PandaSetDataset({'dataroot': [str(tiny_bench), str(other)]})
@@ -440,7 +440,7 @@ def test_image_files_load_as_their_arrays(tmp_path, array):
     ({'mode': 'pixels'}, "panda_opt.mode = 'pixels'; accepted: region, score"),
 ])
 def test_panda_opt_is_checked_when_the_loss_is_built(options, fragment):
-    from panda_plugin.engine.region_loss import PandaRegionLoss
+    from panda_plugin.engine.panda.region_loss import PandaRegionLoss
 
     with pytest.raises(PandaInputError) as error:
         PandaRegionLoss(**options)
@@ -455,7 +455,7 @@ def test_panda_opt_is_checked_when_the_loss_is_built(options, fragment):
     (torch.rand(1, 3, 48, 64), torch.rand(1, 3, 64, 64), '(1, 3, 64, 64)'),
 ])
 def test_the_region_loss_refuses_a_bad_batch_in_both_modes(mode, pred, target, fragment):
-    from panda_plugin.engine.region_loss import PandaRegionLoss
+    from panda_plugin.engine.panda.region_loss import PandaRegionLoss
 
     with pytest.raises(PandaInputError) as error:
         PandaRegionLoss(mode=mode, segmenter='grid:2x2')(pred, target)

@@ -227,7 +227,7 @@ def test_graph_json_goes_beside_basicsr_images():
 
 
 def test_shards_read_as_one_dataset(shards):
-    from panda_plugin.engine.data.dataset import PandaSetDataset
+    from panda_plugin.engine.panda.data.dataset import PandaSetDataset
 
     parts = [PandaSetDataset({'dataroot': str(path), 'phase': 'val'}) for path in shards]
     keys = [{part[i]['key'] for i in range(len(part))} for part in parts]

@@ -3,13 +3,13 @@ import pytest
 
 from panda_plugin import PandaInputError
 from panda_plugin.core.taxonomy import DISTORTIONS, relation_ids_from_scores
-from panda_plugin.engine.data import builder
-from panda_plugin.engine.data.builder import BuildSettings, make_dataset
-from panda_plugin.engine.data.dataset import PandaSetDataset
+from panda_plugin.engine.panda.data import builder
+from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
+from panda_plugin.engine.panda.data.dataset import PandaSetDataset
 from panda_plugin.engine.data.lmdb_store import RecordReader
-from panda_plugin.engine.data.versions import make_version
+from panda_plugin.engine.panda.data.versions import make_version
 from panda_plugin.engine.regions import GridSegmenter
-from panda_plugin.engine.scoring import build_scorer
+from panda_plugin.engine.panda.scoring import build_scorer
 
 SMALL = dict(pairs_per_image=3, size=64, seed=7)
 
@@ -184,7 +184,7 @@ def test_bundled_training_images_are_disjoint_from_the_bench_and_tiled_at_native
 
 
 def test_rescaled_versions_are_labelled_blur_or_pixelate_with_severity_from_the_score(small_astronaut):
-    from panda_plugin.engine.data.versions import severity_from_score
+    from panda_plugin.engine.panda.data.versions import severity_from_score
 
     label_map = GridSegmenter(3, 3)(small_astronaut)
     scorer = build_scorer('ssim_psnr')
@@ -202,7 +202,7 @@ def test_rescaled_versions_are_labelled_blur_or_pixelate_with_severity_from_the_
 
 
 def test_severity_bins_follow_the_measured_scores():
-    from panda_plugin.engine.data.versions import SEVERITY_SCORES, severity_from_score
+    from panda_plugin.engine.panda.data.versions import SEVERITY_SCORES, severity_from_score
 
     assert severity_from_score('blur', 0.99) == 0
     for kind, means in SEVERITY_SCORES.items():
@@ -222,7 +222,7 @@ def test_whole_image_versions_label_every_region_alike(small_astronaut):
 
 
 def test_residue_rule_names_what_dominates_a_filtered_region(small_astronaut):
-    from panda_plugin.engine.data.versions import residue_share
+    from panda_plugin.engine.panda.data.versions import residue_share
 
     label_map = GridSegmenter(2, 2)(small_astronaut)
     noisy = np.clip(small_astronaut + np.random.default_rng(0).normal(0, 20, small_astronaut.shape), 0, 255

@@ -9,8 +9,8 @@ import yaml
 from panda_plugin.adapters.cli import main
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.reference_images import read_images
-from panda_plugin.engine.diffusion.patch_prior import PatchGMMPrior, fit_patch_gmm, sample_patches
-from panda_plugin.engine.diffusion.sweep import SweepSettings, run_sweep
+from panda_plugin.engine.dp.patch_prior import PatchGMMPrior, fit_patch_gmm, sample_patches
+from panda_plugin.engine.dp.sweep import SweepSettings, run_sweep
 from panda_plugin.engine.image_io import load_image, save_image, square_crop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def test_panda_test_runs_the_sr_option_file_on_a_32px_image_as_dp_sweep_does(tmp
     restored = load_image(tmp_path / 'results' / 'dp_tiny' / 'visualization' / 'bench4' / 'astronaut_dp_tiny.png')
     assert restored.shape == (32, 32, 3)
     # the same restoration as panda dp-sweep's at this lambda, seed and prior
-    from panda_plugin.engine.diffusion.patch_prior import load_patch_prior
+    from panda_plugin.engine.dp.patch_prior import load_patch_prior
 
     sweep = run_sweep(read_images(tmp_path / 'images', 32), load_patch_prior(prior),
                       SweepSettings('sr:4', (0.5,), 3))

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from panda_plugin.adapters.cli import main
-from panda_plugin.adapters.dp_sweep import MEASURE_NOTES, TRADEOFF_STEPS, steps_warning
-from panda_plugin.engine.diffusion.patch_prior import PatchGMMPrior, fit_patch_gmm, load_patch_prior, sample_patches
-from panda_plugin.engine.diffusion.sweep import SweepSettings, sweep_steps
+from panda_plugin.adapters.cli.dp import MEASURE_NOTES, TRADEOFF_STEPS, steps_warning
+from panda_plugin.engine.dp.patch_prior import PatchGMMPrior, fit_patch_gmm, load_patch_prior, sample_patches
+from panda_plugin.engine.dp.sweep import SweepSettings, sweep_steps
 from panda_plugin.engine.image_io import save_image, square_crop
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.diffusion.feature_fd import frechet_distance, panda_fd, panda_tokens
+from panda_plugin.engine.dp.feature_fd import frechet_distance, panda_fd, panda_tokens
 
 
 def test_frechet_distance_of_gaussians_matches_the_closed_form():

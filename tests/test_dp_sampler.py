@@ -4,15 +4,15 @@ import torch
 import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.diffusion.guidance import DPSScore, resolve_conditioning
-from panda_plugin.engine.diffusion.mixture import GaussianMixture, ring_mixture
-from panda_plugin.engine.diffusion.operators import Downsample, GaussianBlur, parse_degradation
-from panda_plugin.engine.diffusion.patch_prior import PatchGMMPrior, load_patch_prior, pooling_matrix
-from panda_plugin.engine.diffusion.priors import load_prior
-from panda_plugin.engine.diffusion.restore import measure, restore, to_image
-from panda_plugin.engine.diffusion.sampler import reverse_diffusion
-from panda_plugin.engine.diffusion.schedule import vp_schedule
-from panda_plugin.engine.diffusion.sweep import psnr
+from panda_plugin.engine.dp.guidance import DPSScore, resolve_conditioning
+from panda_plugin.engine.dp.mixture import GaussianMixture, ring_mixture
+from panda_plugin.engine.dp.operators import Downsample, GaussianBlur, parse_degradation
+from panda_plugin.engine.dp.patch_prior import PatchGMMPrior, load_patch_prior, pooling_matrix
+from panda_plugin.engine.dp.priors import load_prior
+from panda_plugin.engine.dp.restore import measure, restore, to_image
+from panda_plugin.engine.dp.sampler import reverse_diffusion
+from panda_plugin.engine.dp.schedule import vp_schedule
+from panda_plugin.engine.dp.sweep import psnr
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 

@@ -4,7 +4,7 @@ import pytest
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
-from panda_plugin.engine.duel import Duel, folder_summary
+from panda_plugin.engine.panda.duel import Duel, folder_summary
 
 
 def graph(label_map, scores, distortions):

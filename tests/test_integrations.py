@@ -16,7 +16,7 @@ from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.engine.region_loss import PandaRegionLoss
+from panda_plugin.engine.panda.region_loss import PandaRegionLoss
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:

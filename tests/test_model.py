@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from panda_plugin import PandaInputError, load_model
-from panda_plugin.engine.models.heads import decode
-from panda_plugin.engine.models.loss import PandaLoss
-from panda_plugin.engine.models.panda_arch import PANDA
-from panda_plugin.engine.weights import export_weights
+from panda_plugin.engine.panda.models.heads import decode
+from panda_plugin.engine.panda.models.loss import PandaLoss
+from panda_plugin.engine.panda.models.panda_arch import PANDA
+from panda_plugin.engine.panda.weights import export_weights
 
 SMALL = dict(encoder='mobilenetv3_small_100', input_size=64, dim=32, tokens=130, blocks=1, heads=2)
 

@@ -102,7 +102,7 @@ def test_compare_defaults_to_reference_mode_and_says_so(folders, capsys):
 
 
 def test_the_picture_names_the_mode(folders):
-    from panda_plugin.adapters.pictures import side_titles
+    from panda_plugin.adapters.pictures.graph import side_titles
 
     pair = [folders / folder / 'coffee.png' for folder in ('damaged', 'clean')]
     assert side_titles(panda_plugin.compare(*pair, segmenter='grid:2x2')) == ('Restored', 'Reference')

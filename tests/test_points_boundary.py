@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.points.boundary_arch import ClickBoundaryNet
-from panda_plugin.engine.points.separation_loss import ClickSeparationLoss, click_paths, uniform_colour
+from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
+from panda_plugin.engine.points.models.separation_loss import ClickSeparationLoss, click_paths, uniform_colour
 
 
 def _scene(seed: int = 4, size: int = 48):
-    from panda_plugin.engine.data.scenes import make_scene
+    from panda_plugin.engine.points.scenes import make_scene
 
     scene = make_scene(np.random.default_rng(seed), size, 'procedural', [])
     image = torch.from_numpy(scene['image']).permute(2, 0, 1)[None].float() / 255
@@ -101,7 +101,7 @@ def test_training_steps_reduce_the_loss():
 def test_regions_cover_every_pixel_and_weights_name_their_network(tmp_path):
     from panda_plugin.engine.points import click_regions
     from panda_plugin.engine.points.learned import export_point_weights, load_point_model
-    from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
+    from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
 
     torch.manual_seed(0)
     path = export_point_weights(ClickBoundaryNet(width=8, input_size=32), tmp_path / 'border.safetensors')

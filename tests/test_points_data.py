@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.data.points_data import PointsReader, PointsSettings, make_points_data, scene
-from panda_plugin.engine.data.scenes import KINDS, MIN_AREA, make_scene
+from panda_plugin.engine.points.points_data import PointsReader, PointsSettings, make_points_data, scene
+from panda_plugin.engine.points.scenes import KINDS, MIN_AREA, make_scene
 from panda_plugin.engine.points.panoptic_quality import panoptic_quality
 
 
@@ -44,7 +44,7 @@ def test_clicks_are_not_only_at_centres(photos):
 
 
 def test_database_is_deterministic_and_sharded(tmp_path, monkeypatch):
-    import panda_plugin.engine.data.points_data as points_data
+    import panda_plugin.engine.points.points_data as points_data
 
     monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])
     monkeypatch.setattr(points_data, 'UNIT', 4)

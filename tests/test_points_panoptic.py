@@ -13,8 +13,8 @@ from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import MIN_REGION_AREA
 from panda_plugin.engine.points.learned import export_point_weights
 from panda_plugin.engine.points.panoptic import PanopticSegmenter, component_centres
-from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
-from panda_plugin.engine.points.panoptic_loss import PanopticEmbeddingLoss, instance_borders
+from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
+from panda_plugin.engine.points.models.panoptic_loss import PanopticEmbeddingLoss, instance_borders
 from panda_plugin.engine.regions import build_segmenter
 
 
@@ -93,8 +93,8 @@ def test_loss_prefers_embeddings_that_follow_the_pseudo_labels():
 
 
 def test_pseudo_labels_follow_crops_and_flips(tmp_path, monkeypatch):
-    import panda_plugin.engine.data.points_data as points_data
-    from panda_plugin.engine.data.points_dataset import PointsDataset
+    import panda_plugin.engine.points.points_data as points_data
+    from panda_plugin.engine.points.points_dataset import PointsDataset
     from panda_plugin.engine.points.pseudo_labels import make_pseudo_labels, read_pseudo_labels
 
     monkeypatch.setattr(points_data, 'split_photos', lambda split: [np.full((80, 80, 3), 90, np.uint8)])

@@ -10,7 +10,7 @@ from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions
 from panda_plugin.engine.image_io import save_image, square_crop
-from panda_plugin.engine.weights import DEFAULT_WEIGHTS
+from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS
 
 
 @pytest.fixture(scope='module')

@@ -9,7 +9,7 @@ import panda_plugin  # noqa: F401 (registers 'panda')
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.engine.weights import SHIPPED, load_model
+from panda_plugin.engine.panda.weights import SHIPPED, load_model
 
 
 @pytest.fixture(scope='module')

@@ -15,11 +15,11 @@ from panda_plugin.adapters.cli import main
 from panda_plugin.adapters.reports import write_report
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.bundled import packaged_image
-from panda_plugin.engine.duel import duel
-from panda_plugin.engine.folder_compare import compare_pairs
-from panda_plugin.engine.folders import pair_folders
+from panda_plugin.engine.panda.duel import duel
+from panda_plugin.engine.panda.folder_compare import compare_pairs
+from panda_plugin.engine.panda.folders import pair_folders
 from panda_plugin.engine.image_io import save_image, square_crop
-from panda_plugin.engine.predictor import compare
+from panda_plugin.engine.panda.predictor import compare
 
 NAMES = ('coffee', 'rocket')
 

@@ -4,7 +4,7 @@ import pytest
 
 from panda_plugin import PandaInputError
 from panda_plugin.engine.regions import GridSegmenter
-from panda_plugin.engine.scoring import build_scorer, pool_interior
+from panda_plugin.engine.panda.scoring import build_scorer, pool_interior
 
 
 @pytest.fixture(scope='module')

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from panda_plugin.adapters.duel_pictures import render_duel
+from panda_plugin.adapters.pictures.duel import render_duel
 from panda_plugin.adapters.reports import _anchor, _data_uri, _e  # the folder report's HTML helpers
 
 _STYLE = """
@@ -25,8 +25,8 @@ def write_duel_report(duels, summary: dict, path: str | os.PathLike, *, progress
     """Write the report.
 
     Args:
-        duels: ``(folders.ImageSet of (a, b, reference) paths, engine.duel.Duel)`` per image.
-        summary: ``engine.duel.folder_summary`` of the duels.
+        duels: ``(folders.ImageSet of (a, b, reference) paths, engine.panda.duel.Duel)`` per image.
+        summary: ``engine.panda.duel.folder_summary`` of the duels.
         path: Destination ``.html`` file.
         progress: Show a progress bar on stderr while the pictures are drawn.
 

@@ -80,13 +80,18 @@ def when_imported(name: str, after: Callable[[], None], before: Callable[[], Non
     Args:
         name: Top-level package name, e.g. ``'pyiqa'``.
         after: Called with no arguments once the package is fully imported.
-        before: Called with no arguments before the package's import starts. Default: none.
+        before: Called with no arguments before the package's import starts (only the first
+            caller's for one package). Default: none.
     """
     module = sys.modules.get(name)
     if module is not None and getattr(module, '__spec__', None) is not None and not _initialising(module):
         after()
-    elif not any(isinstance(finder, _Watcher) and finder.name == name for finder in sys.meta_path):
+        return
+    watcher = next((finder for finder in sys.meta_path if isinstance(finder, _Watcher) and finder.name == name), None)
+    if watcher is None:
         sys.meta_path.insert(0, _Watcher(name, after, before))
+    elif after not in watcher.after:
+        watcher.after.append(after)
 
 
 def _initialising(module) -> bool:
@@ -97,7 +102,7 @@ class _Watcher(importlib.abc.MetaPathFinder):
     """Finds one package through the other finders and wraps its loader."""
 
     def __init__(self, name: str, after, before):
-        self.name, self.after, self.before = name, after, before
+        self.name, self.after, self.before = name, [after], before
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != self.name:
@@ -125,4 +130,5 @@ class _CallingLoader(importlib.abc.Loader):
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        self._after()
+        for after in self._after:
+            after()

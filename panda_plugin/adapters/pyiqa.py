@@ -8,8 +8,9 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import boxes_and_areas
-from panda_plugin.engine.fidelity import Calibration
-from panda_plugin.engine.scoring import check_scorer_inputs, register_scorer_scheme
+from panda_plugin.engine.panda.fidelity import Calibration
+from panda_plugin.engine.panda.scoring import check_scorer_inputs, register_scorer_scheme
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 #: pyiqa's name of the metric.
 METRIC_NAME = 'panda'
@@ -28,7 +29,7 @@ def register_pyiqa_metric() -> None:
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
     from pyiqa.utils.registry import ARCH_REGISTRY
 
-    from panda_plugin.engine.metric import PandaMetric
+    from panda_plugin.engine.panda.metric import PandaMetric
 
     if 'PandaMetric' not in ARCH_REGISTRY:
         ARCH_REGISTRY.register(PandaMetric)
@@ -102,7 +103,7 @@ class PyiqaRegionScorer:
             y0, y1 = _pad_span(y, h, self.min_crop, height)
             inside = (label_map[y0:y1, x0:x1] == index)[..., None]
             crop = np.where(inside, distorted[y0:y1, x0:x1], clean[y0:y1, x0:x1])
-            pair = [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float()[None] / 255.0
+            pair = [rgb8_to_tensor(a).contiguous()[None]
                     for a in (crop, clean[y0:y1, x0:x1])]
             with torch.no_grad():
                 value = float(self.metric(*pair).reshape(-1)[0])

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from panda_plugin.adapters.pictures import render_graph, score_map_picture
+from panda_plugin.adapters.pictures.graph import render_graph, score_map_picture
 from panda_plugin.adapters.score_tables import score_rows, worst_regions
 
 _STYLE = """

@@ -37,9 +37,9 @@ def score_rows(results) -> list[dict]:
         ``target`` are the ``restored`` and ``reference`` paths); ``main_distortion`` is the
         distortion other than ``clean`` covering most of the restored image (``clean`` when
         there is none); ``swap_warning`` is ``yes`` when the reference looks clearly more
-        degraded than the restored image (``engine.reference.swap_warning``).
+        degraded than the restored image (``engine.panda.reference.swap_warning``).
     """
-    from panda_plugin.engine.reference import swap_warning
+    from panda_plugin.engine.panda.reference import swap_warning
 
     rows = []
     for result in results:

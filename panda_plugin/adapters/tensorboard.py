@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from panda_plugin.adapters.pictures import render_graph
+from panda_plugin.adapters.pictures.graph import render_graph
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import DISTORTIONS
 

@@ -42,6 +42,11 @@ from panda_plugin.core.taxonomy import (
     relation_ids_from_scores,
 )
 
+#: ``PAINTER(graph, path, anchor_image, target_image) -> Path`` writes a graph's picture. The package
+#: root (``panda_plugin/__init__.py``) sets it to ``adapters.pictures.graph.save_graph_picture``,
+#: loaded on first use, so the core imports neither the adapters nor matplotlib.
+PAINTER = None
+
 
 class DistortionGraph:
     """Panoptic pairwise distortion graph of an anchor/target image pair.
@@ -276,7 +281,7 @@ class DistortionGraph:
         return '\n'.join(lines)
 
     def render(self, path: str | os.PathLike, anchor_image=None, target_image=None) -> Path:
-        """Draw the graph over the two images and write a PNG (see ``adapters.pictures``).
+        """Draw the graph over the two images and write a PNG (with ``PAINTER``).
 
         Args:
             path: Destination PNG path.
@@ -287,9 +292,7 @@ class DistortionGraph:
         Returns:
             The written path.
         """
-        from panda_plugin.adapters.pictures import save_graph_picture
-
-        return save_graph_picture(self, path, anchor_image, target_image)
+        return PAINTER(self, path, anchor_image, target_image)
 
     # -- internals -----------------------------------------------------------------------
 

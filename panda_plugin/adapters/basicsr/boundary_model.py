@@ -5,12 +5,12 @@ from collections import OrderedDict
 
 import numpy as np
 
-from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
+from panda_plugin.adapters.basicsr.points_model import ClickModel
 from panda_plugin.engine.image_io import tensor_to_rgb8
 from panda_plugin.engine.points.learned import boundary_regions
 
 
-class ClickBoundaryModel(PointDistanceModel):
+class ClickBoundaryModel(ClickModel):
     """Trains the learned border cost of the click distance from ``PointsDataset`` batches.
 
     Options: ``network_g`` (type ClickBoundaryNet), ``train.loss_opt`` (type

@@ -60,7 +60,7 @@ def click_graph(monitor: dict, image_path: str, restored, reference, device):
     clicks = clicks_for(monitor['points'], image_path)
     if clicks is None:
         return None
-    from panda_plugin.engine.predictor import compare
+    from panda_plugin.engine.panda.predictor import compare
 
     return compare(restored, reference, points=clicks, points_method=monitor.get('points_method'),
                    model=monitor['weights'], device=device)

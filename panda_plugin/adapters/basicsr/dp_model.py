@@ -21,7 +21,7 @@ DP_DEFAULTS = {
     'conditioning': 'auto',  # auto | exact | dps (dp-sweep's --conditioning)
     'samples': 1,            # average this many restorations (the averaging baseline)
     'deterministic': False,  # DDIM sampling instead of the variance-scaled step
-    'prior': None,           # gmm (default), gmm:PATH, PATH.npz, unet or unet:PATH (priors.load_prior)
+    'prior': None,           # gmm (default), gmm8, gmm:PATH, PATH.npz (priors.load_prior)
 }
 
 
@@ -34,8 +34,8 @@ def dp_options(opt: dict) -> dict:
     Returns:
         The ``dp`` options plus ``spec``, the degradation as ``panda dp-sweep --degrade`` text.
     """
-    from panda_plugin.engine.diffusion.guidance import CONDITIONINGS
-    from panda_plugin.engine.diffusion.sampler import check_lambda
+    from panda_plugin.engine.dp.guidance import CONDITIONINGS
+    from panda_plugin.engine.dp.sampler import check_lambda
 
     given = opt.get('dp') or {}
     if not isinstance(given, dict):
@@ -72,9 +72,9 @@ class DPRestorationModel(SRModel):
 
     def __init__(self, opt: dict):
         BaseModel.__init__(self, opt)  # no network_g: the prior is the score model
-        from panda_plugin.engine.diffusion.guidance import resolve_conditioning
-        from panda_plugin.engine.diffusion.operators import parse_degradation
-        from panda_plugin.engine.diffusion.priors import load_prior
+        from panda_plugin.engine.dp.guidance import resolve_conditioning
+        from panda_plugin.engine.dp.operators import parse_degradation
+        from panda_plugin.engine.dp.priors import load_prior
 
         if self.is_train:
             raise PandaInputError('DPRestorationModel has nothing to train; run it with panda test')
@@ -104,7 +104,7 @@ class DPRestorationModel(SRModel):
 
     def test(self) -> None:
         """Restore the measurement of the current item at the chosen lambda."""
-        from panda_plugin.engine.diffusion.restore import restore
+        from panda_plugin.engine.dp.restore import restore
 
         outputs = []
         for item in self.y:

@@ -6,8 +6,9 @@ import torch
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.options import check_choice, check_number, reject_unknown
-from panda_plugin.engine.metric import shared_metric
-from panda_plugin.engine.weights import DEFAULT_WEIGHTS
+from panda_plugin.engine.panda.metric import shared_metric
+from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 #: Option keys BasicSR adds to every metric's options.
 _BASICSR_METRIC_KEYS = ('better',)
@@ -44,7 +45,7 @@ def calculate_panda(img, img2, crop_border, input_order='HWC', test_y_channel=Fa
             image = np.repeat(to_y_channel(image), 3, axis=2)
         elif image.shape[2] == 3:
             image = image[..., ::-1]
-        pair.append(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None] / 255)
+        pair.append(rgb8_to_tensor(image)[None])
     metric = shared_metric(weights, segmenter)
     device = next(metric.parameters()).device
     with torch.no_grad():

@@ -11,9 +11,9 @@ from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
 from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.region_labels import LABEL_FIELDS, RegionLabels
-from panda_plugin.engine.evaluation import METRICS, RegionAccumulator
-from panda_plugin.engine.models.heads import decode
-from panda_plugin.engine.models.loss import PandaLoss
+from panda_plugin.engine.panda.evaluation import METRICS, RegionAccumulator
+from panda_plugin.engine.panda.models.heads import decode
+from panda_plugin.engine.panda.models.loss import PandaLoss
 
 #: Batch entries the model uses.
 _BATCH_KEYS = ('region_valid', 'label_map', 'anchor', 'target', *LABEL_FIELDS)

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
+from panda_plugin.adapters.basicsr.points_model import ClickModel
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.image_io import tensor_to_rgb8
 from panda_plugin.engine.points.panoptic import PanopticSegmenter
 
 
-class PanopticSegmenterModel(PointDistanceModel):
+class PanopticSegmenterModel(ClickModel):
     """Trains the second-stage segmenter from ``PointsDataset`` batches with ``pseudo_labels``.
 
     Options: ``network_g`` (type PanopticSegmenterNet), ``train.loss_opt`` (type

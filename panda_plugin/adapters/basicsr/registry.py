@@ -15,32 +15,24 @@ def registered_objects() -> dict:
     from panda_plugin.adapters.basicsr.metric import calculate_panda
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
     from panda_plugin.adapters.basicsr.panoptic_model import PanopticSegmenterModel
-    from panda_plugin.adapters.basicsr.points_model import PointDistanceModel
-    from panda_plugin.adapters.basicsr.score_model import DenoisingScoreModel
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
-    from panda_plugin.engine.data.dataset import PandaSetDataset
-    from panda_plugin.engine.data.points_dataset import PointsDataset
+    from panda_plugin.engine.panda.data.dataset import PandaSetDataset
+    from panda_plugin.engine.points.points_dataset import PointsDataset
     from panda_plugin.engine.data.reference_images import ReferenceImageDataset
-    from panda_plugin.engine.diffusion.crops import ImageCropDataset
-    from panda_plugin.engine.diffusion.score_matching import DenoisingScoreLoss
-    from panda_plugin.engine.diffusion.score_unet import ScoreUNet
-    from panda_plugin.engine.models.loss import PandaLoss
-    from panda_plugin.engine.models.panda_arch import PANDA
-    from panda_plugin.engine.points.boundary_arch import ClickBoundaryNet
-    from panda_plugin.engine.points.distance_arch import PointDistanceNet
-    from panda_plugin.engine.points.distance_loss import PointDistanceLoss
-    from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
-    from panda_plugin.engine.points.panoptic_loss import PanopticEmbeddingLoss
-    from panda_plugin.engine.points.separation_loss import ClickSeparationLoss
-    from panda_plugin.engine.region_loss import PandaRegionLoss
+    from panda_plugin.engine.panda.models.loss import PandaLoss
+    from panda_plugin.engine.panda.models.panda_arch import PANDA
+    from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
+    from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
+    from panda_plugin.engine.points.models.panoptic_loss import PanopticEmbeddingLoss
+    from panda_plugin.engine.points.models.separation_loss import ClickSeparationLoss
+    from panda_plugin.engine.panda.region_loss import PandaRegionLoss
 
-    return {'arch': [PANDA, PointDistanceNet, ClickBoundaryNet, PanopticSegmenterNet, ScoreUNet],
-            'loss': [PandaLoss, PandaRegionLoss, PointDistanceLoss, ClickSeparationLoss, PanopticEmbeddingLoss,
-                     DenoisingScoreLoss],
-            'dataset': [PandaSetDataset, PointsDataset, ReferenceImageDataset, ImageCropDataset],
+    return {'arch': [PANDA, ClickBoundaryNet, PanopticSegmenterNet],
+            'loss': [PandaLoss, PandaRegionLoss, ClickSeparationLoss, PanopticEmbeddingLoss],
+            'dataset': [PandaSetDataset, PointsDataset, ReferenceImageDataset],
             'metric': [calculate_panda],
-            'model': [PandaModel, PandaSRModel, PointDistanceModel, ClickBoundaryModel, PanopticSegmenterModel,
-                      DPRestorationModel, DenoisingScoreModel]}
+            'model': [PandaModel, PandaSRModel, ClickBoundaryModel, PanopticSegmenterModel,
+                      DPRestorationModel]}
 
 
 def register_plugin() -> None:
@@ -49,7 +41,18 @@ def register_plugin() -> None:
     Raises:
         PandaInputError: BasicSR is missing, or another object already holds one of the names.
     """
-    objects = registered_objects()  # imports BasicSR, or says how to install it
+    register_objects(registered_objects())  # imports BasicSR, or says how to install it
+
+
+def register_objects(objects: dict) -> None:
+    """Register objects in BasicSR's registries by their class or function name (idempotent).
+
+    Args:
+        objects: ``{'arch' | 'loss' | 'dataset' | 'metric' | 'model': [objects]}``.
+
+    Raises:
+        PandaInputError: Another object already holds one of the names.
+    """
     from basicsr.utils import registry
 
     for kind, entries in objects.items():

@@ -17,8 +17,8 @@ from panda_plugin.adapters.basicsr.outputs import graph_json_path
 from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.options import check_choice, check_number, reject_unknown
-from panda_plugin.engine.metric import shared_metric
-from panda_plugin.engine.weights import DEFAULT_WEIGHTS
+from panda_plugin.engine.panda.metric import shared_metric
+from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS
 
 #: Options of ``val: panda:`` and their defaults.
 MONITOR_DEFAULTS = {

@@ -1,1 +1,1 @@
-"""PANDASET / PANDABENCH data: bundled images, versions, pairs, LMDB records, the dataset."""
+"""Data shared by the products: bundled and procedural images, photographs, LMDB records and their integrity checks, reference images."""

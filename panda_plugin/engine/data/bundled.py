@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.procedural import procedural_image
 from panda_plugin.engine.image_io import load_image, save_image
 
@@ -79,8 +80,6 @@ def bundled_images(subset: str = 'train') -> list[tuple[str, np.ndarray]]:
         List of (name, HxWx3 uint8 RGB array), packaged images first, then procedural ones.
     """
     if subset not in SUBSETS:
-        from panda_plugin.core.errors import PandaInputError
-
         raise PandaInputError(f'unknown image subset {subset!r}; accepted: {", ".join(SUBSETS)}')
     wanted = ('train', 'bench') if subset == 'all' else (subset,)
     images = []

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.data.bundled import bundled_images
+from panda_plugin.engine.image_io import list_images, load_image, square_crop
+from panda_plugin.engine.specs import spec_argument
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
 def read_images(specs, size: int, names=None) -> list:
@@ -26,14 +28,11 @@ def read_images(specs, size: int, names=None) -> list:
     Returns:
         List of (name, size x size x 3 uint8 RGB).
     """
-    from panda_plugin.engine.data.bundled import bundled_images
-    from panda_plugin.engine.image_io import list_images, load_image, square_crop
-
     images = []
     for spec in [specs] if isinstance(specs, (str, Path)) else specs:
-        if str(spec).startswith('bundled:'):
-            images += [(n, square_crop(im, size)) for n, im in bundled_images(str(spec).split(':', 1)[1])
-                       if names is None or n in names]
+        subset = spec_argument(spec, 'bundled')
+        if subset is not None:
+            images += [(n, square_crop(im, size)) for n, im in bundled_images(subset) if names is None or n in names]
             continue
         path = Path(spec)
         paths = list_images(path) if path.is_dir() else [path]
@@ -78,5 +77,4 @@ class ReferenceImageDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         name, image = self.images[index]
-        gt = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255
-        return {'gt': gt, 'gt_path': name, 'lq_path': name}
+        return {'gt': rgb8_to_tensor(image), 'gt_path': name, 'lq_path': name}

@@ -1,8 +1,8 @@
 """The ``learned`` click method: shipped weights, loading, exporting, inference.
 
-Two learned distances share it: ``PointDistanceNet`` (anchor queries, ``distance_arch``) and
-``ClickBoundaryNet`` (cheapest paths over a border cost learned from clicks, ``boundary_arch``);
-a weights file names its network.
+The shipped network is ``ClickBoundaryNet`` (cheapest paths over a border cost learned from
+clicks, ``boundary_arch``); a weights file names its network, and ``register_click_network`` adds
+others (``experiments/point_distance`` adds the anchor-query ``PointDistanceNet``).
 """
 from __future__ import annotations
 
@@ -13,23 +13,36 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.points.boundary_arch import ClickBoundaryNet
+from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
 from panda_plugin.engine.points.clicks import Clicks
-from panda_plugin.engine.points.distance_arch import PointDistanceNet
 from panda_plugin.engine.points.geodesic import WORK_SIZE, shortest_path_labels
 from panda_plugin.engine.points.scaling import full_size_labels, working_clicks, working_shape
+from panda_plugin.engine.shipped import SHIPPED, read_weights
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 #: Name of the shipped weights of the ``learned`` method (``panda_plugin/weights/<name>.safetensors``).
 DEFAULT_POINT_WEIGHTS = 'points-boundary'
-#: Networks of the ``learned`` method, by the name a weights file records.
-CLICK_NETWORKS = {'PointDistanceNet': PointDistanceNet, 'ClickBoundaryNet': ClickBoundaryNet}
-_SHIPPED = Path(__file__).parents[2] / 'weights'
+#: Networks of the ``learned`` method, by the name a weights file records (``register_click_network``).
+CLICK_NETWORKS: dict[str, type] = {}
+#: How each network labels the pixels: class name -> ``regions(network, image, clicks, rounds)``.
+_LABELLERS: dict = {}
 _METADATA_KEY = 'points_config'
 _ARCH_KEY = 'points_arch'
 _CACHE: dict = {}
+
+
+def register_click_network(network_class: type, regions) -> None:
+    """Add a network to the ``learned`` click method.
+
+    Args:
+        network_class: An ``nn.Module`` class with ``config`` (its options, for the weights file).
+        regions: ``regions(network, image, clicks, rounds) -> label map`` (int32 HxW, region ``i``
+            for click ``i``), called with the network in eval mode.
+    """
+    CLICK_NETWORKS[network_class.__name__] = network_class
+    _LABELLERS[network_class.__name__] = regions
 
 
 def load_point_model(weights=None, arch=None, default: str = DEFAULT_POINT_WEIGHTS):
@@ -39,7 +52,7 @@ def load_point_model(weights=None, arch=None, default: str = DEFAULT_POINT_WEIGH
         weights: A network (returned in eval mode), a shipped name, a path to a
             ``.safetensors`` file from ``export_point_weights``, or None for ``default``.
         arch: Network class the file must hold; None for any of ``CLICK_NETWORKS``, as the
-            file names it (files without a name hold a ``PointDistanceNet``).
+            file names it (files without a name hold a ``PointDistanceNet``, the first click network).
         default: Shipped weights name used when ``weights`` is None. Default: ``points-boundary``.
 
     Returns:
@@ -48,22 +61,18 @@ def load_point_model(weights=None, arch=None, default: str = DEFAULT_POINT_WEIGH
     if isinstance(weights, nn.Module):
         return weights.eval()
     text = default if weights is None else os.fspath(weights)
-    path = _SHIPPED / f'{text}.safetensors' if '/' not in text and not text.endswith('.safetensors') else Path(text)
+    path = SHIPPED / f'{text}.safetensors' if '/' not in text and not text.endswith('.safetensors') else Path(text)
     kind = 'click model' if arch is None else arch.__name__
     if not path.is_file():
         raise PandaInputError(f'{kind} weights {text!r} not found at {str(path)!r}; accepted: '
                               f'{default!r} or a .safetensors file from `panda export-point-weights`')
     key = (kind, str(path.resolve()))
     if key not in _CACHE:
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
         try:
-            with safe_open(str(path), framework='pt') as handle:
-                metadata = handle.metadata() or {}
+            state, metadata = read_weights(path)
             config = json.loads(metadata[_METADATA_KEY])
             network = _network_class(metadata.get(_ARCH_KEY), arch)(**config)
-            network.load_state_dict(load_file(str(path)))
+            network.load_state_dict(state)
         except Exception as error:  # corrupt files raise safetensors' own error types
             raise PandaInputError(f'cannot load {kind} weights {str(path)!r}: {error}') from None
         network.weights_name = path.stem
@@ -86,8 +95,8 @@ def export_point_weights(network, out) -> Path:
     """Write a network's weights and options as one safetensors file.
 
     Args:
-        network: A ``PointDistanceNet``, ``ClickBoundaryNet`` or ``PanopticSegmenterNet`` (any
-            network with ``config``); the file records its class name.
+        network: A ``ClickBoundaryNet``, ``PanopticSegmenterNet`` or any other network with
+            ``config``; the file records its class name.
         out: Destination ``.safetensors`` path.
 
     Returns:
@@ -107,7 +116,7 @@ def export_point_weights(network, out) -> Path:
     return out
 
 
-def network_inputs(network: PointDistanceNet, image: np.ndarray, xy: np.ndarray):
+def network_inputs(network: nn.Module, image: np.ndarray, xy: np.ndarray):
     """An image and its clicks at the network's working resolution.
 
     Args:
@@ -126,40 +135,32 @@ def network_inputs(network: PointDistanceNet, image: np.ndarray, xy: np.ndarray)
     small = cv2.resize(image, (small_w, small_h), interpolation=interpolation)
     scale = np.array([small_w / width, small_h / height])
     points = (np.asarray(xy, np.float64) + 0.5) * scale - 0.5
-    tensor = torch.from_numpy(small).permute(2, 0, 1)[None].float() / 255
-    return tensor, torch.from_numpy(points).float()[None]
+    return rgb8_to_tensor(small)[None], torch.from_numpy(points).float()[None]
 
 
 def learned_regions(network, image: np.ndarray, clicks: Clicks, rounds=None) -> np.ndarray:
     """Label every pixel with the click at the smallest learned distance.
 
     Args:
-        network: ``PointDistanceNet`` or ``ClickBoundaryNet`` in eval mode.
+        network: A network of ``CLICK_NETWORKS`` in eval mode.
         image: HxWx3 uint8.
-        clicks: Validated clicks (at most ``network.max_clicks`` for a ``PointDistanceNet``).
-        rounds: ``PointDistanceNet`` only: refinement rounds (default: the network's own).
+        clicks: Validated clicks (at most ``network.max_clicks`` where the network has a limit).
+        rounds: Refinement rounds, for networks that refine (default: the network's own).
 
     Returns:
         int32 HxW label map, region ``i`` for click ``i``.
     """
-    if isinstance(network, ClickBoundaryNet):
-        if rounds is not None:
-            raise PandaInputError(f'rounds={rounds!r} applies to PointDistanceNet weights; '
-                                  f'{getattr(network, "weights_name", "these")} hold a ClickBoundaryNet')
-        return boundary_regions(network, image, clicks.xy)
-    tensor, points = network_inputs(network, image, clicks.xy)
-    valid = torch.ones(points.shape[:2], dtype=torch.bool)
-    stuff = torch.from_numpy(clicks.stuff)[None]
-    prior = None
-    if network.geodesic_prior:
-        from panda_plugin.engine.points.geodesic import batch_geodesic_distances
+    labeller = _LABELLERS.get(type(network).__name__)
+    if labeller is None:
+        raise PandaInputError(f'click network {type(network).__name__}; accepted: {", ".join(CLICK_NETWORKS)}')
+    return labeller(network, image, clicks, rounds)
 
-        prior = batch_geodesic_distances(tensor, points, valid)
-    with torch.inference_mode():
-        distances = network(tensor, points, valid, stuff, rounds=rounds, prior=prior)[-1]
-        distances = F.interpolate(distances, size=image.shape[:2], mode='bilinear', align_corners=False)
-        labels = distances[0].argmin(0).numpy().astype(np.int32)
-    return full_size_labels(labels, image.shape[:2], clicks.xy)
+
+def _boundary_labels(network: ClickBoundaryNet, image: np.ndarray, clicks: Clicks, rounds) -> np.ndarray:
+    if rounds is not None:
+        raise PandaInputError(f'rounds={rounds!r} applies to networks that refine; '
+                              f'{getattr(network, "weights_name", "these")} hold a ClickBoundaryNet')
+    return boundary_regions(network, image, clicks.xy)
 
 
 def boundary_regions(network: ClickBoundaryNet, image: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -183,3 +184,6 @@ def boundary_regions(network: ClickBoundaryNet, image: np.ndarray, xy: np.ndarra
         probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
     labels = shortest_path_labels(network.step_cost(probability), working_clicks(xy, scale, (height, width)))
     return full_size_labels(labels, image.shape[:2], xy)
+
+
+register_click_network(ClickBoundaryNet, _boundary_labels)

@@ -21,7 +21,7 @@ from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import MIN_REGION_AREA, label_map_from_array
 from panda_plugin.engine.image_io import load_image
 from panda_plugin.engine.points.learned import load_point_model, network_inputs
-from panda_plugin.engine.points.panoptic_arch import PanopticSegmenterNet
+from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
 from panda_plugin.engine.points.scaling import full_size_labels
 
 #: Name of the shipped weights (``panda_plugin/weights/panoptic-tiny.safetensors``).

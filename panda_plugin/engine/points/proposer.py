@@ -2,8 +2,7 @@
 
 Methods: ``'euclidean'`` (nearest click), ``'geodesic'`` (cheapest colour-edge path, PSPS
 style) and ``'learned'`` (a learned pixel-to-click distance: the shipped ``points-boundary``
-weights, cheapest paths over a border cost learned from clicks, unless ``weights=`` names others,
-such as ``points-tiny``, the anchor-query network of ``points.distance_arch``).
+weights, cheapest paths over a border cost learned from clicks, unless ``weights=`` names others).
 """
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from panda_plugin.engine.points.geodesic import geodesic_regions
 
 METHODS = ('learned', 'geodesic', 'euclidean')
 #: ``'learned'`` (shipped ``points-boundary``): 8.5 PQ above ``geodesic`` on held-out scenes
-#: (docs/benchmarks.md).
+#: (docs/points.md).
 DEFAULT_METHOD = 'learned'
 
 
@@ -30,7 +29,7 @@ def click_regions(image, clicks, method: str = DEFAULT_METHOD, weights=None, rou
         clicks: Anything ``clicks.read_clicks`` accepts.
         method: One of ``METHODS``. Default: ``DEFAULT_METHOD`` (``'learned'``).
         weights: ``'learned'`` only: weights name or path, or a network of ``learned.CLICK_NETWORKS``.
-        rounds: ``'learned'`` with ``PointDistanceNet`` weights only: refinement rounds (default: the
+        rounds: ``'learned'`` with a network that refines only: refinement rounds (default: the
             weights' own).
         **options: Method options (``edge_weight``, ``power``, ``work_size`` for ``'geodesic'``).
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.data.points_data import PointsReader
+from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.points.clicks import Clicks
 from panda_plugin.engine.points.proposer import METHODS, click_regions
 

@@ -1,9 +1,9 @@
 """Region proposers: callables that turn an HxWx3 uint8 RGB image into a label map.
 
 Every proposer is deterministic (the same image gives the same label map) and returns an
-``int32`` HxW label map with contiguous region indices ``0..N-1``; the superpixel, grid,
-panoptic (``points.panoptic``) and SAM proposers cover every pixel, user masks may leave
-pixels at ``-1``.
+``int32`` HxW label map with contiguous region indices ``0..N-1``; the superpixel, grid and
+SAM proposers cover every pixel, user masks may leave pixels at ``-1``. A product adds its own
+specs with ``register_proposer`` (click regions add ``'points'`` and ``'panoptic'``).
 """
 from __future__ import annotations
 
@@ -14,33 +14,69 @@ from collections.abc import Callable
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine import load_products
 from panda_plugin.engine.regions.grid import GridSegmenter
 from panda_plugin.engine.regions.sam import SamSegmenter
 from panda_plugin.engine.regions.superpixel import SuperpixelSegmenter
 from panda_plugin.engine.regions.user_masks import MaskSegmenter, load_masks
+from panda_plugin.engine.specs import grid_shape
 
 #: File name endings read as mask files by ``build_segmenter``.
 MASK_SUFFIXES = ('.png', '.tif', '.tiff', '.json')
+#: Specs the products add: scheme -> (factory, how the spec is written).
+_SCHEMES: dict[str, tuple[Callable, str]] = {}
 
-_FORMS = ("'superpixel', 'grid', 'grid:RxC' (e.g. 'grid:3x4'), 'panoptic' or 'panoptic:WEIGHTS', "
-          "'sam:PATH' (or 'sam' with "
-          f"checkpoint=PATH), 'points' (with points=CLICKS, method=M) or 'points:METHOD', a path to a masks file ({', '.join(MASK_SUFFIXES)}), a label map "
-          'or mask stack array, or a callable image -> label map')
+
+def register_proposer(scheme: str, factory: Callable, forms: str) -> None:
+    """Add a region spec, ``scheme`` or ``scheme:ARGUMENT``, to ``build_segmenter``.
+
+    Args:
+        scheme: The spec's name (letters and ``_``); refused when already taken.
+        factory: ``factory(argument, **options) -> proposer``; ``argument`` is the text after
+            ``scheme:``, or None for a bare ``scheme``.
+        forms: How the spec is written, for error messages (e.g. ``"'points' or 'points:METHOD'"``).
+    """
+    if not re.fullmatch(r'[a-z_]+', scheme) or scheme in ('superpixel', 'grid', 'sam'):
+        raise PandaInputError(f'region spec scheme {scheme!r}; accepted: a new name of lowercase letters and _')
+    if scheme in _SCHEMES and _SCHEMES[scheme][0] is not factory:
+        raise PandaInputError(f'region spec scheme {scheme!r} is already registered')
+    _SCHEMES[scheme] = (factory, forms)
+
+
+def _all_schemes() -> dict:
+    load_products()
+    return _SCHEMES
+
+
+def _forms() -> str:
+    return ', '.join(["'superpixel', 'grid', 'grid:RxC' (e.g. 'grid:3x4')",
+                      "'sam:PATH' (or 'sam' with checkpoint=PATH)",
+                      *(forms for _, forms in _all_schemes().values()),
+                      f"a path to a masks file ({', '.join(MASK_SUFFIXES)}), a label map "
+                      'or mask stack array, or a callable image -> label map'])
+
+
+def _registered(text: str):
+    scheme, colon, argument = text.partition(':')
+    if not re.fullmatch(r'[a-z_]+', scheme) or scheme == 'sam':
+        return None
+    if scheme not in _all_schemes():
+        return None
+    return _SCHEMES[scheme][0], (argument if colon else None)
 
 
 def build_segmenter(spec='superpixel', **kwargs) -> Callable[[np.ndarray], np.ndarray]:
     """Make a region proposer from a short description.
 
     Args:
-        spec: ``'superpixel'``; ``'grid'`` or ``'grid:RxC'``; ``'panoptic'`` (the
-            second-stage segmenter trained on click pseudo-labels, shipped weights) or
-            ``'panoptic:WEIGHTS'`` (a weights name or ``.safetensors`` path); ``'sam:PATH'`` or ``'sam'``
-            (with ``checkpoint=PATH``); ``'points'`` or ``'points:METHOD'`` (with
-            ``points=CLICKS``, see ``points.ClickSegmenter``); a path to a masks file or a label map / mask stack
-            array (see ``load_masks``); or a callable, returned unchanged.
+        spec: ``'superpixel'``; ``'grid'`` or ``'grid:RxC'``; ``'sam:PATH'`` or ``'sam'``
+            (with ``checkpoint=PATH``); a spec a product registers (``register_proposer``:
+            ``'points'``/``'points:METHOD'`` with ``points=CLICKS``, ``'panoptic'``/``'panoptic:WEIGHTS'``);
+            a path to a masks file or a label map / mask stack array (see ``load_masks``); or a
+            callable, returned unchanged.
             Default: ``'superpixel'``.
         **kwargs: Options for the proposer's class (``SuperpixelSegmenter``,
-            ``GridSegmenter``, ``points.panoptic.PanopticSegmenter`` or ``SamSegmenter``).
+            ``GridSegmenter``, ``SamSegmenter`` or the registered factory).
 
     Returns:
         A callable ``segmenter(image) -> label map``.
@@ -49,32 +85,19 @@ def build_segmenter(spec='superpixel', **kwargs) -> Callable[[np.ndarray], np.nd
         _reject_options(kwargs)
         return spec if callable(spec) else MaskSegmenter(spec)
     if not isinstance(spec, (str, os.PathLike)):
-        raise PandaInputError(f'region spec of type {type(spec).__name__}; accepted: {_FORMS}')
+        raise PandaInputError(f'region spec of type {type(spec).__name__}; accepted: {_forms()}')
     text = os.fspath(spec)
     if text == 'superpixel':
         return SuperpixelSegmenter(**kwargs)
     if text == 'grid':
         return GridSegmenter(**kwargs)
-    grid = re.fullmatch(r'grid:(\d+)x(\d+)', text)
+    grid = grid_shape(text)
     if grid:
-        return GridSegmenter(int(grid[1]), int(grid[2]), **kwargs)
-    if text == 'panoptic' or text.startswith('panoptic:'):
-        from panda_plugin.engine.points.panoptic import PanopticSegmenter
-
-        if text.startswith('panoptic:'):
-            if not text[len('panoptic:'):]:
-                raise PandaInputError(f"region spec {text!r} names no weights; accepted: 'panoptic' or "
-                                      "'panoptic:NAME_OR_PATH.safetensors'")
-            kwargs.setdefault('weights', text[len('panoptic:'):])
-        return PanopticSegmenter(**kwargs)
-    if text == 'points' or text.startswith('points:'):
-        from panda_plugin.engine.points import ClickSegmenter
-
-        if 'points' not in kwargs:
-            raise PandaInputError(f"region spec {text!r} needs points=CLICKS (e.g. [(x, y), ...])")
-        if text.startswith('points:'):
-            kwargs.setdefault('method', text[len('points:'):])
-        return ClickSegmenter(kwargs.pop('points'), **kwargs)
+        return GridSegmenter(*grid, **kwargs)
+    registered = _registered(text)
+    if registered:
+        factory, argument = registered
+        return factory(argument, **kwargs)
     if text == 'sam':
         if 'checkpoint' not in kwargs:
             raise PandaInputError("region spec 'sam' needs checkpoint=PATH (or use 'sam:PATH')")
@@ -84,14 +107,14 @@ def build_segmenter(spec='superpixel', **kwargs) -> Callable[[np.ndarray], np.nd
     if text.lower().endswith(MASK_SUFFIXES) or os.path.isfile(text):
         _reject_options(kwargs)
         return MaskSegmenter(text)
-    raise PandaInputError(f'unknown region spec {text!r}; accepted: {_FORMS}')
+    raise PandaInputError(f'unknown region spec {text!r}; accepted: {_forms()}')
 
 
 def _reject_options(kwargs: dict) -> None:
     if kwargs:
-        raise PandaInputError(f'options {sorted(kwargs)} apply only to the superpixel, grid, panoptic, '
-                              'points and sam region specs')
+        named = ', '.join(['superpixel', 'grid', *_all_schemes(), 'sam'])
+        raise PandaInputError(f'options {sorted(kwargs)} apply only to the {named} region specs')
 
 
 __all__ = ['GridSegmenter', 'MASK_SUFFIXES', 'MaskSegmenter', 'SamSegmenter',
-           'SuperpixelSegmenter', 'build_segmenter', 'load_masks']
+           'SuperpixelSegmenter', 'build_segmenter', 'load_masks', 'register_proposer']

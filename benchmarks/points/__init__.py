@@ -1,0 +1,1 @@
+"""Benchmarks of click regions: panoptic quality of the click methods and the second stage, their costs."""

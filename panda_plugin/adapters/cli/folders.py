@@ -1,0 +1,286 @@
+"""The ``panda`` sub-commands over many images: ``compare DIR DIR`` (CSV, HTML report, quality
+maps), ``score`` (what ``pyiqa METRIC -t -r`` does, for PANDA) and ``duel`` (model vs model)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from panda_plugin.core.errors import PandaInputError
+
+
+def _batch_size(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'batch size {value}; accepted: an integer >= 1')
+    return value
+
+
+def add_compare_options(parser) -> None:
+    """Options of ``panda compare`` for folders, CSV, reports and quality maps."""
+    parser.add_argument('--csv', help='write per-image scores as CSV (name, score, relation, ...)')
+    parser.add_argument('--report', help='write a self-contained HTML report (graph pictures, worst regions)')
+    parser.add_argument('--spatial', help='write the quality map (region scores painted on the pixels) as '
+                                          'a PNG; a folder of PNGs when comparing folders')
+    parser.add_argument('--pairwise', action='store_true',
+                        help="the paper's pairwise mode: two images of unknown quality, every label from the network "
+                             '(default: reference mode, the second image or folder is the reference)')
+    parser.add_argument('--batch-size', type=_batch_size, default=8, help='folders: pairs per network call')
+    parser.add_argument('--worst', type=_row_count, default=20, help='rows of the worst-regions table (default 20)')
+
+
+def check_paths(named: dict) -> bool:
+    """Refuse paths that do not exist, naming them, before anything heavy is imported.
+
+    Args:
+        named: What to call each path (e.g. ``'reference'``) -> the path given.
+
+    Returns:
+        True when all are folders, False when all are files.
+
+    Raises:
+        PandaInputError: A missing path (the first one), or files mixed with folders.
+    """
+    for what, path in named.items():
+        if not Path(path).exists():
+            parent = Path(path).parent
+            where = '' if parent.is_dir() else f' (nor does its folder {str(parent)!r})'
+            raise PandaInputError(f'{what} {str(path)!r} does not exist{where}; accepted: an image file or a folder')
+    folders = {what: Path(path).is_dir() for what, path in named.items()}
+    if any(folders.values()) and not all(folders.values()):
+        kinds = ', '.join(f'{what} {str(named[what])!r} is a {"folder" if is_dir else "file"}'
+                          for what, is_dir in folders.items())
+        every = 'both' if len(named) == 2 else 'all'
+        raise PandaInputError(f'{kinds}; accepted: {" and ".join(named)} {every} image files or {every} folders')
+    return all(folders.values())
+
+
+def is_folder_run(args) -> bool:
+    """Whether ``panda compare`` was given two folders (missing paths and one folder with one
+    file are errors)."""
+    names = ('anchor', 'target') if args.pairwise else ('restored', 'reference')
+    return check_paths({names[0]: args.anchor, names[1]: args.target})
+
+
+def warn_swapped(command: str, results) -> None:
+    """One line on stderr naming the pairs whose reference looks clearly more degraded than
+    the restored image (``engine.panda.reference.swap_warning``), when there are any."""
+    from panda_plugin.engine.panda.reference import swap_warning
+
+    suspects = [result.name for result in results if swap_warning(result.graph)]
+    if suspects:
+        shown = ', '.join(suspects[:5]) + (f' and {len(suspects) - 5} more' if len(suspects) > 5 else '')
+        print(f'panda {command}: warning: in {len(suspects)} of {len(results)} pairs ({shown}) the reference looks '
+              'more degraded than the restored image; the two may be swapped: give the restored images first and '
+              'the references second', file=sys.stderr)
+
+
+def compare_folders(args) -> int:
+    """``panda compare DIR_RESTORED DIR_REFERENCE``: reference mode unless ``--pairwise``."""
+    from panda_plugin.engine.panda.folder_compare import compare_pairs
+    from panda_plugin.engine.panda.folders import pair_folders
+
+    if args.masks:
+        raise PandaInputError('--masks is for one pair of images; folders use --segmenter')
+    pairs = pair_folders(args.anchor, args.target)
+    results = compare_pairs(pairs, segmenter=args.segmenter, model=args.weights, device=args.device,
+                            reference=not args.pairwise, batch_size=args.batch_size)
+    mode = 'pairwise' if args.pairwise else 'reference'
+    scores = [result.graph.anchor_score for result in results]
+    width = max(len(result.name) for result in results)
+    for result in results:
+        print(f'{result.name:<{width}}  {result.graph.anchor_score:.4f}  {result.graph.relation}')
+    print(f'{len(results)} pairs ({mode} mode): mean score {sum(scores) / len(scores):.4f}, '
+          f'lowest {min(scores):.4f} ({results[scores.index(min(scores))].name})')
+    warn_swapped('compare', results)
+    _write_outputs(args, results, folder=True)
+    return 0
+
+
+def write_pair_outputs(args, anchor, target, graph) -> None:
+    """``--csv``, ``--report`` and ``--spatial`` of ``panda compare`` on one pair of files."""
+    from panda_plugin.engine.panda.folder_compare import PairResult
+
+    name = Path(args.anchor).stem
+    _write_outputs(args, [PairResult(name, Path(args.anchor), Path(args.target), graph)], folder=False)
+
+
+def _write_outputs(args, results, folder: bool) -> None:
+    from panda_plugin.adapters.score_tables import score_columns, score_rows, worst_regions, write_csv
+
+    if folder:
+        for option, suffix, write in (('json', '.json', lambda r, p: r.graph.to_json(p, indent=2)),
+                                      ('viz', '.png', lambda r, p: r.graph.render(p, r.restored, r.reference))):
+            if getattr(args, option, None):
+                out = Path(getattr(args, option))
+                out.mkdir(parents=True, exist_ok=True)
+                for result in results:
+                    write(result, out / f'{result.name}{suffix}')
+                print(f'wrote {len(results)} {suffix[1:].upper()} files to {out}')
+        print('worst regions:')
+        for row in worst_regions(results, args.worst):
+            print(f'  {row["name"]} region {row["region"]} ({100 * row["area"]:.1f}% at {row["bbox"]}): '
+                  f'{row["score"]:.3f} {row["distortion"]}/{row["severity"]}')
+    if args.csv:
+        print(f'wrote {write_csv(score_rows(results), args.csv, score_columns(results))}')
+    if args.spatial:
+        from panda_plugin.adapters.pictures.graph import save_score_map
+
+        if folder:
+            out = Path(args.spatial)
+            out.mkdir(parents=True, exist_ok=True)
+            for result in results:
+                save_score_map(result.graph, out / f'{result.name}_map.png')
+            print(f'wrote {len(results)} quality maps to {out}')
+        else:
+            print(f'wrote {save_score_map(results[0].graph, args.spatial)}')
+    if args.report:
+        from panda_plugin.adapters.reports import write_report
+
+        print(f'wrote {write_report(results, args.report, worst=args.worst)}')
+
+
+def add_score(commands) -> None:
+    """``panda score -t RESTORED -r REFERENCE``: pyiqa's command line for the metric ``panda``."""
+    parser = commands.add_parser(
+        'score', help='PANDA scores of restored images against references, like pyiqa panda -t -r',
+        description='Reference-mode PANDA score (1 = identical) of an image or of every image of a folder '
+                    '(paired with the reference folder by file name), with a progress bar and CSV output.')
+    parser.add_argument('-t', '--target', required=True, help='restored image or folder')
+    parser.add_argument('-r', '--ref', required=True, help='reference image or folder')
+    parser.add_argument('--csv', help='write per-image scores as CSV')
+    parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
+    parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
+    parser.add_argument('--device', help='torch device (default cpu)')
+    parser.add_argument('--batch-size', type=_batch_size, default=8, help='pairs per network call (default 8)')
+    parser.set_defaults(handler=_score)
+
+
+def _score(args) -> int:
+    folders = check_paths({'-t': args.target, '-r': args.ref})
+    from panda_plugin.adapters.score_tables import score_rows, write_csv
+    from panda_plugin.engine.panda.folder_compare import compare_pairs
+    from panda_plugin.engine.panda.folders import ImageSet, pair_folders
+
+    target, ref = Path(args.target), Path(args.ref)
+    pairs = pair_folders(target, ref) if folders else [ImageSet(target.stem, (target, ref))]
+    results = compare_pairs(pairs, segmenter=args.segmenter, model=args.weights, device=args.device,
+                            batch_size=args.batch_size, progress=len(pairs) > 1)
+    for result in results:
+        print(f'{result.name}\t{result.graph.anchor_score:.6f}')
+    if len(results) > 1:
+        print(f'mean\t{sum(r.graph.anchor_score for r in results) / len(results):.6f}')
+    warn_swapped('score', results)
+    if args.csv:
+        print(f'wrote {write_csv(score_rows(results), args.csv)}')
+    return 0
+
+
+def add_duel(commands) -> None:
+    """``panda duel A B --reference GT``: two restorations compared region by region."""
+    parser = commands.add_parser(
+        'duel', help='which of two restorations of one reference is better where, by how much',
+        description='Scores A and B against the reference on the same regions (from the reference); in each '
+                    'region the score difference with the 0.1 / 0.3 thresholds says which is better. Files or '
+                    'folders (paired by file name).')
+    parser.add_argument('a', help='first restored image or folder')
+    parser.add_argument('b', help='second restored image or folder')
+    parser.add_argument('--reference', required=True, help='reference image or folder')
+    parser.add_argument('--json', help='write the duel as JSON (schema panda-duel/1; folders: one file for all)')
+    parser.add_argument('--viz', help='write the duel picture as PNG (folders: a folder of PNGs)')
+    parser.add_argument('--report', help='write a self-contained HTML report: the summary (mean score per method, '
+                                         'images and regions won, distortions left), a row and a picture per image')
+    parser.add_argument('--masks', help='regions (one image triple): label-map PNG, COCO panoptic PNG or RLE JSON')
+    parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
+    parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
+    parser.add_argument('--device', help='torch device (default cpu)')
+    parser.set_defaults(handler=_duel)
+
+
+def _duel(args) -> int:
+    import json
+
+    folders = check_paths({'A': args.a, 'B': args.b, '--reference': args.reference})
+    from panda_plugin.adapters.pictures.duel import save_duel_picture
+    from panda_plugin.engine.panda.duel import duel, duel_folders, folder_summary
+
+    if folders:
+        if args.masks:
+            raise PandaInputError('--masks is for one image triple; folders use --segmenter')
+        duels = duel_folders(args.a, args.b, args.reference, segmenter=args.segmenter, model=args.weights,
+                             device=args.device)
+    else:
+        names = (Path(args.a).stem, Path(args.b).stem)
+        if names[0] == names[1]:
+            names = (str(Path(args.a).parent.name or 'A') + '/' + names[0], str(Path(args.b).parent.name or 'B') + '/' + names[1])
+        from panda_plugin.engine.panda.folders import ImageSet
+
+        one = duel(args.a, args.b, args.reference, masks=args.masks, segmenter=args.segmenter,
+                   model=args.weights, device=args.device, names=names)
+        duels = [(ImageSet(Path(args.a).stem, (Path(args.a), Path(args.b), Path(args.reference))), one)]
+    for images, match in duels:
+        summary = match.summary()
+        left, right = match.names
+        print(f'{images.name}: {left} {match.score_a:.4f}, {right} {match.score_b:.4f}: '
+              + ('same quality' if match.relation == 'same' else f'{left} {match.relation.replace("_", " ")}')
+              + f'; {left} better on {100 * summary["a_better"]["area"]:.0f}% of the area '
+              f'({summary["a_better"]["regions"]} regions), {right} on {100 * summary["b_better"]["area"]:.0f}% '
+              f'({summary["b_better"]["regions"]}), tie {100 * summary["tie"]["area"]:.0f}%')
+        for key, name in (('a', left), ('b', right)):
+            left_over = ', '.join(f'{d} {100 * s:.0f}%' for d, s in sorted(summary[f'distortions_{key}'].items(),
+                                                                         key=lambda item: -item[1]))
+            print(f'  {name} leaves: {left_over or "nothing visible"}')
+    summary = folder_summary([match for _, match in duels]) if folders else None
+    if summary:
+        print(summary_text(summary))
+    if args.json:
+        data = duels[0][1].to_dict() if not folders else {
+            'schema': 'panda-duel-folder/1', 'a': args.a, 'b': args.b, 'reference': args.reference,
+            'summary': summary, 'images': [{'name': images.name, **match.to_dict()} for images, match in duels]}
+        Path(args.json).write_text(json.dumps(data, indent=1), encoding='utf-8')
+        print(f'wrote {args.json}')
+    if args.report:
+        from panda_plugin.adapters.duel_report import write_duel_report
+
+        matches = [match for _, match in duels]
+        print(f'wrote {write_duel_report(duels, summary or folder_summary(matches), args.report)}')
+    if args.viz:
+        if folders:
+            out = Path(args.viz)
+            out.mkdir(parents=True, exist_ok=True)
+            for images, match in duels:
+                save_duel_picture(match, out / f'{images.name}_duel.png', *images.paths)
+            print(f'wrote {len(duels)} duel pictures to {out}')
+        else:
+            print(f'wrote {save_duel_picture(duels[0][1], args.viz, *duels[0][0].paths)}')
+    return 0
+
+
+def summary_text(summary: dict) -> str:
+    """The lines of ``engine.panda.duel.folder_summary`` for stdout.
+
+    Args:
+        summary: The folder summary.
+
+    Returns:
+        Four lines: mean scores, images won, regions won, and the distortions each leaves most.
+    """
+    left, right = summary['names']
+    won, higher, regions = summary['images_won'], summary['higher_score'], summary['regions_won']
+    lines = [f'all {summary["images"]} images: mean score {left} {summary["mean_score"]["a"]:.4f}, '
+             f'{right} {summary["mean_score"]["b"]:.4f}',
+             f'  images won (difference 0.1 or more): {left} {won["a"]}, {right} {won["b"]}, tie {won["tie"]}; '
+             f'higher score: {left} {higher["a"]}, {right} {higher["b"]}'
+             + (f', equal {higher["equal"]}' if higher['equal'] else ''),
+             f'  regions won: {left} {regions["a"]}, {right} {regions["b"]}, tie {regions["tie"]} '
+             f'of {regions["total"]}']
+    for key, name in (('a', left), ('b', right)):
+        most = ', '.join(f'{d} {100 * s:.0f}%' for d, s in list(summary[f'distortions_{key}'].items())[:3])
+        lines.append(f'  {name} leaves most (mean share of the image): {most or "nothing visible"}')
+    return '\n'.join(lines)
+
+
+def _row_count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f'{text!r}; accepted: an integer >= 0')
+    return int(text)

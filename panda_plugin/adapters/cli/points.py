@@ -1,0 +1,246 @@
+"""``panda regions``: regions from clicks (or from a region proposer), written as a 16-bit
+label map and a picture; the click data, pseudo-label and weight-export commands."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from panda_plugin.core.errors import PandaInputError
+
+#: Help text of ``--points``.
+POINTS_HELP = ('clicks, one per object: "x,y;x,y" (add ",stuff" to a click on sky, wall, ...) '
+               'or a JSON file ([{"x":..,"y":..,"kind":..}, ...], or keyed by image name)')
+#: Choices of ``--method``.
+METHOD_CHOICES = ('learned', 'geodesic', 'euclidean')
+
+
+def add_regions(commands) -> None:
+    """Add the ``regions`` sub-command.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+    """
+    parser = commands.add_parser(
+        'regions', help='regions of the objects you clicked (or of a region proposer): a label map PNG '
+                        'and a picture',
+        description='Turns one click per object into a label map covering every pixel '
+                    '(region i+1 for click i, in click order; 16-bit PNG). Without clicks, '
+                    '--segmenter (e.g. panoptic) draws the regions.')
+    parser.add_argument('image', help='image file')
+    parser.add_argument('--points', help=POINTS_HELP)
+    parser.add_argument('--segmenter', help='instead of --points: a region proposer, e.g. panoptic (trained, '
+                                            'no clicks), superpixel, grid:RxC')
+    parser.add_argument('--method', choices=METHOD_CHOICES, default=None,
+                        help='pixel-to-click distance (default: learned)')
+    parser.add_argument('--weights', help='weights of the learned method (default: shipped points-boundary)')
+    parser.add_argument('--out', required=True, help='16-bit label-map PNG to write')
+    parser.add_argument('--viz', help='PNG picture of the regions over the image')
+    parser.set_defaults(handler=regions_command)
+
+
+def regions_command(args) -> int:
+    """Run ``panda regions``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit status 0.
+    """
+    import cv2
+    import numpy as np
+
+    from panda_plugin.engine.image_io import load_image, save_image
+    from panda_plugin.engine.points import DEFAULT_METHOD, click_regions, read_clicks
+
+    if (args.points is None) == (args.segmenter is None):
+        raise PandaInputError('panda regions needs exactly one of --points CLICKS and --segmenter SPEC')
+    out = Path(args.out)
+    if out.suffix.lower() != '.png':
+        raise PandaInputError(f'--out {str(out)!r}; accepted: a .png path')
+    image = load_image(args.image, convert=True)
+    if args.segmenter is not None:
+        return _proposer_regions(args, image, out)
+    clicks = read_clicks(args.points, image.shape[:2], name=Path(args.image).name)
+    method = args.method or DEFAULT_METHOD
+    labels = click_regions(image, clicks, method, weights=args.weights)
+    cv2.imwrite(str(out), (labels + 1).astype(np.uint16))
+    areas = np.bincount(labels.ravel(), minlength=len(clicks))
+    total = labels.size
+    for index, ((x, y), kind) in enumerate(zip(clicks.xy.tolist(), clicks.kinds)):
+        print(f'region {index + 1:>3}: click ({x}, {y}) {kind:<5} {100 * areas[index] / total:5.1f}% of the image')
+    print(f'wrote {out} ({method}; 16-bit, value i+1 for click i)')
+    if args.viz:
+        from panda_plugin.adapters.pictures.clicks import render_click_regions
+
+        save_image(args.viz, render_click_regions(image, labels, clicks.xy))
+        print(f'wrote {args.viz}')
+    return 0
+
+
+def _proposer_regions(args, image, out: Path) -> int:
+    """``panda regions --segmenter SPEC``: the proposer's label map and picture."""
+    import cv2
+    import numpy as np
+
+    from panda_plugin.engine.image_io import save_image
+    from panda_plugin.engine.regions import build_segmenter
+
+    if args.method is not None or args.weights is not None:
+        raise PandaInputError('--method and --weights apply only with --points')
+    labels = build_segmenter(args.segmenter)(image)
+    cv2.imwrite(str(out), (labels + 1).astype(np.uint16))
+    print(f'wrote {out} ({args.segmenter}: {int(labels.max()) + 1} regions; 16-bit, value i+1 for region i)')
+    if args.viz:
+        from panda_plugin.adapters.pictures.clicks import render_click_regions
+
+        save_image(args.viz, render_click_regions(image, labels, np.zeros((0, 2), np.int64)))
+        print(f'wrote {args.viz}')
+    return 0
+
+
+def add_make_points_data(commands, shard_type) -> None:
+    """Add the ``make-points-data`` sub-command.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+        shard_type: Parser of ``I/N`` shard arguments.
+    """
+    parser = commands.add_parser(
+        'make-points-data', help='scenes with exact panoptic ground truth and one click per instance (LMDB)',
+        description='Procedural scenes, dead leaves with photo textures and copy-paste composites; '
+                    'the test split uses held-out photographs and seeds.')
+    parser.add_argument('--out', required=True, help='output database folder, e.g. points_train.lmdb')
+    parser.add_argument('--split', default='train', choices=('train', 'test'))
+    parser.add_argument('--count', type=int, default=1000, help='scenes in the split (default 1000)')
+    parser.add_argument('--size', type=int, default=128, help='side of the square scenes (default 128)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--shard', type=shard_type, default=(0, 1), help='I/N: build the I-th of N shards')
+    parser.set_defaults(handler=make_points_data_command)
+
+
+def make_points_data_command(args) -> int:
+    """Run ``panda make-points-data``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit status 0.
+    """
+    from panda_plugin.engine.points.points_data import PointsSettings, make_points_data
+
+    settings = PointsSettings(split=args.split, count=args.count, size=args.size, seed=args.seed,
+                              shard=args.shard)
+    records = make_points_data(args.out, settings, workers=args.workers)
+    print(f'{args.out}: {records} {args.split} scenes')
+    return 0
+
+
+def add_make_pseudo_labels(commands) -> None:
+    """Add the ``make-pseudo-labels`` sub-command.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+    """
+    parser = commands.add_parser(
+        'make-pseudo-labels', help='click regions of every scene of a points database (.npz), the targets '
+                                   'of the panoptic segmenter',
+        description='Runs a click method on the clicks of every scene; the dense ground truth is not read.')
+    parser.add_argument('data', help='points database folder from make-points-data')
+    parser.add_argument('--out', required=True, help='destination .npz file')
+    parser.add_argument('--method', choices=METHOD_CHOICES, default='geodesic',
+                        help='click method that draws the pseudo-labels (default geodesic)')
+    parser.set_defaults(handler=make_pseudo_labels_command)
+
+
+def make_pseudo_labels_command(args) -> int:
+    """Run ``panda make-pseudo-labels``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit status 0.
+    """
+    from panda_plugin.engine.points.pseudo_labels import make_pseudo_labels
+
+    print(f'wrote {make_pseudo_labels(args.data, args.out, args.method)}')
+    return 0
+
+
+def add_export_point_weights(commands) -> None:
+    """Add the ``export-point-weights`` sub-command.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+    """
+    parser = commands.add_parser('export-point-weights',
+                                 help='turn a ClickBoundaryNet or PanopticSegmenterNet training checkpoint '
+                                      'into a safetensors file')
+    parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
+    parser.add_argument('--opt', required=True, help='the option file it was trained with')
+    parser.add_argument('--out', required=True, help='destination .safetensors file')
+    parser.set_defaults(handler=export_point_weights_command)
+
+
+def export_point_weights_command(args) -> int:
+    """Run ``panda export-point-weights``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit status 0.
+    """
+    import torch
+    import yaml
+
+    from panda_plugin.engine.points.learned import CLICK_NETWORKS, export_point_weights
+    from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
+
+    archs = {**CLICK_NETWORKS, 'PanopticSegmenterNet': PanopticSegmenterNet}
+    options = dict((yaml.safe_load(Path(args.opt).read_text(encoding='utf-8')) or {}).get('network_g') or {})
+    arch = options.pop('type', None)
+    if arch not in archs:
+        raise PandaInputError(f'{args.opt!r}: network_g.type is {arch!r}; accepted: {", ".join(archs)}')
+    try:
+        checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=True)
+    except Exception as error:  # pickle and zip errors vary by corruption
+        raise PandaInputError(f'cannot read checkpoint {args.checkpoint!r}: {error}') from None
+    network = archs[arch](**options)
+    network.load_state_dict(checkpoint.get('params', checkpoint))
+    path = export_point_weights(network, args.out)
+    print(f'wrote {path} ({path.stat().st_size / 2**20:.2f} MiB)')
+    return 0
+
+
+def add_click_page(commands) -> None:
+    """Add the ``click-page`` sub-command.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+    """
+    parser = commands.add_parser(
+        'click-page', help='write a local HTML page to click objects on an image and save clicks.json',
+        description='Open the page in a browser, click one point per object (shift-click: stuff) '
+                    'and press Save; pass the file to --points.')
+    parser.add_argument('image', help='image file')
+    parser.add_argument('--out', default='clicks.html', help='HTML file to write (default clicks.html)')
+    parser.set_defaults(handler=click_page_command)
+
+
+def click_page_command(args) -> int:
+    """Run ``panda click-page``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit status 0.
+    """
+    from panda_plugin.adapters.click_page import click_page
+
+    print(f'wrote {click_page(args.image, args.out)}; open it in a browser, click, press Save, then '
+          f'panda regions {args.image} --points clicks.json --out labels.png --viz regions.png')
+    return 0

@@ -1,0 +1,1 @@
+"""Matplotlib pictures: graphs and score maps, click regions, duels."""

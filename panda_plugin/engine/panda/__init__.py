@@ -1,0 +1,1 @@
+"""PANDA graphs: prediction, the metric and loss, region scoring, folders, duels, PANDABENCH, the network."""

@@ -1,0 +1,1 @@
+"""PANDASET data: versions, pairs, the builder and the training dataset."""

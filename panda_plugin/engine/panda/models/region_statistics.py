@@ -1,0 +1,93 @@
+"""Explicit low-level cues per region: fixed image statistics pooled over each region, for
+both images and as their difference (the comparison cue a pairwise model needs)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from panda_plugin.engine.panda.models.token_pool import region_masks
+
+#: Floor under square roots, so that flat areas have finite gradients.
+_EPS = 1e-12
+
+
+class RegionStatistics(nn.Module):
+    """Per-region mean and standard deviation of fixed statistic maps that separate synthetic
+    distortions cheaply: colour, chroma, Laplacian and gradient energy, local contrast at two
+    scales, a dark channel (haze), local maxima (rain, snow) and 8x8 block-edge energy
+    (compression). Each image's region vector is projected together with its difference to
+    the other image's, so swapping the images swaps the outputs exactly.
+
+    Args:
+        dim: Output width.
+        grid: Side of the grid the maps are pooled on before region pooling. Default: 64.
+    """
+
+    CHANNELS = 13
+
+    def __init__(self, dim: int, grid: int = 64):
+        super().__init__()
+        laplacian = torch.tensor([[0., 1., 0.], [1., -4., 1.], [0., 1., 0.]])
+        sobel = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]])
+        self.register_buffer('kernels', torch.stack([laplacian, sobel, sobel.t()])[:, None], persistent=False)
+        self.grid = grid
+        width = 4 * self.CHANNELS
+        self.project = nn.Sequential(nn.Linear(width, dim), nn.LayerNorm(dim), nn.GELU(), nn.Linear(dim, dim))
+
+    def maps(self, images: torch.Tensor) -> torch.Tensor:
+        """Statistic maps of Bx3xHxW images in [0, 1].
+
+        Returns:
+            BxCxHxW maps (energies on a log scale).
+        """
+        grey = images.mean(1, keepdim=True)
+        chroma = images.amax(1, keepdim=True) - images.amin(1, keepdim=True)
+        laplacian, grad_x, grad_y = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode='replicate'), self.kernels).unbind(1)
+        contrast = []
+        for k in (3, 9):
+            mean = F.avg_pool2d(grey, k, 1, k // 2, count_include_pad=False)
+            square = F.avg_pool2d(grey * grey, k, 1, k // 2, count_include_pad=False)
+            contrast.append((square - mean * mean).clamp(min=_EPS).sqrt())
+        dark = -_max_filter(-images.amin(1, keepdim=True), 7)
+        bright = _max_filter(grey, 7)
+        step_x = F.pad((grey[..., :, 1:] - grey[..., :, :-1]).abs(), (0, 1))
+        step_y = F.pad((grey[..., 1:, :] - grey[..., :-1, :]).abs(), (0, 0, 0, 1))
+        block = torch.zeros_like(grey)
+        block[..., :, 7::8] += step_x[..., :, 7::8]
+        block[..., 7::8, :] += step_y[..., 7::8, :]
+        energies = torch.cat([laplacian.abs()[:, None], (grad_x ** 2 + grad_y ** 2).clamp(min=_EPS).sqrt()[:, None],
+                              *contrast, block, step_x + step_y], 1)
+        return torch.cat([images, grey, chroma, dark, bright, torch.log1p(20 * energies)], 1)
+
+    def forward(self, anchor: torch.Tensor, target: torch.Tensor, label_map: torch.Tensor,
+                count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Region vectors of both images.
+
+        Args:
+            anchor: Bx3xHxW in [0, 1].
+            target: Bx3xHxW in [0, 1].
+            label_map: BxH'xW' int64 label map (-1 outside regions), any size.
+            count: Number of region slots R.
+
+        Returns:
+            (anchor vectors, target vectors), each BxRxdim.
+        """
+        maps = self.maps(torch.cat([anchor, target]))
+        grid = (min(self.grid, maps.shape[-2]), min(self.grid, maps.shape[-1]))
+        first = F.adaptive_avg_pool2d(maps, grid)
+        second = F.adaptive_avg_pool2d(maps * maps, grid)
+        masks = region_masks(label_map, count, grid)
+        weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
+        weights = torch.cat([weights, weights])
+        mean = torch.einsum('brhw,bchw->brc', weights, first)
+        std = (torch.einsum('brhw,bchw->brc', weights, second) - mean * mean).clamp(min=1e-8).sqrt()
+        own_anchor, own_target = torch.cat([mean, std], -1).chunk(2)
+        return (self.project(torch.cat([own_anchor, own_anchor - own_target], -1)),
+                self.project(torch.cat([own_target, own_target - own_anchor], -1)))
+
+
+def _max_filter(maps: torch.Tensor, size: int) -> torch.Tensor:
+    """Separable ``size x size`` maximum filter (same size output)."""
+    maps = F.max_pool2d(maps, (1, size), 1, (0, size // 2))
+    return F.max_pool2d(maps, (size, 1), 1, (size // 2, 0))

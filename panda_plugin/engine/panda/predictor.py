@@ -1,0 +1,281 @@
+"""``compare``: the distortion graph of an image pair predicted by a trained PANDA."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import torch
+
+from panda_plugin.core.errors import PandaInputError, PandaWarning
+from panda_plugin.core.graph import DistortionGraph
+from panda_plugin.core.region_labels import RegionLabels, label_field
+from panda_plugin.core.taxonomy import relation_from_scores
+from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
+from panda_plugin.engine.panda.models.heads import decode
+from panda_plugin.engine.panda.models.panda_arch import PANDA
+from panda_plugin.engine.panda.reference import reference_graphs, reference_scores, swap_warning
+from panda_plugin.engine.regions import build_segmenter, load_masks
+from panda_plugin.engine.tensors import rgb8_to_tensor
+from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
+
+_MODELS: dict = {}
+
+
+def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_method=None, model=None,
+            device=None, pairwise: bool = False, reference: bool | None = None) -> DistortionGraph:
+    """The distortion graph of ``anchor`` (e.g. a restored image) against ``target`` (its reference).
+
+    Regions come from ``masks`` when given, from ``points`` (one click per object) when
+    given, otherwise from ``segmenter`` run on the target (in restoration the target is the
+    reference, whose edges are the true ones).
+
+    By default the target is the reference (reference mode, as in ``panda score``, the pyiqa
+    metric and BasicSR): each anchor region's score is its fidelity to the target region (1
+    exactly when identical), the target scores 1 and is ``clean``, relations and severities
+    follow from the score gap, and the network gives the distortion type (see
+    ``engine.panda.reference``). A ``PandaWarning`` says when the target looks clearly more degraded
+    than the anchor (the two were probably given the wrong way round). With ``pairwise=True``
+    both images are of unknown quality (the paper's mode: the network predicts every label;
+    swapping the images mirrors the graph).
+
+    Args:
+        anchor: Path, PIL image, HxWx3 uint8 RGB array or 3xHxW [0,1] tensor.
+        target: The same kinds, same size as ``anchor``.
+        masks: HxW integer label map or NxHxW boolean masks (array or file path).
+        segmenter: Region proposer spec or callable (see ``regions.build_segmenter``).
+            Default: ``'superpixel'``.
+        points: Clicks, one per object, in target pixels: ``[(x, y), ...]``,
+            ``[(x, y, 'stuff'), ...]``, ``"x,y;x,y"`` or a JSON file (see ``points.read_clicks``);
+            region ``i`` is click ``i``'s.
+        points_method: ``'learned'`` (default), ``'geodesic'`` or ``'euclidean'``.
+        model: A ``PANDA`` network, or a weights name or path for ``load_model``.
+            Default: ``'panda-tiny'``.
+        device: Torch device. Default: the model's device (CPU for loaded weights).
+        pairwise: The paper's pairwise mode instead of reference mode. Default: False.
+        reference: Deprecated (reference mode is the default): ``reference=True`` is the
+            default, ``reference=False`` is ``pairwise=True``.
+
+    Returns:
+        The validated graph; its metadata names the weights, the region source and the
+        mode (``'reference'`` or ``'pairwise'``).
+    """
+    pairwise = _pairwise(pairwise, reference)
+    given = [name for name, value in (('masks', masks), ('segmenter', segmenter), ('points', points))
+             if value is not None]
+    if len(given) > 1:
+        raise PandaInputError(f'give one of masks, segmenter and points, not {" and ".join(given)}')
+    if points_method is not None and points is None:
+        raise PandaInputError('points_method applies only with points')
+    propose, regions = (None, 'masks') if masks is not None else region_proposer(segmenter, points, points_method)
+    (anchor_image, target_image), label_map = prepare_pair({'anchor': anchor, 'target': target}, propose, masks)
+    network = resolve_model(model, device)
+    where = next(network.parameters()).device
+    labels = torch.from_numpy(label_map)[None].to(where)
+    anchors, targets = (rgb8_to_tensor(image, where)[None] for image in (anchor_image, target_image))
+    graph = predict_graphs(network, anchors, targets, labels, reference=not pairwise,
+                           metadata={'regions': os.fspath(regions)})[0]
+    names = [f'{os.fspath(image)!r}' if isinstance(image, (str, os.PathLike)) else f'({side})'
+             for image, side in ((anchor, 'anchor'), (target, 'target'))]
+    message = swap_warning(graph, restored=names[0], reference=names[1])
+    if message:
+        warnings.warn(message, PandaWarning, stacklevel=2)
+    return graph
+
+
+def _pairwise(pairwise: bool, reference: bool | None) -> bool:
+    """``compare``'s mode from ``pairwise`` and the deprecated ``reference`` keyword."""
+    if reference is None:
+        return bool(pairwise)
+    if pairwise and reference:
+        raise PandaInputError('pairwise=True and reference=True exclude each other; reference mode is the '
+                              'default, so give pairwise=True alone for the pairwise mode')
+    warnings.warn(f'compare(reference={reference!r}) is deprecated: reference mode is the default; '
+                  'use pairwise=True for the pairwise mode', DeprecationWarning, stacklevel=3)
+    return not reference
+
+
+def region_proposer(segmenter=None, points=None, points_method=None) -> tuple:
+    """The region proposer of ``compare``, ``compare_pairs`` and ``duel``, and its name in graph metadata.
+
+    Args:
+        segmenter: Region proposer spec or callable (``regions.build_segmenter``). Default: ``'superpixel'``.
+        points: Clicks, one per object (then the spec is ``'points'`` or ``'points:METHOD'``).
+        points_method: Click method. Default: the click proposer's.
+
+    Returns:
+        ``(proposer, name)``: the callable ``image -> label map`` and what the graphs' ``regions`` metadata says.
+    """
+    if points is not None:
+        propose = build_segmenter(f'points:{points_method}' if points_method else 'points', points=points)
+        return propose, f'points:{propose.method}'
+    spec = 'superpixel' if segmenter is None else segmenter
+    return build_segmenter(spec), os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else type(spec).__name__
+
+
+def prepare_pair(images: dict, propose=None, masks=None) -> tuple[list, np.ndarray]:
+    """Load images of one size and their regions, proposed on the last image (the reference).
+
+    Args:
+        images: Name -> image (anything ``image_io.load_image`` reads), the one the regions come from last.
+        propose: Region proposer (``region_proposer``); unused when ``masks`` is given.
+        masks: HxW label map or NxHxW boolean masks (array or file path) instead of ``propose``.
+
+    Returns:
+        ``(images, label_map)``: HxWx3 uint8 RGB arrays in the order given, and an int64 HxW label map.
+    """
+    loaded = [load_image(image, name=name) for name, image in images.items()]
+    if len({image.shape for image in loaded}) != 1:
+        sizes = ', '.join(f'{name} is {image.shape[1]}x{image.shape[0]}' for name, image in zip(images, loaded))
+        raise PandaInputError(f'{sizes}; the images must have the same size')
+    label_map = load_masks(masks, loaded[-1].shape[:2]) if masks is not None else propose(loaded[-1])
+    return loaded, np.asarray(label_map, np.int64)
+
+
+def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor, *,
+                   reference: bool = False, region_scores: list | None = None,
+                   metadata: dict | None = None) -> list[DistortionGraph]:
+    """Distortion graphs of a batch: the one prediction path behind ``compare``, ``PandaMetric``
+    (pyiqa ``panda``, BasicSR ``calculate_panda``) and ``PandaSRModel``'s monitoring.
+
+    Args:
+        network: PANDA in eval mode.
+        anchor: Bx3xHxW anchor (restored) images in [0, 1].
+        target: Bx3xHxW target (reference) images in [0, 1].
+        label_maps: BxHxW int64 label maps.
+        reference: Reference mode (``engine.panda.reference``); default: the pairwise mode.
+        region_scores: Reference mode only: the region scores of ``reference_scores`` when the
+            caller has them already. Default: computed here.
+        metadata: Stored with every graph, beside the weights name and the mode (and in
+            reference mode ``network_relation``, see ``engine.panda.reference``).
+
+    Returns:
+        One graph per pair.
+    """
+    metadata = {'weights': getattr(network, 'weights_name', 'custom'), **(metadata or {})}
+    with torch.no_grad():
+        outputs = predict(network, anchor, target, label_maps)
+        if not reference:
+            return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
+        if region_scores is None:
+            region_scores = reference_scores(anchor, target, label_maps)
+        sides = [image_scores(outputs[label_field(side, 'score')], label_maps).tolist() for side in ('anchor', 'target')]
+    per_image = [{**metadata, 'network_relation': relation_from_scores(a, t)} for a, t in zip(*sides)]
+    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, per_image)
+
+
+def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
+                    label_map: np.ndarray) -> RegionLabels:
+    """Run the network on one pair and decode its per-region labels (see ``heads.decode``).
+
+    Args:
+        network: PANDA in eval mode.
+        anchor: HxWx3 uint8 RGB.
+        target: HxWx3 uint8 RGB.
+        label_map: HxW int label map, ``0..N-1`` regions and ``-1`` elsewhere.
+
+    Returns:
+        numpy labels, one value per region (scores as float64).
+    """
+    device = next(network.parameters()).device
+    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(device)
+    with torch.inference_mode():
+        decoded = decode(predict(network, rgb8_to_tensor(anchor, device)[None], rgb8_to_tensor(target, device)[None],
+                                  labels))
+    return decoded.map(lambda value: (value[0].double() if value.is_floating_point() else value[0]).cpu().numpy())
+
+
+def predict(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor) -> dict:
+    """PANDA's raw outputs for a batch of pairs; differentiable when gradients are enabled.
+
+    Args:
+        network: PANDA.
+        anchor: Bx3xHxW anchor images in [0, 1].
+        target: Bx3xHxW target images in [0, 1].
+        label_maps: BxHxW int64 label maps (``-1`` outside regions), e.g. from ``label_maps_of``.
+
+    Returns:
+        The network's outputs (see ``PandaHeads.forward``), one slot per region of the image
+        with the most regions; slots beyond an image's own regions are padding.
+    """
+    count = int(label_maps.max()) + 1
+    capacity = len(network.token_pool.tokens)
+    if count > capacity:
+        raise PandaInputError(f'{count} regions; this model takes at most {capacity}. Use fewer '
+                              'regions (e.g. segmenter=SuperpixelSegmenter(n_regions=...))')
+    return network(anchor, target, label_maps, count)
+
+
+def label_maps_of(images: torch.Tensor, segmenter) -> torch.Tensor:
+    """Regions of each image in a batch.
+
+    Args:
+        images: Bx3xHxW images in [0, 1] (any device; gradients are not followed).
+        segmenter: A region proposer (``regions.build_segmenter``).
+
+    Returns:
+        BxHxW int64 label maps on the images' device.
+    """
+    pictures = tensor_to_rgb8(images)
+    maps = np.stack([np.asarray(segmenter(picture), np.int64) for picture in pictures])
+    return torch.from_numpy(maps).to(images.device)
+
+
+def image_scores(scores: torch.Tensor, label_maps: torch.Tensor) -> torch.Tensor:
+    """Whole-image scores: region scores weighted by region area, as ``DistortionGraph`` does.
+
+    Args:
+        scores: BxR region scores (``<side>_score`` of ``predict``).
+        label_maps: BxHxW int64 label maps.
+
+    Returns:
+        B scores in [0, 1], differentiable in ``scores``.
+    """
+    count = scores.shape[1]
+    flat = label_maps.flatten(1)
+    areas = torch.zeros(flat.shape[0], count + 1, device=scores.device, dtype=scores.dtype)
+    areas.scatter_add_(1, (flat + 1).clamp(max=count), torch.ones_like(flat, dtype=scores.dtype))
+    areas = areas[:, 1:]
+    return (areas * scores).sum(1) / areas.sum(1)
+
+
+def graphs_of(outputs: dict, label_maps: torch.Tensor, metadata: dict | None = None) -> list[DistortionGraph]:
+    """Distortion graphs of a batch from ``predict``'s outputs.
+
+    Args:
+        outputs: Outputs of ``predict``.
+        label_maps: The BxHxW label maps given to ``predict``.
+        metadata: Stored with every graph.
+
+    Returns:
+        One graph per pair.
+    """
+    decoded = decode(outputs).map(lambda value: value.detach().cpu())
+    graphs = []
+    for index, label_map in enumerate(label_maps.cpu().numpy()):
+        count = int(label_map.max()) + 1
+        labels = decoded.map(lambda value: (value[index, :count].double() if value.is_floating_point()
+                                            else value[index, :count]).numpy())
+        graphs.append(DistortionGraph.from_labels(label_map, labels.side('anchor'), labels.side('target'),
+                                                  labels.relation, metadata=metadata))
+    return graphs
+
+
+def resolve_model(model=None, device=None) -> PANDA:
+    """A PANDA network from a module, a weights name or path (cached), or the default.
+
+    Args:
+        model: ``PANDA`` network, weights name or path, or None for ``panda-tiny``.
+        device: Torch device. Default: the model's own, or CPU.
+
+    Returns:
+        The network in eval mode.
+    """
+    check_device(device)
+    if isinstance(model, PANDA):
+        return model.to(device).eval() if device is not None else model.eval()
+    name = 'panda-tiny' if model is None else os.fspath(model)
+    key = (name, os.environ.get(WEIGHTS_VARIABLE), str(device or 'cpu'))
+    if key not in _MODELS:
+        _MODELS[key] = load_model(name, device or 'cpu')
+    return _MODELS[key]

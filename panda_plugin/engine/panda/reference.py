@@ -1,0 +1,156 @@
+"""Reference mode: the distortion graph of a restored image against its known reference.
+
+In the paper's pairwise mode both images are of unknown quality and the network predicts
+every label. When the target is the reference (restoration: a restored image against its
+ground truth), the label oracle's own answer can be computed exactly, so reference mode
+uses it:
+
+- score of each region of the restored image (the anchor): its fidelity to the reference
+  region, the oracle's ``ssim_psnr`` measure (``fidelity``) with ``REFERENCE_CALIBRATIONS``
+  and pooled over the whole region; exactly 1 when the region's pixels are identical;
+- the reference side (the target): score 1, ``clean``;
+- relation: from the score gap ``1 - score`` with the official thresholds (gap below
+  ``taxonomy.SAME_THRESHOLD`` is ``same``, at or above ``SIGNIFICANT_THRESHOLD``
+  ``significantly_worse``, otherwise ``slightly_worse``);
+- distortion of the restored region: ``clean`` exactly when its score is at least
+  ``INDISTINGUISHABLE``; otherwise the trained network's most likely distortion other than
+  ``clean`` (the network sees the pair as in pairwise mode);
+- severity: ``clean`` with ``clean``; otherwise ``minor`` for a ``same`` relation,
+  ``moderate`` for ``slightly_worse`` and ``severe`` for ``significantly_worse``.
+
+The whole-image score is the area-weighted mean of the region scores, as in pairwise mode.
+Scores are differentiable in the restored image.
+
+The graph's metadata also keeps ``network_relation``: the whole-image relation of the
+restored image to the reference as the network reads the pair in pairwise mode. When it is
+``SWAPPED_RELATION`` the reference looks clearly more degraded than the restored image, and
+``swap_warning`` says that the two may have been given the wrong way round.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from panda_plugin.core.graph import DistortionGraph
+from panda_plugin.core.taxonomy import relation_ids_from_scores
+from panda_plugin.engine.panda.fidelity import Calibration, batch_fidelity
+
+#: The two modes a graph can come from (``metadata['mode']``).
+MODES = ('pairwise', 'reference')
+#: Calibration of the reference-mode measure: PSNR mapped linearly from [10, 52] dB to
+#: [0, 1] (the label oracle uses [10, 45] dB); the colour SSIM is used as it is. Chosen so
+#: that visible degradations of photographs fall below 0.9, the ``same`` limit
+#: (docs/calibration.md).
+REFERENCE_CALIBRATIONS = {'psnr': Calibration(10.0, 52.0, 1.0), 'ssim_color': Calibration(0.0, 1.0, 1.0)}
+#: Reference mode pools over every pixel of a region: its edges, which superpixels follow,
+#: are where restoration errors gather (the oracle leaves a 6-pixel band out because its
+#: neighbouring regions carry different synthetic distortions).
+REFERENCE_BORDER = 0
+#: A restored region scoring at least this is ``clean``: with a perfect structure term it
+#: takes a PSNR of about 48 dB, below what 8-bit images show.
+INDISTINGUISHABLE = 0.95
+#: ``network_relation`` of a pair whose arguments are probably swapped: the restored image at
+#: least 0.3 better than its reference. Measured on the 18 held-out bundled images at 256 px
+#: (docs/results/panda/swap_check.md): none of 198 degraded images given in the right order
+#: came out better than its reference at all, while 87 of the 198 swapped pairs reach it
+#: (all 18 with noise 0.15, 14 with JPEG quality 5, 8 with blur sigma 4).
+SWAPPED_RELATION = 'significantly_better'
+
+
+def reference_scores(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
+    """Region scores of restored images against their references.
+
+    Args:
+        restored: Bx3xHxW images in [0, 1].
+        reference: Bx3xHxW references.
+        label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
+
+    Returns:
+        One float64 tensor of region scores per image, differentiable in ``restored``.
+    """
+    return batch_fidelity(restored, reference, label_maps, 'ssim_psnr', REFERENCE_CALIBRATIONS,
+                          border=REFERENCE_BORDER)
+
+
+def reference_labels(scores, distortion_logits) -> tuple[dict, dict, np.ndarray]:
+    """Labels of both sides and relations from region scores and distortion logits.
+
+    Args:
+        scores: N region scores of the restored image in [0, 1].
+        distortion_logits: Nx15 distortion logits of the restored regions (any monotone
+            class scores).
+
+    Returns:
+        ``(anchor, target, relation_ids)``: label mappings (``distortion``, ``severity``,
+        ``score``) of the restored image and of the reference, and the relation ids.
+    """
+    scores = np.asarray(scores, np.float64)
+    logits = np.asarray(distortion_logits, np.float64).reshape(len(scores), -1)
+    relations = relation_ids_from_scores(scores, np.ones_like(scores))
+    clean = scores >= INDISTINGUISHABLE
+    distortion = np.where(clean, 0, logits[:, 1:].argmax(1) + 1)
+    severity = np.where(clean, 0, relations + 1)
+    zeros = np.zeros(len(scores), np.int64)
+    anchor = {'distortion': distortion, 'severity': severity, 'score': scores}
+    target = {'distortion': zeros, 'severity': zeros, 'score': np.ones_like(scores)}
+    return anchor, target, relations
+
+
+def swap_warning(graph: DistortionGraph, restored: str = 'the restored image',
+                 reference: str = 'the reference') -> str | None:
+    """One line saying that a reference-mode pair looks swapped, or None.
+
+    Args:
+        graph: A graph from ``compare`` or ``folder_compare`` (reference mode).
+        restored: What to call the restored image (e.g. its path).
+        reference: What to call the reference.
+
+    Returns:
+        The message when the graph's ``network_relation`` is ``SWAPPED_RELATION``, else None.
+    """
+    if graph.metadata.get('network_relation') != SWAPPED_RELATION:
+        return None
+    return (f'the reference {reference} looks more degraded than the restored image {restored} (the network '
+            f'finds the restored image {SWAPPED_RELATION.replace("_", " ")}); the two may be swapped: give the '
+            'restored image first and the reference second')
+
+
+def reference_graph(label_map: np.ndarray, scores, distortion_logits, metadata: dict | None = None) -> DistortionGraph:
+    """The reference-mode graph of one restored image.
+
+    Args:
+        label_map: HxW label map with N regions.
+        scores: N region scores (``reference_scores``).
+        distortion_logits: Nx15 distortion logits of the restored regions.
+        metadata: Stored with the graph; ``mode`` is set to ``'reference'``.
+
+    Returns:
+        The validated graph (anchor = restored image, target = reference).
+    """
+    anchor, target, relations = reference_labels(scores, distortion_logits)
+    return DistortionGraph.from_labels(label_map, anchor, target, relations,
+                                       metadata={**(metadata or {}), 'mode': 'reference'})
+
+
+def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, metadata=None) -> list:
+    """Reference-mode graphs of a batch.
+
+    Args:
+        distortion_logits: BxRx15 distortion logits of the restored images (``predict``'s
+            ``anchor_distortion``).
+        scores: One tensor of region scores per image (``reference_scores``).
+        label_maps: The B label maps.
+        metadata: Stored with the graphs: one mapping for all, or a list of one per image.
+
+    Returns:
+        One graph per image.
+    """
+    graphs = []
+    if not isinstance(metadata, list):
+        metadata = [metadata] * len(label_maps)
+    for index, label_map in enumerate(label_maps):
+        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
+        region_scores = scores[index].detach().cpu().double().numpy()
+        logits = distortion_logits[index, :len(region_scores)].detach().cpu().double().numpy()
+        graphs.append(reference_graph(label_map, region_scores, logits, metadata[index]))
+    return graphs

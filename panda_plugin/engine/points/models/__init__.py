@@ -1,0 +1,1 @@
+"""Networks and losses of click regions; the pixel encoder they share."""
