@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench photos clean
+.PHONY: demo test bench mutation photos clean
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.panda.bench_generation
 	$(BIN)/python -m benchmarks.panda.measure_scorers
+
+# Deliberate breakages of a temporary copy of the package, each caught by the tests or not.
+mutation: $(STAMP)
+	$(BIN)/python benchmarks/mutation_smoke.py --markdown docs/results/panda/mutation.md
 
 # Training and held-out photographs from pinned Debian wallpaper packages (see docs/training.md).
 photos: $(STAMP)

@@ -10,7 +10,7 @@ setup(
     description='Panoptic Pairwise Distortion Graphs (PANDA) for BasicSR and pyiqa',
     long_description=Path(__file__).with_name('README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     packages=find_packages(include=['panda_plugin', 'panda_plugin.*']),
     package_data={'panda_plugin': ['weights/*.safetensors', 'weights/*.npz']},
     install_requires=[

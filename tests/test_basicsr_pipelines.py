@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from training_runs import assert_resumed_like_uninterrupted, one_image_per_epoch
 
 import panda_plugin
 from panda_plugin.adapters.cli import main
@@ -205,13 +206,21 @@ def test_cpu_fallbacks_are_installed_on_import_only_without_cuda():
 
 
 def test_launcher_pytorch_without_torchrun_is_one_line(tmp_path, capsys, monkeypatch):
-    if torch.cuda.is_available():
-        pytest.skip('BasicSR starts nccl itself where CUDA is available')
+    from panda_plugin.adapters.basicsr import cpu
+
+    # as on a machine without CUDA (with CUDA, BasicSR's own init_dist starts nccl)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    installed_here = not cpu.ORIGINALS
+    assert cpu.install_cpu_fallbacks()
     for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
         monkeypatch.delenv(name, raising=False)
     options = tmp_path / 'x.yml'
     options.write_text(PANDA_OPTIONS.format(data=tmp_path / 'none.lmdb', iters=2))
-    assert main(['train', '-opt', str(options), '--launcher', 'pytorch']) == 2
+    try:
+        assert main(['train', '-opt', str(options), '--launcher', 'pytorch']) == 2
+    finally:
+        if installed_here:
+            cpu.remove_cpu_fallbacks()
     assert 'needs RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT in the environment' in capsys.readouterr().err
 
 
@@ -262,19 +271,23 @@ def test_panda_test_runs_the_shipped_sr_test_options(sr_data, tmp_path, monkeypa
 @pytest.mark.slow
 def test_basicsr_own_train_and_test_pipelines_after_import_panda_plugin(sr_data, tmp_path, monkeypatch):
     """BasicSR's train_pipeline, through the documented one-liner, resumes with --auto_resume
-    on this CPU machine a run of an option file with the plugin's model, loss and metric; then
-    BasicSR's test_pipeline tests the result (in this process, which imported panda_plugin)."""
+    on this CPU machine a run of an option file with the plugin's model, loss and metric, and
+    ends where the uninterrupted run ends; then BasicSR's test_pipeline tests the result (in
+    this process, which imported panda_plugin)."""
     import basicsr.test
 
     from panda_plugin.adapters.basicsr.training import reset_basicsr_logger
 
     monkeypatch.chdir(tmp_path)
-    for iters in (2, 4):
-        (tmp_path / f'sr_{iters}.yml').write_text(SR_OPTIONS.format(name='sr_own', data=sr_data, iters=iters))
-    assert main(['train', '-opt', 'sr_2.yml']) == 0  # the state to resume from
+    for name, iters in (('sr_own', 2), ('sr_own', 4), ('sr_whole', 4)):
+        (tmp_path / f'{name}_{iters}.yml').write_text(
+            one_image_per_epoch(SR_OPTIONS.format(name=name, data=sr_data, iters=iters), name))
+    assert main(['train', '-opt', 'sr_own_2.yml']) == 0  # the state to resume from
     python(['-c', "import panda_plugin, basicsr.train as t; t.train_pipeline('.')",
-            '-opt', 'sr_4.yml', '--auto_resume'], tmp_path)
+            '-opt', 'sr_own_4.yml', '--auto_resume'], tmp_path)
+    assert main(['train', '-opt', 'sr_whole_4.yml']) == 0
     root = tmp_path / 'experiments' / 'sr_own'
+    assert_resumed_like_uninterrupted(root, tmp_path / 'experiments' / 'sr_whole', resumed_at=2, last=4)
     log = run_log(root)
     assert re.search(r'Resuming training from epoch: \d+, iter: 2\.', log)
     assert 'l_panda' in log and 'PANDA sr_val @ 4' in log and re.search(r'# panda: 0\.\d+', log)

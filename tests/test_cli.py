@@ -21,3 +21,45 @@ def test_bad_input_is_one_line_and_status_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count('\n') == 0 and 'Traceback' not in result.stderr
     assert 'nope' in result.stderr and 'does not exist' in result.stderr
+
+
+def test_demo_writes_its_five_files(tmp_path, capsys):
+    """README: ``panda demo`` degrades the quadrants of a held-out photograph (severe blur,
+    moderate noise, severe JPEG, clean), compares it with the clean image (its reference, the
+    default mode) and writes five files."""
+    import cv2
+    import numpy as np
+
+    from panda_plugin import DistortionGraph
+    from panda_plugin.engine.data.bundled import packaged_image
+    from panda_plugin.engine.image_io import square_crop
+
+    out = tmp_path / 'demo_output'
+    assert main(['demo', '--out', str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ['pair.json', 'pair.png', 'quadrants.png', 'reference.png',
+                                                      'restored.png']
+    clean = square_crop(packaged_image('skimage', 'coffee'), 384)
+    target = cv2.imread(str(out / 'reference.png'))[:, :, ::-1]
+    anchor = cv2.imread(str(out / 'restored.png'))[:, :, ::-1]
+    assert np.array_equal(target, clean)
+    quadrants = cv2.imread(str(out / 'quadrants.png'), cv2.IMREAD_UNCHANGED)
+    expected = np.array([[0, 1], [2, 3]]).repeat(192, 0).repeat(192, 1)
+    assert np.array_equal(quadrants, expected)
+    changed = [not np.array_equal(anchor[quadrants == q], clean[quadrants == q]) for q in range(4)]
+    assert changed == [True, True, True, False]
+    graph = DistortionGraph.from_json(out / 'pair.json')
+    assert graph.metadata['mode'] == 'reference'
+    assert [r.anchor.distortion for r in graph.regions] == ['blur', 'noise', 'compression', 'clean']
+    assert [r.relation for r in graph.regions] == ['significantly_worse'] * 3 + ['same']
+    # reference mode: the severity follows the score gap, so the moderate noise is severe for fidelity
+    assert [r.anchor.severity for r in graph.regions] == ['severe'] * 3 + ['clean']
+    assert [(r.target.distortion, r.target.score) for r in graph.regions] == [('clean', 1.0)] * 4
+    # the picture: a real image, anchor and target side by side, in colour
+    picture = cv2.imread(str(out / 'pair.png'))
+    assert picture is not None and picture.shape[0] >= 384 and picture.shape[1] >= 2 * 384
+    colours = np.unique(picture.reshape(-1, 3), axis=0)   # a palette PNG: up to 256 colours
+    assert len(colours) >= 64 and picture.std() > 30
+    left, right = np.split(picture[:, :picture.shape[1] // 2 * 2], 2, axis=1)
+    assert np.abs(left.astype(int) - right).mean() > 5   # the degraded anchor beside the clean target
+    table = capsys.readouterr().out
+    assert table.count('reference mode') == 1 and 'blur/severe' in table and 'whole image: restored' in table

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from panda_plugin import PandaInputError
-from panda_plugin.core.taxonomy import DISTORTIONS, relation_ids_from_scores
+from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, relation_ids_from_scores
 from panda_plugin.engine.panda.data import builder
 from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 from panda_plugin.engine.panda.data.dataset import PandaSetDataset
@@ -44,8 +44,26 @@ def test_records_are_labelled_consistently(easy):
             degraded = np.array(version['distortion']) > 0
             assert 0.5 <= degraded.mean() <= 1.0
             assert all((d == 0) == (s == 0) for d, s in zip(version['distortion'], version['severity']))
-        np.testing.assert_array_equal(
-            labels['relation'], relation_ids_from_scores(labels['anchor']['score'], labels['target']['score']))
+        by_hand = [relation_by_hand(a, t) for a, t in zip(labels['anchor']['score'], labels['target']['score'])]
+        assert [RELATIONS[i] for i in labels['relation']] == by_hand
+
+
+def relation_by_hand(anchor: float, target: float) -> str:
+    """The paper's rule, written out: a gap under 0.1 is the same, from 0.3 significant."""
+    gap = anchor - target
+    if abs(gap) < 0.1:
+        return 'same'
+    return ('significantly_' if abs(gap) >= 0.3 else 'slightly_') + ('better' if gap > 0 else 'worse')
+
+
+def test_relations_from_scores_by_hand():
+    anchor = [0.5, 0.5625, 0.4375, 0.625, 0.375, 0.8125, 0.1875, 1.0, 0.0, 0.75]
+    target = [0.5] * 9 + [0.75]
+    #         gap 0 / +-0.0625: same; +-0.125: slightly; +-0.3125: significantly; +-0.5: significantly
+    expected = ['same', 'same', 'same', 'slightly_better', 'slightly_worse', 'significantly_better',
+                'significantly_worse', 'significantly_better', 'significantly_worse', 'same']
+    assert [RELATIONS[i] for i in relation_ids_from_scores(anchor, target)] == expected
+    assert expected == [relation_by_hand(a, t) for a, t in zip(anchor, target)]
 
 
 def test_a_blurred_region_is_labelled_blur_and_scores_below_its_clean_twin(small_astronaut):
@@ -202,12 +220,18 @@ def test_rescaled_versions_are_labelled_blur_or_pixelate_with_severity_from_the_
 
 
 def test_severity_bins_follow_the_measured_scores():
+    """Worked by hand from the measured means: blur (0.795, 0.652, 0.552) puts the bounds at
+    (1 + 0.795) / 2 = 0.8975, (0.795 + 0.652) / 2 = 0.7235 and (0.652 + 0.552) / 2 = 0.602;
+    noise (0.533, 0.215, 0.103) at 0.7665, 0.374 and 0.159."""
     from panda_plugin.engine.panda.data.versions import SEVERITY_SCORES, severity_from_score
 
-    assert severity_from_score('blur', 0.99) == 0
+    assert SEVERITY_SCORES['blur'] == (0.795, 0.652, 0.552) and SEVERITY_SCORES['noise'] == (0.533, 0.215, 0.103)
+    blur = {0.99: 0, 0.898: 0, 0.897: 1, 0.795: 1, 0.724: 1, 0.723: 2, 0.603: 2, 0.601: 3, 0.0: 3}
+    noise = {1.0: 0, 0.767: 0, 0.766: 1, 0.375: 1, 0.373: 2, 0.160: 2, 0.158: 3, 0.0: 3}
+    for kind, table in (('blur', blur), ('noise', noise)):
+        assert {score: severity_from_score(kind, score) for score in table} == table, kind
     for kind, means in SEVERITY_SCORES.items():
         assert [severity_from_score(kind, m) for m in means] == [1, 2, 3]
-    assert severity_from_score('noise', 0.0) == 3
 
 
 def test_whole_image_versions_label_every_region_alike(small_astronaut):

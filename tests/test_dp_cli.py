@@ -1,6 +1,7 @@
 """``panda dp-sweep`` end to end on a tiny patch prior and a 32x32 image."""
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -40,9 +41,20 @@ def test_dp_sweep_runs_end_to_end(tmp_path, tiny_prior, small_astronaut, capsys)
     report = json.loads((out / 'sweep.json').read_text())
     assert report['conditioning'] == 'exact'  # the patch mixture's closed-form posterior for denoising
     assert set(report['runs']) == {'lambda=0', 'lambda=1', 'average=2', 'deterministic'}
-    for run in report['runs'].values():
-        assert {'psnr', 'mse', 'patch_sw2', 'panda_fd'} <= set(run['mean']) and np.isfinite(run['mean']['psnr'])
-        assert set(run['per_image']) == {'astronaut'} and run['per_image']['astronaut']['panda_fd'] >= 0
+    clean = square_crop(small_astronaut, 32).astype(np.float64) / 255
+    noisy_psnr = report['measurement_psnr']['astronaut']
+    outputs = {}
+    for name, run in report['runs'].items():
+        assert {'psnr', 'mse', 'patch_sw2', 'panda_fd'} <= set(run['mean']) and set(run['per_image']) == {'astronaut'}
+        measured = run['per_image']['astronaut']
+        assert measured['psnr'] == pytest.approx(-10 * np.log10(measured['mse']), abs=1e-6)
+        assert measured['psnr'] > noisy_psnr + 1   # the restoration removes noise
+        # the written picture is the measured output: PSNR from its 8-bit pixels, by hand
+        outputs[name] = cv2.imread(str(out / 'images' / f'astronaut_{name}.png'))[:, :, ::-1].astype(np.float64) / 255
+        assert -10 * np.log10(np.mean((outputs[name] - clean) ** 2)) == pytest.approx(measured['psnr'], abs=0.1)
+        # one image: the pooled distance is the image's own; the output is not the reference
+        assert run['mean']['panda_fd'] == pytest.approx(measured['panda_fd']) and measured['panda_fd'] > 0
+    assert np.abs(outputs['lambda=0'] - outputs['lambda=1']).max() > 0.05   # lambda changes the output
     regions = report['regions']['astronaut']
     assert len(regions['regions']) == 16 and set(regions['by_kind']) == {'texture', 'flat'}
     assert (out / 'dp_curve.png').is_file() and (out / 'regions_astronaut.png').is_file()

@@ -89,12 +89,17 @@ def test_a_lambda_map_scales_each_pixel_variance_by_its_own_lambda():
 
 
 def test_bad_inputs_say_what_is_accepted():
-    for spec in ('noise', 'noise:-1', 'blur:x', 'jpeg:3', 'sr:1', 'sr:2.5', 'blur:2:0'):
-        with pytest.raises(PandaInputError):
+    accepted = r'; accepted: noise:SIGMA, blur:SIGMA\[:NOISE\] or sr:FACTOR\[:NOISE\]'
+    for spec, message in (('noise', "degradation 'noise'" + accepted), ('noise:-1', "'noise:-1'" + accepted),
+                          ('blur:x', "'blur:x'" + accepted), ('jpeg:3', "'jpeg:3'" + accepted),
+                          ('sr:1', r'factor 1\.0; accepted: an integer >= 2'),
+                          ('sr:2.5', r'factor 2\.5; accepted: an integer >= 2'),
+                          ('blur:2:0', "'blur:2:0': the noise must be > 0")):
+        with pytest.raises(PandaInputError, match=message):
             parse_degradation(spec)
     with pytest.raises(PandaInputError, match='lambda'):
         reverse_diffusion(lambda x, a: -x, torch.zeros(1, 2), vp_schedule(10), 1.5)
-    with pytest.raises(PandaInputError):
+    with pytest.raises(PandaInputError, match='diffusion steps 1; accepted: an integer >= 2'):
         vp_schedule(1)
     with pytest.raises(PandaInputError, match='multiples'):
         Downsample(4)(torch.zeros(1, 1, 6, 6))

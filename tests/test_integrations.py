@@ -8,6 +8,7 @@ import numpy as np
 import pyiqa
 import pytest
 import torch
+from training_runs import assert_resumed_like_uninterrupted, one_image_per_epoch
 
 import panda_plugin
 from panda_plugin.adapters.basicsr.metric import calculate_panda
@@ -175,11 +176,12 @@ def test_sr_training_logs_graphs_to_tensorboard_and_resumes(sr_data, tmp_path, m
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     monkeypatch.chdir(tmp_path)
-    for iters in (2, 4):
-        options = tmp_path / f'sr_{iters}.yml'
-        options.write_text(SR_OPTIONS.format(data=sr_data, iters=iters))
+    for name, iters in (('sr_tiny', 2), ('sr_tiny', 4), ('sr_whole', 4)):
+        options = tmp_path / f'{name}_{iters}.yml'
+        options.write_text(one_image_per_epoch(SR_OPTIONS.format(data=sr_data, iters=iters), name))
         assert main(['train', '-opt', str(options), '--auto_resume']) == 0
     root = tmp_path / 'experiments' / 'sr_tiny'
+    assert_resumed_like_uninterrupted(root, tmp_path / 'experiments' / 'sr_whole', resumed_at=2, last=4)
     assert (root / 'models' / 'net_g_4.pth').is_file()
     logs = '\n'.join(p.read_text() for p in root.glob('train_sr_tiny_*.log'))
     assert re.search(r'Resuming training from epoch: \d+, iter: 2', logs)

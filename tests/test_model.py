@@ -124,14 +124,71 @@ def test_weights_export_round_trip_and_errors(network, tmp_path, monkeypatch):
 OPTION_FILES = sorted((Path(__file__).parents[1] / 'options').glob('*.yml'))
 
 
+def _first_conv_width(network) -> int:
+    return next(m for m in network.modules() if isinstance(m, torch.nn.Conv2d)).out_channels
+
+
+#: What each network option became in the built network, read from its layers (an option
+#: missing here is read from the attribute of its name).
+BUILT = {
+    'PANDA': {
+        'encoder': lambda n: n.encoder.backbone.pretrained_cfg['architecture'],
+        'encoder_levels': lambda n: list(n.encoder.backbone.feature_info.out_indices),
+        'freeze_encoder': lambda n: not any(p.requires_grad for p in n.encoder.backbone.parameters()),
+        'dim': lambda n: n.heads.score[0].in_features,
+        'tokens': lambda n: n.token_pool.tokens.shape[0],
+        'blocks': lambda n: len(n.decoder.blocks),
+        'heads': lambda n: n.decoder.blocks[0].self_attention.num_heads,
+        'ffn_ratio': lambda n: n.decoder.blocks[0].ffn[0].out_features // n.decoder.blocks[0].ffn[0].in_features,
+    },
+    'MSRResNet': {
+        'num_in_ch': lambda n: n.conv_first.in_channels,
+        'num_out_ch': lambda n: n.conv_last.out_channels,
+        'num_feat': lambda n: n.conv_first.out_channels,
+        'num_block': lambda n: len(n.body),
+    },
+    'PointDistanceNet': {
+        'width': _first_conv_width,
+        'heads': lambda n: n.cross.num_heads,
+        'dim': lambda n: n.encoder.head.out_channels,
+    },
+    'ClickBoundaryNet': {'width': _first_conv_width},
+    'PanopticSegmenterNet': {'width': _first_conv_width},
+    'ScoreUNet': {
+        'channels': lambda n: n.head.in_channels,
+        'widths': lambda n: [n.head.out_channels] + [block.conv1.out_channels for block in n.down],
+        'emb_dim': lambda n: n.embed[0].in_features,
+    },
+}
+
+
+def _loss_option(loss, key: str):
+    """The value a loss holds for one of its options."""
+    stem = key.removesuffix('_weight')
+    for table, name in ((getattr(loss, 'weights', None), stem), (getattr(loss, 'weights', None), f'l_{stem}'),
+                        (getattr(loss, 'smoothing', None), key.removesuffix('_smoothing'))):
+        if isinstance(table, dict) and name in table:
+            return table[name]
+    if key == 'steps':
+        return len(loss.levels)
+    if key == 'weights':
+        return loss.metric.network.weights_name
+    if key == 'segmenter':
+        return loss.metric.segmenter
+    return getattr(loss, key)
+
+
 @pytest.mark.parametrize('path', OPTION_FILES, ids=[p.name for p in OPTION_FILES])
 def test_option_files_build_their_network_and_losses(path):
+    """Each option file's network is the arch it names with every option in effect (read back
+    from the layers), and each loss holds the file's weights."""
     import yaml
     from basicsr.archs import build_network
     from basicsr.losses import build_loss
     from basicsr.utils.options import ordered_yaml
 
     from panda_plugin.adapters.basicsr.registry import register_plugin
+    from panda_plugin.engine.regions import build_segmenter
 
     register_plugin()
     options = yaml.load(path.read_text(encoding='utf-8'), Loader=ordered_yaml()[0])
@@ -142,9 +199,24 @@ def test_option_files_build_their_network_and_losses(path):
         return
     network_opt = dict(options['network_g'])
     network_opt.pop('encoder_checkpoint', None)  # a local file users provide
-    assert isinstance(build_network(network_opt), torch.nn.Module)
+    network = build_network(dict(network_opt))
+    kind = network_opt.pop('type')
+    assert type(network).__name__ == kind
+    readers = BUILT[kind]
+    built = {key: readers[key](network) if key in readers else getattr(network, key) for key in network_opt}
+    assert built == {key: list(value) if isinstance(value, (list, tuple)) else value
+                     for key, value in network_opt.items()}
     train = options.get('train') or {}
     losses = [train[k] for k in ('loss_opt', 'pixel_opt', 'panda_opt') if k in train]
     assert losses or path.name.startswith('test_')
     for loss_opt in losses:
-        assert isinstance(build_loss(dict(loss_opt)), torch.nn.Module)
+        loss_opt = dict(loss_opt)
+        loss = build_loss(dict(loss_opt))
+        assert type(loss).__name__ == loss_opt.pop('type')
+        for key, value in loss_opt.items():
+            held = _loss_option(loss, key)
+            if key == 'segmenter':
+                expected = build_segmenter(value)
+                assert (type(held), vars(held)) == (type(expected), vars(expected)), (key, value)
+            else:
+                assert held == value, (key, held, value)

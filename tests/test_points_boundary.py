@@ -1,9 +1,12 @@
 """Tests for the click distance over a learned border cost: network, click-only loss, BasicSR model."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
+from training_runs import assert_losses_fall
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
@@ -126,30 +129,49 @@ model_type: ClickBoundaryModel
 num_gpu: 0
 manual_seed: 0
 datasets:
-  train: {{name: scenes, type: PointsDataset, dataroot: {data}, num_worker_per_gpu: 0, batch_size_per_gpu: 2,
-           dataset_enlarge_ratio: 1, prefetch_mode: ~}}
+  train: {{name: scenes, type: PointsDataset, dataroot: {data}, use_hflip: false, use_rot: false,
+           num_worker_per_gpu: 0, batch_size_per_gpu: 3, dataset_enlarge_ratio: 1, prefetch_mode: ~}}
   val: {{name: scenes_val, type: PointsDataset, dataroot: {data}}}
 network_g: {{type: ClickBoundaryNet, width: 8, input_size: 48}}
-path: {{pretrain_network_g: ~, strict_load_g: true, resume_state: ~}}
+path: {{pretrain_network_g: {init}, strict_load_g: true, resume_state: ~}}
 train:
   optim_g: {{type: AdamW, lr: !!float 1e-3}}
   scheduler: {{type: MultiStepLR, milestones: [100], gamma: 0.5}}
-  total_iter: 2
+  total_iter: 6
   warmup_iter: -1
   loss_opt: {{type: ClickSeparationLoss}}
-val: {{val_freq: 2, save_img: false, metrics: {{pq: {{better: higher}}}}}}
-logger: {{print_freq: 1, save_checkpoint_freq: 2, use_tb_logger: false}}
+val: {{val_freq: 6, save_img: false, metrics: {{pq: {{better: higher}}}}}}
+logger: {{print_freq: 1, save_checkpoint_freq: 6, use_tb_logger: false}}
 dist_params: {{backend: gloo, port: 29500}}
 """
 
 
-def test_panda_train_and_export_the_border_cost(train_on_pseudo_scenes):
+def test_panda_train_and_export_the_border_cost(train_on_pseudo_scenes, tmp_path):
+    """Six steps on one fixed batch (the three scenes, uncropped) from a known start: the
+    training loss falls, and the exported border cost is the trained network, not the start."""
     from panda_plugin.adapters.cli import main
     from panda_plugin.engine.points.learned import load_point_model
 
-    root, options, log = train_on_pseudo_scenes(BOUNDARY_OPTIONS, 'points_boundary_test')
-    assert 'l_separation' in log and 'Validation scenes_val @ 2: pq:' in log
+    torch.manual_seed(0)
+    init = tmp_path / 'init.pth'
+    start = ClickBoundaryNet(width=8, input_size=48).state_dict()
+    torch.save({'params': start}, init)
+    root, options, log = train_on_pseudo_scenes(BOUNDARY_OPTIONS.replace('{init}', str(init)), 'points_boundary_test')
+    assert_losses_fall(root, ('l_total',))
+    assert re.search(r'Validation scenes_val @ 6: pq: \d', log)
     out = root / 'border.safetensors'
-    assert main(['export-point-weights', str(root / 'models' / 'net_g_2.pth'), '--opt', str(options),
+    assert main(['export-point-weights', str(root / 'models' / 'net_g_6.pth'), '--opt', str(options),
                  '--out', str(out)]) == 0
-    assert isinstance(load_point_model(out), ClickBoundaryNet)
+    exported = load_point_model(out)
+    assert isinstance(exported, ClickBoundaryNet)
+    trained = torch.load(root / 'models' / 'net_g_6.pth', weights_only=True)['params']
+    assert exported.state_dict().keys() == trained.keys() == start.keys()
+    for key, value in exported.state_dict().items():
+        assert torch.equal(value, trained[key]), key
+    moved = [key for key, value in trained.items() if value.is_floating_point() and not torch.equal(value, start[key])]
+    weights = [key for key, value in start.items() if key.endswith('weight') and value.is_floating_point()]
+    assert set(weights) <= set(moved)
+    scene = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(1))
+    begin = ClickBoundaryNet(width=8, input_size=48).eval()
+    begin.load_state_dict(start)
+    assert not torch.allclose(exported.eval().probability(scene), begin.probability(scene))

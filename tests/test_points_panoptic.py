@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import re
 
 import cv2
 import numpy as np
 import pytest
 import torch
 from skimage import data
+from training_runs import assert_losses_fall
 
+import panda_plugin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import MIN_REGION_AREA
 from panda_plugin.engine.points.learned import export_point_weights
@@ -47,10 +50,8 @@ def test_segmenter_covers_every_pixel_and_respects_limits(tiny_weights, shape):
     assert np.array_equal(segmenter(image), labels)  # deterministic
 
 
-def test_shipped_segmenter_finds_objects():
-    """Three flat discs over a background (with noise) come out as four whole instances."""
-    from panda_plugin.engine.points.panoptic_quality import panoptic_quality
-
+def discs() -> tuple[np.ndarray, np.ndarray]:
+    """Three flat discs over a background, with noise, and their instance map (0: background)."""
     image = np.zeros((96, 96, 3), np.uint8)
     image[:] = (70, 120, 200)
     truth = np.zeros((96, 96), np.int32)
@@ -58,8 +59,30 @@ def test_shipped_segmenter_finds_objects():
                                               ((48, 75), (230, 220, 60)))):
         disc = cv2.circle(np.zeros((96, 96), np.uint8), centre, 15, 1, -1) > 0
         image[disc], truth[disc] = colour, index + 1
-    image = np.clip(image + np.random.default_rng(0).normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    return np.clip(image + np.random.default_rng(0).normal(0, 6, image.shape), 0, 255).astype(np.uint8), truth
+
+
+def _assert_instances(labels: np.ndarray, truth: np.ndarray) -> list:
+    """Each instance of ``truth`` is one region of ``labels`` (IoU >= 0.9); returns their ids."""
+    assert int(labels.max()) + 1 == int(truth.max()) + 1
+    found = []
+    for instance in range(int(truth.max()) + 1):
+        inside = truth == instance
+        region = np.bincount(labels[inside]).argmax()
+        iou = (inside & (labels == region)).sum() / (inside | (labels == region)).sum()
+        assert iou >= 0.9, (instance, iou)
+        found.append(int(region))
+    assert sorted(found) == list(range(len(found)))
+    return found
+
+
+def test_shipped_segmenter_finds_objects():
+    """Three flat discs over a background (with noise) come out as four whole instances."""
+    from panda_plugin.engine.points.panoptic_quality import panoptic_quality
+
+    image, truth = discs()
     labels = build_segmenter('panoptic')(image)
+    _assert_instances(labels, truth)
     assert _assert_partition(labels, image.shape[:2]) == 4
     assert panoptic_quality([labels], [truth])['rq'] == 100
 
@@ -135,33 +158,39 @@ def test_bad_specs_and_options(tiny_weights, tmp_path):
 
 
 def test_cli_compare_with_panoptic_segmenter(tmp_path):
+    """The second disc blurred inside its own outline: four regions, the disc's region well below
+    1 and every region without a changed pixel exactly 1."""
     from panda_plugin.adapters.cli import main
     from panda_plugin.engine.image_io import save_image
 
-    reference = cv2.resize(data.coffee(), (96, 64), interpolation=cv2.INTER_AREA)
-    restored = cv2.GaussianBlur(reference, (0, 0), 2)
+    reference, truth = discs()
+    restored = np.where((truth == 2)[..., None], cv2.GaussianBlur(reference, (0, 0), 2), reference)
     save_image(tmp_path / 'ref.png', reference)
     save_image(tmp_path / 'out.png', restored)
     out = tmp_path / 'graph.json'
-    assert main(['compare', str(tmp_path / 'out.png'), str(tmp_path / 'ref.png'), '--reference',
+    assert main(['compare', str(tmp_path / 'out.png'), str(tmp_path / 'ref.png'),
                  '--segmenter', 'panoptic', '--json', str(out)]) == 0
-    graph = json.loads(out.read_text())
-    expected = PanopticSegmenter()(reference)  # the shipped weights
-    assert len(graph['regions']) == int(expected.max()) + 1
+    graph = panda_plugin.DistortionGraph.from_json(out)
+    ids = _assert_instances(graph.label_map, truth)
+    assert graph.regions[ids[2]].anchor.score < 0.95
+    changed = (restored != reference).any(-1)
+    untouched = [region for region in graph.regions if not changed[graph.label_map == region.id].any()]
+    assert len(untouched) >= 2 and all(region.anchor.score == 1.0 for region in untouched)
 
 
-def test_cli_regions_without_clicks(tiny_weights, tmp_path, capsys):
+def test_cli_regions_without_clicks(tmp_path, capsys):
     from panda_plugin.adapters.cli import main
     from panda_plugin.engine.image_io import save_image
 
-    image = cv2.resize(data.astronaut(), (64, 64), interpolation=cv2.INTER_AREA)
+    image, truth = discs()
     save_image(tmp_path / 'photo.png', image)
     out = tmp_path / 'labels.png'
-    assert main(['regions', str(tmp_path / 'photo.png'), '--segmenter', f'panoptic:{tiny_weights}',
+    assert main(['regions', str(tmp_path / 'photo.png'), '--segmenter', 'panoptic',
                  '--out', str(out), '--viz', str(tmp_path / 'viz.png')]) == 0
-    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED).astype(np.int32) - 1
-    assert np.array_equal(written, PanopticSegmenter(tiny_weights)(image))
-    assert (tmp_path / 'viz.png').is_file()
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint16   # value i + 1 for region i
+    _assert_instances(written.astype(np.int32) - 1, truth)
+    assert cv2.imread(str(tmp_path / 'viz.png')).shape[:2] == (96, 96)
     assert main(['regions', str(tmp_path / 'photo.png'), '--out', str(out)]) == 2
     assert main(['regions', str(tmp_path / 'photo.png'), '--points', '3,4', '--segmenter', 'grid',
                  '--out', str(out)]) == 2
@@ -179,9 +208,10 @@ datasets:
     type: PointsDataset
     dataroot: {data}
     pseudo_labels: {pseudo}
-    crop_size: 32
+    use_hflip: false
+    use_rot: false
     num_worker_per_gpu: 0
-    batch_size_per_gpu: 2
+    batch_size_per_gpu: 3
     dataset_enlarge_ratio: 1
     prefetch_mode: ~
   val:
@@ -189,28 +219,41 @@ datasets:
     type: PointsDataset
     dataroot: {data}
 network_g: {{type: PanopticSegmenterNet, width: 8, embed_dim: 4, input_size: 48}}
-path: {{pretrain_network_g: ~, strict_load_g: true, resume_state: ~}}
+path: {{pretrain_network_g: {init}, strict_load_g: true, resume_state: ~}}
 train:
   optim_g: {{type: AdamW, lr: !!float 1e-3}}
   scheduler: {{type: MultiStepLR, milestones: [100], gamma: 0.5}}
-  total_iter: 2
+  total_iter: 6
   warmup_iter: -1
   loss_opt: {{type: PanopticEmbeddingLoss}}
 val:
-  val_freq: 2
+  val_freq: 6
   save_img: false
   metrics: {{pq: {{better: higher}}}}
-logger: {{print_freq: 1, save_checkpoint_freq: 2, use_tb_logger: false}}
+logger: {{print_freq: 1, save_checkpoint_freq: 6, use_tb_logger: false}}
 dist_params: {{backend: gloo, port: 29500}}
 """
 
 
 def test_panda_train_fits_the_segmenter_on_pseudo_labels(tmp_path, train_on_pseudo_scenes):
+    """Six steps on one fixed batch (the three scenes and their pseudo-labels, uncropped) from a
+    known start: the embedding loss falls, and the exported segmenter is the trained network."""
     from panda_plugin.adapters.cli import main
+    from panda_plugin.engine.points.learned import load_point_model
 
-    root, options, log = train_on_pseudo_scenes(TRAIN_OPTIONS, 'panoptic_tiny_test')
-    assert 'l_pull' in log and 'l_boundary' in log and 'Validation scenes_val @ 2: pq:' in log
+    torch.manual_seed(0)
+    init = tmp_path / 'init.pth'
+    start = PanopticSegmenterNet(width=8, embed_dim=4, input_size=48).state_dict()
+    torch.save({'params': start}, init)
+    root, options, log = train_on_pseudo_scenes(TRAIN_OPTIONS.replace('{init}', str(init)), 'panoptic_tiny_test')
+    assert_losses_fall(root, ('l_total', 'l_push'))
+    assert 'l_boundary' in log and re.search(r'Validation scenes_val @ 6: pq: \d', log)
     out = tmp_path / 'panoptic.safetensors'
-    assert main(['export-point-weights', str(root / 'models' / 'net_g_2.pth'), '--opt', str(options),
+    assert main(['export-point-weights', str(root / 'models' / 'net_g_6.pth'), '--opt', str(options),
                  '--out', str(out)]) == 0
+    trained = torch.load(root / 'models' / 'net_g_6.pth', weights_only=True)['params']
+    exported = load_point_model(out, PanopticSegmenterNet).state_dict()
+    assert exported.keys() == trained.keys() == start.keys()
+    assert all(torch.equal(value, trained[key]) for key, value in exported.items())
+    assert any(value.is_floating_point() and not torch.equal(value, start[key]) for key, value in trained.items())
     _assert_partition(PanopticSegmenter(out)(data.astronaut()), (512, 512))

@@ -161,16 +161,19 @@ def test_monitoring_scores_the_ground_truth_against_itself_one(coffee):
     assert graphs[0].anchor_score == 1.0 and graphs[0].metadata['mode'] == 'reference'
 
 
-def test_cli_reference_flag(coffee, tmp_path, capsys):
+def test_cli_reference_mode_by_default(coffee, tmp_path, capsys):
     save_image(tmp_path / 'restored.png', blurred(coffee, 3))
     save_image(tmp_path / 'reference.png', coffee)
     out = tmp_path / 'graph.json'
-    assert main(['compare', str(tmp_path / 'restored.png'), str(tmp_path / 'reference.png'),
-                 '--reference', '--json', str(out)]) == 0
+    assert main(['compare', str(tmp_path / 'restored.png'), str(tmp_path / 'reference.png'), '--json', str(out)]) == 0
     data = json.loads(out.read_text())
     assert data['metadata']['mode'] == 'reference' and data['target']['score'] == 1.0
     assert data['relation'].endswith('worse')
     assert 'whole image' in capsys.readouterr().out
+    # the old flag still runs, and means the default
+    assert main(['compare', str(tmp_path / 'restored.png'), str(tmp_path / 'reference.png'), '--reference',
+                 '--json', str(tmp_path / 'old.json')]) == 0
+    assert json.loads((tmp_path / 'old.json').read_text()) == data
 
 
 def test_measure_matches_cielab_and_opencv_blur(coffee):

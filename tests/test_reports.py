@@ -158,6 +158,6 @@ def test_duel_region_by_region(folders, tmp_path, capsys):
 
 def test_spatial_png_of_one_pair(folders, tmp_path):
     assert main(['compare', str(folders / 'restored' / 'coffee.png'), str(folders / 'reference' / 'coffee.png'),
-                 '--reference', '--spatial', str(tmp_path / 'map.png')]) == 0
+                 '--spatial', str(tmp_path / 'map.png')]) == 0
     picture = cv2.imread(str(tmp_path / 'map.png'))
     assert picture.shape == (96, 96, 3)

@@ -1,13 +1,14 @@
-import collections
+"""``panda train`` of a tiny PANDA: checkpoints, validation, and a resume that continues the run."""
 import re
 
+import numpy as np
 import pytest
-import torch
+from training_runs import assert_resumed_like_uninterrupted, training_state
 
 from panda_plugin.adapters.cli import main
 
 OPTIONS = """
-name: tiny
+name: {name}
 model_type: PandaModel
 num_gpu: 0
 manual_seed: 0
@@ -16,8 +17,10 @@ datasets:
     name: tiny_train
     type: PandaSetDataset
     dataroot: {data}
+    use_hflip: false
+    use_rot: false
     num_worker_per_gpu: 0
-    batch_size_per_gpu: 2
+    batch_size_per_gpu: {batch}
     dataset_enlarge_ratio: 1
     prefetch_mode: ~
   val:
@@ -54,24 +57,67 @@ dist_params: {{backend: gloo, port: 29500}}
 """
 
 
-def run(tmp_path, data, iters):
-    options = tmp_path / f'tiny_{iters}.yml'
-    options.write_text(OPTIONS.format(data=data, iters=iters))
+@pytest.fixture()
+def one_pair(image_folder, tmp_path):
+    """A database of one pair (the first of four shards of ``image_folder``, one pair per image)."""
+    from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
+
+    out = tmp_path / 'one.lmdb'
+    report = make_dataset(image_folder, out, BuildSettings(pairs_per_image=1, size=64, seed=3, shard=(0, 4)),
+                          progress=False)
+    assert report.records == 1
+    return out
+
+
+def run(tmp_path, data, name, iters, batch=1):
+    options = tmp_path / f'{name}_{iters}.yml'
+    options.write_text(OPTIONS.format(name=name, data=data, iters=iters, batch=batch))
     assert main(['train', '-opt', str(options), '--auto_resume']) == 0
-    return (tmp_path / 'experiments' / 'tiny').glob('train_tiny_*.log')
+    return tmp_path / 'experiments' / name
 
 
 @pytest.mark.slow
-def test_two_iterations_write_a_checkpoint_and_resume(tiny_bench, tmp_path, monkeypatch):
+def test_a_resumed_run_ends_as_the_uninterrupted_run(one_pair, tmp_path, monkeypatch):
+    """One pair, one batch per epoch (see ``training_runs``): 2 iterations, a resume to 4, and 4 in one go."""
     monkeypatch.chdir(tmp_path)
-    run(tmp_path, tiny_bench, 2)
-    root = tmp_path / 'experiments' / 'tiny'
-    assert (root / 'models' / 'net_g_2.pth').is_file()
-    with torch.serialization.safe_globals([collections.Counter]):
-        state = torch.load(root / 'training_states' / '2.state', weights_only=True)
-    assert state['iter'] == 2
-    logs = list(run(tmp_path, tiny_bench, 4))
-    text = '\n'.join(log.read_text() for log in logs)
+    root = run(tmp_path, one_pair, 'tiny', 2)
+    assert (root / 'models' / 'net_g_2.pth').is_file() and training_state(root, 2)['iter'] == 2
+    run(tmp_path, one_pair, 'tiny', 4)
+    text = '\n'.join(log.read_text() for log in root.glob('train_tiny_*.log'))
     assert re.search(r'Resuming training from epoch: \d+, iter: 2', text)
     assert 'Validation tiny_val @ 4' in text
-    assert (root / 'models' / 'net_g_4.pth').is_file()
+    assert_resumed_like_uninterrupted(root, run(tmp_path, one_pair, 'whole', 4), resumed_at=2, last=4)
+
+
+@pytest.mark.slow
+def test_export_weights_command_turns_a_trained_checkpoint_into_weights(one_pair, tmp_path, monkeypatch, capsys):
+    """README: ``panda train``, ``panda export-weights``, then ``panda compare --weights``."""
+    import torch
+
+    from panda_plugin import DistortionGraph, compare
+    from panda_plugin.engine.image_io import save_image
+    from panda_plugin.engine.panda.weights import load_model
+
+    monkeypatch.chdir(tmp_path)
+    root = run(tmp_path, one_pair, 'tiny', 2)
+    checkpoint, out = root / 'models' / 'net_g_latest.pth', tmp_path / 'tiny.safetensors'
+    assert main(['export-weights', str(checkpoint), '--opt', str(tmp_path / 'tiny_2.yml'), '--out', str(out)]) == 0
+    assert f'wrote {out}' in capsys.readouterr().out
+    network = load_model(out)
+    assert network.panda_config == {'encoder': 'mobilenetv3_small_100', 'input_size': 64, 'dim': 32, 'blocks': 1,
+                                    'heads': 2}
+    trained = torch.load(checkpoint, weights_only=True)['params']
+    assert network.state_dict().keys() == trained.keys()
+    assert all(torch.equal(value, trained[key]) for key, value in network.state_dict().items())
+    images = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 3), dtype=np.uint8)
+    for name, image in zip(('a.png', 'b.png'), images):
+        save_image(tmp_path / name, image)
+    assert main(['compare', 'a.png', 'b.png', '--weights', str(out), '--segmenter', 'grid:2x2', '--pairwise',
+                 '--json', 'graph.json']) == 0
+    graph = DistortionGraph.from_json(tmp_path / 'graph.json')
+    assert graph.metadata['weights'] == 'tiny'
+    expected = compare(images[0], images[1], segmenter='grid:2x2', model=network, pairwise=True)
+    assert [(r.anchor, r.target, r.relation) for r in graph.regions] == \
+        [(r.anchor, r.target, r.relation) for r in expected.regions]
+    assert main(['export-weights', str(checkpoint), '--opt', str(tmp_path / 'tiny_2.yml'), '--out', 'tiny.pt']) == 2
+    assert "output 'tiny.pt' must end with .safetensors" in capsys.readouterr().err

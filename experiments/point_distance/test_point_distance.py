@@ -1,9 +1,12 @@
 """Tests for the anchor-query click distance: network, point-only loss, weights, regions, BasicSR model."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
+from tests.training_runs import assert_losses_fall
 
 from experiments.point_distance import WEIGHTS
 from experiments.point_distance.distance_arch import PointDistanceNet
@@ -149,26 +152,35 @@ model_type: PointDistanceModel
 num_gpu: 0
 manual_seed: 0
 datasets:
-  train: {{name: scenes, type: PointsDataset, dataroot: {data}, pseudo_labels: {pseudo}, crop_size: 32,
-           num_worker_per_gpu: 0, batch_size_per_gpu: 2, dataset_enlarge_ratio: 1, prefetch_mode: ~}}
+  train: {{name: scenes, type: PointsDataset, dataroot: {data}, pseudo_labels: {pseudo}, use_hflip: false,
+           use_rot: false, num_worker_per_gpu: 0, batch_size_per_gpu: 3, dataset_enlarge_ratio: 1,
+           prefetch_mode: ~}}
   val: {{name: scenes_val, type: PointsDataset, dataroot: {data}}}
 network_g: {{type: PointDistanceNet, width: 8, dim: 16, heads: 2, rounds: 1, input_size: 48, geodesic_prior: true}}
 path: {{pretrain_network_g: ~, strict_load_g: true, resume_state: ~}}
 train:
   optim_g: {{type: AdamW, lr: !!float 1e-3}}
   scheduler: {{type: MultiStepLR, milestones: [100], gamma: 0.5}}
-  total_iter: 2
+  total_iter: 6
   warmup_iter: -1
   loss_opt: {{type: PointDistanceLoss, pseudo_weight: 1.0}}
-val: {{val_freq: 2, save_img: false, metrics: {{pq: {{better: higher}}}}}}
-logger: {{print_freq: 1, save_checkpoint_freq: 2, use_tb_logger: false}}
+val: {{val_freq: 6, save_img: false, metrics: {{pq: {{better: higher}}}}}}
+logger: {{print_freq: 1, save_checkpoint_freq: 6, use_tb_logger: false}}
 dist_params: {{backend: gloo, port: 29500}}
 """
 
 
 def test_panda_train_with_the_pseudo_term(train_on_pseudo_scenes):
-    _, _, log = train_on_pseudo_scenes(SELF_OPTIONS, 'points_self_test')
-    assert 'l_pseudo' in log and 'Validation scenes_val @ 2: pq:' in log
+    """Six steps on one fixed batch (the three scenes, uncropped): the pseudo-label term is part
+    of the total and both fall."""
+    root, _, log = train_on_pseudo_scenes(SELF_OPTIONS, 'points_self_test')
+    values = assert_losses_fall(root, ('l_total', 'l_pseudo'))
+    weights = PointDistanceLoss(pseudo_weight=1.0)
+    for logged in values.values():
+        assert logged['l_pseudo'] > 0
+        assert logged['l_total'] == pytest.approx(weights.point_weight * logged['l_point'] + logged['l_pseudo']
+                                                  + weights.colour_weight * logged['l_colour'], rel=1e-3)
+    assert re.search(r'Validation scenes_val @ 6: pq: \d', log)
 
 
 def test_one_region_per_click_covering_every_pixel(small_astronaut):

@@ -9,12 +9,13 @@ from basicsr.archs import build_network
 from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
 
+from panda_plugin.adapters.basicsr.random_state import RandomStateMixin
 from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
 from experiments.unet_prior.score_matching import DenoisingScoreLoss
 
 
-class DenoisingScoreModel(ScalarValidationMixin, BaseModel):
+class DenoisingScoreModel(RandomStateMixin, ScalarValidationMixin, BaseModel):
     """Trains ``network_g`` (``(x, abar) -> noise``) on ``image`` batches in [-1, 1]
     (``ImageCropDataset``).
 

@@ -1,4 +1,6 @@
 """The image score UNet: shapes, its BasicSR training model type, and the sampler with it."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -74,7 +76,8 @@ def test_training_model_type_builds_in_basicsr_and_lowers_the_loss_on_a_fixed_ba
 
 def test_eps_score_unet_plugs_into_the_sampler_on_a_16x16_image(tmp_path, small_astronaut):
     torch.manual_seed(0)
-    path = save_score_unet(ScoreUNet(**TINY), tmp_path / 'unet.safetensors')
+    network = ScoreUNet(**TINY).eval()
+    path = save_score_unet(network, tmp_path / 'unet.safetensors')
     prior = load_prior(f'unet:{path}')
     assert isinstance(prior, EpsScore) and prior.name == f'unet:{path}'
     image = square_crop(small_astronaut, 16)
@@ -82,9 +85,12 @@ def test_eps_score_unet_plugs_into_the_sampler_on_a_16x16_image(tmp_path, small_
     y = measure(image, degradation)
     out = restore(prior, degradation, y, to_tensor(image).shape, lam=0.5, steps=4)
     assert out.shape == (1, 3, 16, 16) and torch.isfinite(out).all()
-    reloaded = load_score_unet(path)
-    x = torch.randn(1, 3, 8, 8)
-    assert torch.allclose(reloaded(x, torch.tensor([0.4])), prior.eps(x, torch.tensor([0.4])))
+    x, level = torch.randn(1, 3, 8, 8), torch.tensor([0.4])
+    with torch.no_grad():
+        saved = network(x, level)
+        assert torch.equal(load_score_unet(path)(x, level), saved)   # the saved network, not a fresh one
+        assert torch.equal(prior.eps(x, level), saved)
+        assert not torch.allclose(ScoreUNet(**TINY).eval()(x, level), saved)
 
 
 def test_validation_crops_are_fixed_and_training_crops_vary(tmp_path, small_astronaut):
@@ -103,9 +109,12 @@ def test_validation_crops_are_fixed_and_training_crops_vary(tmp_path, small_astr
         ImageCropDataset({**opt, 'crop_size': 128})
 
 
-@pytest.mark.parametrize('spec', ['vae', 'unet:/no/such/file.safetensors'])
-def test_unknown_priors_are_refused(spec):
-    with pytest.raises(PandaInputError):
+@pytest.mark.parametrize('spec, fragment', [
+    ('vae', "image prior 'vae'; accepted: gmm, gmm8, gmm:PATH.npz, PATH.npz, unet, unet:PATH.safetensors"),
+    ('unet:/no/such/file.safetensors', "score UNet weights '/no/such/file.safetensors' not found; accepted: "),
+])
+def test_unknown_priors_are_refused(spec, fragment):
+    with pytest.raises(PandaInputError, match=re.escape(fragment)):
         load_prior(spec)
 
 

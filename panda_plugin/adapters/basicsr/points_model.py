@@ -6,12 +6,13 @@ import torch
 from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
 
+from panda_plugin.adapters.basicsr.random_state import RandomStateMixin
 from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points.panoptic_quality import PanopticQuality
 
 
-class ClickModel(ScalarValidationMixin, BaseModel):
+class ClickModel(RandomStateMixin, ScalarValidationMixin, BaseModel):
     """The training loop of a click network on ``PointsDataset`` batches.
 
     Options: ``network_g``, ``train.loss_opt`` (a subclass names its default), ``train.optim_g``

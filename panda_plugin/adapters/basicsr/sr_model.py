@@ -14,6 +14,7 @@ from panda_plugin.adapters.basicsr.click_monitor import click_graph
 from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
 from panda_plugin.adapters.basicsr.metric import check_calculate_panda_options
 from panda_plugin.adapters.basicsr.outputs import graph_json_path
+from panda_plugin.adapters.basicsr.random_state import RandomStateMixin
 from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.options import check_choice, check_number, reject_unknown
@@ -33,7 +34,7 @@ MONITOR_DEFAULTS = {
 }
 
 
-class PandaSRModel(CPUDistributedMixin, SRModel):
+class PandaSRModel(CPUDistributedMixin, RandomStateMixin, SRModel):
     """BasicSR's SRModel plus PANDA.
 
     - ``train: panda_opt:`` (a ``PandaRegionLoss``), alone or beside ``pixel_opt`` and
