@@ -5,8 +5,8 @@ importing the package is fast; the pyiqa metric and the BasicSR names are regist
 those packages are imported.
 """
 from panda_plugin.adapters.import_hooks import install_import_hooks
-from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.core import graph as _graph
+from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 from panda_plugin.core.version import __version__

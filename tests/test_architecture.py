@@ -31,6 +31,7 @@ LAZY = {
                                                                             "'panoptic' spec is used",
     ('engine/points/proposer.py', 'panda_plugin.engine.points.learned'): 'the click networks load only for the '
                                                                            "'learned' method",
+    ('engine/regions/sam.py', 'panda_plugin.engine.checkpoints'): 'torch loads only when a SAM checkpoint is read',
 }
 
 

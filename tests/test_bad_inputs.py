@@ -16,42 +16,29 @@ import lmdb
 import numpy as np
 import pytest
 import torch
+from cli_checks import cli_error, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 from safetensors.torch import save_file
 
-from panda_plugin.adapters.cli import main
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.masks import MAX_PIXELS, _compress_counts, rle_decode, rle_encode
-from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 from panda_plugin.engine.data.integrity import WriterLock
 from panda_plugin.engine.data.lmdb_store import RecordReader
 from panda_plugin.engine.image_io import MIN_SIDE, load_image
-from panda_plugin.engine.regions import load_masks
+from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 from panda_plugin.engine.panda.weights import check_device, load_model
+from panda_plugin.engine.regions import load_masks
 
 SMALL = dict(pairs_per_image=2, size=48, seed=5)
-
-
-def cli_error(arguments, capsys) -> str:
-    """Run the command line; it must fail with status 2 and one line on stderr."""
-    assert main([str(a) for a in arguments]) == 2
-    err = capsys.readouterr().err
-    errors = [line for line in err.split('\n') if line.startswith('panda ')]  # not the progress bar
-    assert len(errors) == 1 and 'Traceback' not in err and err.endswith(errors[0] + '\n')
-    return errors[0]
 
 
 def entries(path) -> dict:
     with lmdb.open(str(path), readonly=True, lock=False) as env, env.begin() as txn:
         return {bytes(k): bytes(v) for k, v in txn.cursor()}
-
-
-def snapshot(folder) -> dict:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob('*')) if p.is_file()}
 
 
 @pytest.fixture
@@ -477,8 +464,9 @@ def test_the_region_loss_refuses_a_bad_batch_in_both_modes(mode, pred, target, f
      'val.metrics.panda.crop_border = -2; accepted: an integer >= 0'),
 ])
 def test_validation_options_are_checked_when_the_model_is_built(val, fragment):
-    import panda_plugin  # noqa: F401 (registers PandaSRModel with BasicSR)
     from basicsr.models import build_model
+
+    import panda_plugin  # noqa: F401 (registers PandaSRModel with BasicSR)
 
     def options(val):
         return {'model_type': 'PandaSRModel', 'is_train': False, 'dist': False, 'num_gpu': 0, 'scale': 4,

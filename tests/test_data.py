@@ -3,13 +3,13 @@ import pytest
 
 from panda_plugin import PandaInputError
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, relation_ids_from_scores
+from panda_plugin.engine.data.lmdb_store import RecordReader
 from panda_plugin.engine.panda.data import builder
 from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 from panda_plugin.engine.panda.data.dataset import PandaSetDataset
-from panda_plugin.engine.data.lmdb_store import RecordReader
 from panda_plugin.engine.panda.data.versions import make_version
-from panda_plugin.engine.regions import GridSegmenter
 from panda_plugin.engine.panda.scoring import build_scorer
+from panda_plugin.engine.regions import GridSegmenter
 
 SMALL = dict(pairs_per_image=3, size=64, seed=7)
 

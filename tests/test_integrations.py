@@ -152,6 +152,7 @@ val:
   save_img: true
   metrics:
     psnr: {{type: calculate_psnr, crop_border: 4}}
+    panda: {{type: calculate_panda, crop_border: 0}}
   panda: {{pictures: 1, worst_regions: 3}}
 logger:
   print_freq: 1
@@ -172,9 +173,63 @@ def sr_data(image_folder, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_sr_training_logs_graphs_to_tensorboard_and_resumes(sr_data, tmp_path, monkeypatch):
+def test_sr_training_logs_graphs_to_tensorboard(sr_data, tmp_path, monkeypatch):
+    """Two runs (to iteration 2, then resumed to 5), read back from the event files."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+    monkeypatch.chdir(tmp_path)
+    for iters in (2, 5):
+        options = tmp_path / f'sr_{iters}.yml'
+        options.write_text(SR_OPTIONS.format(data=sr_data, iters=iters).replace('worst_regions: 3}', 'worst_regions: 3, region_curves: 12}'))
+        assert main(['train', '-opt', str(options), '--auto_resume']) == 0
+    root = tmp_path / 'experiments' / 'sr_tiny'
+    assert (root / 'models' / 'net_g_4.pth').is_file()
+    logs = '\n'.join(p.read_text() for p in sorted(root.glob('train_sr_tiny_*.log')))
+    assert re.search(r'Resuming training from epoch: \d+, iter: 2', logs)
+    # 4 training images in batches of 2: BasicSR's loop ends counting 3 (first run) and 6
+    # (second run); its last validations carry the last iterations, 2 and 5, and the
+    # repeated one at 2 makes no second set of graphs
+    assert 'l_panda' in logs and re.findall(r'PANDA sr_val @ (\d+)', logs) == ['2', '4', '5']
+    assert not re.search(r'@ [36]\b', logs)
+    # graphs per step in validation order (the order in which they were written)
+    files = {step: sorted((root / 'visualization').rglob(f'*_{step}_panda.json'), key=lambda p: p.stat().st_mtime_ns)
+             for step in (2, 4, 5)}
+    graphs = {step: [panda_plugin.DistortionGraph.from_json(p) for p in paths] for step, paths in files.items()}
+    assert [len(g) for g in graphs.values()] == [2, 2, 2] and graphs[5][0].image_size == (64, 64)
+
+    events = EventAccumulator(str(tmp_path / 'tb_logger' / 'sr_tiny'),
+                              size_guidance={'images': 0, 'scalars': 0, 'tensors': 0}).Reload()
+    tags = events.Tags()
+    # BasicSR's calculate_panda (crop_border 0) and the monitor's graphs give one number
+    for step, step_graphs in graphs.items():
+        logged = [e.value for e in events.Scalars('metrics/sr_val/panda') if e.step == step]
+        assert logged and all(v == pytest.approx(np.mean([g.anchor_score for g in step_graphs]), abs=1e-6)
+                              for v in logged)
+    # region curves: the first 12 regions in validation order, the scores of the graphs
+    names = [p.name.split('_')[0] for p in files[5]]
+    expected = [(name, region) for name, graph in zip(names, graphs[5]) for region in graph.regions][:12]
+    curves = sorted(t for t in tags['scalars'] if re.fullmatch(r'panda/sr_val/\w+/region_\d+', t))
+    assert curves == sorted(f'panda/sr_val/{name}/region_{region.id}' for name, region in expected)
+    for name, region in expected:
+        by_step = {e.step: e.value for e in events.Scalars(f'panda/sr_val/{name}/region_{region.id}')}
+        assert sorted(by_step) == [2, 4, 5] and by_step[5] == pytest.approx(region.anchor.score, abs=1e-6)
+    assert 'custom_scalars__config__' in tags['tensors']
+    # area curves only for the distortions that covered some area
+    seen = {name for step_graphs in graphs.values() for g in step_graphs
+            for name, share in g.distortion_areas('anchor').items() if share > 0}
+    assert {t.split('/')[-1] for t in tags['scalars'] if t.startswith('panda/sr_val/area/')} == seen
+    assert 'panda/sr_val/region_scores' in tags['histograms']
+    pictures = [tag for tag in tags['images'] if tag.startswith('panda/sr_val/graph/')]
+    assert len(pictures) == 1 and pictures[0].split('/')[-1] in ('astronaut', 'camera')
+    picture = events.Images(pictures[0])[-1]
+    # three 64-px panels enlarged 6 times, nearest neighbour: 384 px each
+    assert (picture.width, picture.step) == (3 * 384 + 4 * 8, 5) and 400 < picture.height < 500
+    assert any('worst_regions' in tag for tag in tags['tensors'])
+
+
+@pytest.mark.slow
+def test_sr_training_resumes_like_an_uninterrupted_run(sr_data, tmp_path, monkeypatch):
+    """A run stopped at iteration 2 and resumed to 4 ends where an uninterrupted run to 4 ends."""
     monkeypatch.chdir(tmp_path)
     for name, iters in (('sr_tiny', 2), ('sr_tiny', 4), ('sr_whole', 4)):
         options = tmp_path / f'{name}_{iters}.yml'
@@ -190,12 +245,52 @@ def test_sr_training_logs_graphs_to_tensorboard_and_resumes(sr_data, tmp_path, m
     assert {f'{name}_{i}_panda.json' for name in ('astronaut', 'camera') for i in (2, 4)} <= graphs
     graph = panda_plugin.DistortionGraph.from_json(next((root / 'visualization').rglob('*_4_panda.json')))
     assert graph.image_size == (64, 64)
-    events = EventAccumulator(str(tmp_path / 'tb_logger' / 'sr_tiny'), size_guidance={'images': 0}).Reload()
-    tags = events.Tags()
-    assert {'metrics/sr_val/panda', 'panda/sr_val/area/clean', 'panda/sr_val/area/blur',
-            'losses/l_panda'} <= set(tags['scalars'])
-    assert {2, 4} <= {e.step for e in events.Scalars('metrics/sr_val/panda')}
-    assert 'panda/sr_val/region_scores' in tags['histograms']
-    pictures = [tag for tag in tags['images'] if tag.startswith('panda/sr_val/graph/')]
-    assert len(pictures) == 1 and pictures[0].split('/')[-1] in ('astronaut', 'camera')
-    assert any('worst_regions' in tag for tag in tags['tensors'])
+
+
+def test_graph_board_events_read_back(references, tmp_path):
+    """Two validation passes through a real SummaryWriter, read back with EventAccumulator."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.custom_scalar import layout_pb2
+    from torch.utils.tensorboard import SummaryWriter
+
+    from panda_plugin.adapters.tensorboard import GraphBoard, ValidatedImage
+
+    reference = cv2.resize(references[0], (96, 96), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(0)
+    noisy = np.clip(reference + rng.normal(0, 25, reference.shape), 0, 255).astype(np.uint8)
+    passes = {10: [('noisy', noisy), ('same', reference)], 20: [('noisy', reference), ('same', reference)]}
+    board = GraphBoard(pictures=1, worst_regions=4, region_curves=5)
+    writer = SummaryWriter(str(tmp_path))
+    graphs = {}
+    for step, images in passes.items():
+        validated = []
+        for name, restored in images:
+            graph = panda_plugin.compare(restored, reference, reference=True)
+            graphs[step, name] = graph
+            validated.append(ValidatedImage(name, graph, restored, reference))
+        board.write(writer, 'val', step, validated)
+    writer.close()
+    events = EventAccumulator(str(tmp_path), size_guidance={'images': 0, 'scalars': 0, 'tensors': 0}).Reload()
+    scalars = set(events.Tags()['scalars'])
+    # the first 5 regions of the first image; the second image gets none
+    assert {t for t in scalars if '/region_' in t} == {f'panda/val/noisy/region_{i}' for i in range(5)}
+    for step in passes:
+        assert events.Scalars('panda/val/noisy/region_3')[list(passes).index(step)].value == pytest.approx(
+            graphs[step, 'noisy'].regions[3].anchor.score, abs=1e-6)
+    assert events.Scalars('metrics/val/panda')[1].value == pytest.approx(1.0)
+    # area curves for the distortions that appeared (clean and what the noise is named), one
+    # that is gone going on at 0
+    seen = {n for g in graphs.values() for n, share in g.distortion_areas('anchor').items() if share > 0}
+    assert 'clean' in seen and 2 <= len(seen) < len(panda_plugin.DISTORTIONS)
+    assert {t.rsplit('/', 1)[1] for t in scalars if t.startswith('panda/val/area/')} == seen
+    for name in seen - {'clean'}:
+        assert [e.value for e in events.Scalars(f'panda/val/area/{name}')][1] == 0.0
+    assert [e.value for e in events.Scalars('panda/val/area/clean')][1] == 1.0
+    layout = layout_pb2.Layout()
+    layout.ParseFromString(events.Tensors('custom_scalars__config__')[-1].tensor_proto.string_val[0])
+    charts = {chart.title: list(chart.multiline.tag) for category in layout.category for chart in category.chart}
+    assert charts == {'noisy: score per region': [r'^panda/val/noisy/region_\d+$']}
+    picture = events.Images('panda/val/graph/noisy')[0]
+    assert (picture.width, picture.height) == (3 * 384 + 4 * 8, 26 + 20 + 384 + 8 + 34)
+    table = events.Tensors('panda/val/worst_regions/text_summary')[0].tensor_proto.string_val[0].decode()
+    assert table.count('\n| noisy |') == 4

@@ -90,7 +90,7 @@ def test_bad_clicks(clicks, message, small_astronaut):
 def test_bad_click_files_and_limits(tmp_path):
     bad = tmp_path / 'bad.json'
     bad.write_text('[[1, 2], ')
-    with pytest.raises(PandaInputError, match='cannot parse'):
+    with pytest.raises(PandaInputError, match='is not valid JSON'):
         read_clicks(bad)
     with pytest.raises(PandaInputError, match='does not exist'):
         read_clicks(tmp_path / 'missing.json')
@@ -148,4 +148,4 @@ def test_cli_regions_and_compare(tmp_path, small_astronaut, capsys):
     assert 'both at' in capsys.readouterr().err
     clicks.write_text('{"image.png": [[10, 10]')
     assert main(['regions', str(image), '--points', str(clicks), '--out', str(out)]) == 2
-    assert 'cannot parse' in capsys.readouterr().err
+    assert 'is not valid JSON' in capsys.readouterr().err

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.points.panoptic_quality import panoptic_quality
 from panda_plugin.engine.points.points_data import PointsReader, PointsSettings, make_points_data, scene
 from panda_plugin.engine.points.scenes import KINDS, MIN_AREA, make_scene
-from panda_plugin.engine.points.panoptic_quality import panoptic_quality
 
 
 @pytest.fixture(scope='module')

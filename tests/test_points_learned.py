@@ -7,7 +7,6 @@ import pytest
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points import click_regions
 
-
 SHIPPED = ['points-boundary']
 
 
@@ -34,8 +33,8 @@ def test_no_clicks_and_unknown_weights_are_refused(small_astronaut):
 def test_learned_beats_euclidean_on_fixed_scenes(weights, margin):
     import skimage.data
 
-    from panda_plugin.engine.points.scenes import KINDS, make_scene
     from panda_plugin.engine.points.panoptic_quality import PanopticQuality
+    from panda_plugin.engine.points.scenes import KINDS, make_scene
 
     photos = [skimage.data.coffee(), skimage.data.rocket()]
     scores = {'learned': PanopticQuality(), 'euclidean': PanopticQuality()}
@@ -52,9 +51,9 @@ def test_learned_is_the_default_and_beats_geodesic_on_held_out_scenes(tmp_path):
     """README and docs/points.md: ``learned`` is the default and beats ``geodesic`` (57.0 against
     48.5 PQ on the 300 held-out scenes of ``panda make-points-data --split test --seed 0``). Here
     the first 10 of those scenes; measured: 62.9 against 57.2."""
-    from panda_plugin.engine.points.points_data import PointsReader, PointsSettings, make_points_data
     from panda_plugin.engine.points import DEFAULT_METHOD
     from panda_plugin.engine.points.panoptic_quality import PanopticQuality
+    from panda_plugin.engine.points.points_data import PointsReader, PointsSettings, make_points_data
 
     assert DEFAULT_METHOD == 'learned'
     make_points_data(tmp_path / 'test.lmdb', PointsSettings(split='test', count=10, size=128, seed=0), progress=False)

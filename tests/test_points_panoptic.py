@@ -1,7 +1,6 @@
 """Tests for the second-stage panoptic segmenter: pseudo-labels, loss, grouping, specs, CLI."""
 from __future__ import annotations
 
-import json
 import re
 
 import cv2
@@ -15,9 +14,9 @@ import panda_plugin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import MIN_REGION_AREA
 from panda_plugin.engine.points.learned import export_point_weights
-from panda_plugin.engine.points.panoptic import PanopticSegmenter, component_centres
 from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
 from panda_plugin.engine.points.models.panoptic_loss import PanopticEmbeddingLoss, instance_borders
+from panda_plugin.engine.points.panoptic import PanopticSegmenter, component_centres
 from panda_plugin.engine.regions import build_segmenter
 
 

@@ -106,7 +106,8 @@ def test_pickled_checkpoints_are_refused(tmp_path):
 
     path = tmp_path / 'evil.pth'
     torch.save({'params': argparse.Namespace(code='anything')}, path)
-    with pytest.raises(PandaInputError, match='without pickle'):
+    with pytest.raises(PandaInputError, match=r'holds pickled code or objects \(argparse.Namespace\), refused: '
+                                              'nothing in it ran'):
         pyiqa.create_metric('panda', device='cpu', pretrained_model_path=str(path))
 
 

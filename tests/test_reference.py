@@ -18,9 +18,9 @@ from panda_plugin.core.taxonomy import DISTORTION_TYPES, SAME_THRESHOLD, SIGNIFI
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions
 from panda_plugin.engine.distortions.degradations import gaussian_blur
+from panda_plugin.engine.image_io import save_image, square_crop
 from panda_plugin.engine.panda.fidelity import gaussian_blur as torch_blur
 from panda_plugin.engine.panda.fidelity import region_fidelity, rgb_to_lab
-from panda_plugin.engine.image_io import save_image, square_crop
 from panda_plugin.engine.panda.metric import shared_metric
 from panda_plugin.engine.panda.reference import INDISTINGUISHABLE
 from panda_plugin.engine.panda.region_loss import PandaRegionLoss

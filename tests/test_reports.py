@@ -2,6 +2,8 @@
 duels and quality-map PNGs."""
 import base64
 import csv
+import dataclasses
+import html
 import json
 import re
 import shutil
@@ -12,13 +14,14 @@ import numpy as np
 import pytest
 
 from panda_plugin.adapters.cli import main
-from panda_plugin.adapters.reports import write_report
+from panda_plugin.adapters.reports import classic_scores, write_report
+from panda_plugin.adapters.score_tables import worst_regions
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.data.bundled import packaged_image
-from panda_plugin.engine.panda.duel import duel
-from panda_plugin.engine.panda.folder_compare import compare_pairs
-from panda_plugin.engine.panda.folders import pair_folders
 from panda_plugin.engine.image_io import save_image, square_crop
+from panda_plugin.engine.panda.duel import duel
+from panda_plugin.engine.panda.folder_compare import PairResult, compare_pairs
+from panda_plugin.engine.panda.folders import pair_folders
 from panda_plugin.engine.panda.predictor import compare
 
 NAMES = ('coffee', 'rocket')
@@ -87,13 +90,46 @@ def test_score_command_like_pyiqa(folders, tmp_path, capsys):
 def test_report_is_self_contained(results, tmp_path):
     page = write_report(results, tmp_path / 'report.html', progress=False).read_text(encoding='utf-8')
     sources = re.findall(r'<img[^>]* src="([^"]+)"', page)
-    assert len(sources) == 2 * len(results)
+    assert len(sources) == len(results)  # reference mode: restored | reference | score map
     for source in sources:
         _, data = re.fullmatch(r'data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)', source).groups()
         decoded = cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)
-        assert decoded is not None and decoded.size > 0
+        assert decoded is not None and 0 < decoded.shape[1] <= 1200
     assert 'rocket &lt;&amp;&gt;' in page and '<script' not in page
     assert not re.search(r'(src|href)="(https?:|file:|/)', page)
+
+
+def test_report_columns_from_pyiqa(results, tmp_path):
+    import pyiqa
+    import torch
+
+    page = write_report(results, tmp_path / 'report.html', progress=False).read_text(encoding='utf-8')
+    head = re.search(r'<table class="images".*?</thead>', page).group(0)
+    assert re.findall(r'<th[^>]*>([^<]+)</th>', head)[:5] == ['image', 'PANDA score', 'PSNR (dB)', 'SSIM', 'MS-SSIM']
+    pair = [torch.from_numpy(cv2.imread(str(p))[:, :, ::-1].copy()).permute(2, 0, 1)[None].float() / 255
+            for p in (results[0].restored, results[0].reference)]
+    psnr = float(pyiqa.create_metric('psnr', device='cpu')(*pair))
+    row = re.search(r'<tr style="[^"]*"><td class=l><a href="#image-coffee">coffee</a></td>(.*?)</tr>', page).group(1)
+    cells = re.findall(r'<td>([^<]*)</td>', row)
+    assert cells[1] == f'{psnr:.2f}' and cells[3] == '&ndash;'  # 96 px: too small for MS-SSIM
+    assert 'MS-SSIM needs images of at least 176 px' in page
+    # MS-SSIM from 176 px a side, 1 for an image against itself
+    big = tmp_path / 'big.png'
+    save_image(big, square_crop(packaged_image('skimage', 'coffee'), 192))
+    same = PairResult('big', big, big, compare(big, big, reference=True))
+    assert classic_scores([same])[same.name]['ms_ssim'] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_worst_regions_at_most_n_from_one_image(results, tmp_path):
+    everything = worst_regions(results, 1000)
+    capped = worst_regions(results, 20, most_per_image=3)
+    assert len(capped) == 6 and all(sum(r['name'] == name for r in capped) == 3 for name in ('coffee', 'rocket <&>'))
+    assert [r['score'] for r in capped] == sorted(r['score'] for r in capped)
+    for name in ('coffee', 'rocket <&>'):  # each image's three worst
+        assert [r['region'] for r in capped if r['name'] == name] == [r['region'] for r in everything if r['name'] == name][:3]
+    page = write_report(results, tmp_path / 'report.html', per_image=2, progress=False).read_text(encoding='utf-8')
+    across = re.search(r'Worst regions across all images</h2>.*?</table>', page, re.DOTALL).group(0)
+    assert across.count('href="#image-coffee"') == 2 and across.count('href="#image-rocket') == 2
 
 
 _PROBE = """<script>
@@ -101,10 +137,26 @@ window.__errors = [];
 window.addEventListener('error', function (e) { window.__errors.push('error: ' + (e.message || (e.target && e.target.tagName))); }, true);
 var original = console.error;
 console.error = function () { window.__errors.push('console.error: ' + Array.prototype.join.call(arguments, ' ')); original.apply(console, arguments); };
+function order(selector) {
+  return Array.prototype.slice.call(document.querySelectorAll(selector))
+    .map(function (e) { return [e.getBoundingClientRect().top, e.textContent]; })
+    .sort(function (a, b) { return a[0] - b[0]; }).map(function (p) { return p[1]; });
+}
 window.addEventListener('load', function () {
   var images = Array.prototype.slice.call(document.images), out = document.createElement('pre');
+  var bars = Array.prototype.slice.call(document.querySelectorAll('.colourbar .ramp'));
+  var orders = {};
+  Array.prototype.slice.call(document.querySelectorAll('input.order')).forEach(function (radio) {
+    radio.checked = true;
+    orders[radio.id] = {table: order('table.images td:first-child'), sections: order('section h2')};
+  });
   out.id = 'panda-check';
-  out.textContent = JSON.stringify({widths: images.map(function (i) { return i.complete ? i.naturalWidth : 0; }), errors: window.__errors});
+  out.textContent = JSON.stringify({
+    widths: images.map(function (i) { return i.complete ? i.naturalWidth : 0; }),
+    shown: images.map(function (i) { return i.getBoundingClientRect().right; }),
+    scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth,
+    bars: bars.map(function (b) { return [b.getBoundingClientRect().width, getComputedStyle(b).backgroundImage]; }),
+    orders: orders, errors: window.__errors});
   document.body.appendChild(out);
 });
 </script>"""
@@ -117,20 +169,38 @@ def _chromium():
 
 @pytest.mark.skipif(_chromium() is None, reason='headless Chromium not installed (Debian: apt-get install chromium); '
                                                  'the HTML report is not checked in a browser')
-def test_report_loads_in_headless_chromium(results, tmp_path):
+def test_report_in_headless_chromium_at_1280_px(results, tmp_path):
+    """The page loads without errors, fits a 1280-px window, shows a colour bar per image,
+    and each sort link orders the table and the sections alike."""
+    # names in the reverse order of the scores, so that the two orders differ
+    ranked = sorted(results, key=lambda r: r.graph.anchor_score)
+    results = [dataclasses.replace(r, name=f'{letter} {r.name}') for r, letter in zip(ranked, 'zyx')]
     page = write_report(results, tmp_path / 'report.html', progress=False).read_text(encoding='utf-8')
     probe = tmp_path / 'probe.html'
     probe.write_text(page.replace('<head>', '<head>' + _PROBE, 1), encoding='utf-8')
-    run = subprocess.run([_chromium(), '--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=10000',
-                          '--enable-logging=stderr', '--v=0', f'--user-data-dir={tmp_path / "profile"}',
-                          '--dump-dom', probe.as_uri()], check=False, capture_output=True, text=True, timeout=120)
+    run = subprocess.run([_chromium(), '--headless', '--no-sandbox', '--disable-gpu', '--window-size=1280,900',
+                          '--virtual-time-budget=10000', '--enable-logging=stderr', '--v=0',
+                          f'--user-data-dir={tmp_path / "profile"}', '--dump-dom', probe.as_uri()],
+                         check=False, capture_output=True, text=True, timeout=120)
     found = re.search(r'<pre id="panda-check">(.*?)</pre>', run.stdout)
     assert found, f'the page did not finish loading: {run.stderr[-2000:]}'
-    check = json.loads(found.group(1).replace('&quot;', '"').replace('&amp;', '&'))
+    check = json.loads(html.unescape(found.group(1)))
     assert check['errors'] == []
-    assert len(check['widths']) == 2 * len(results) and all(width > 0 for width in check['widths'])
-    console = [line for line in run.stderr.splitlines() if ':CONSOLE' in line]
-    assert console == []
+    assert [line for line in run.stderr.splitlines() if ':CONSOLE' in line] == []
+    assert len(check['widths']) == len(results) and all(width > 0 for width in check['widths'])
+    assert check['clientWidth'] <= 1280 and check['scrollWidth'] <= check['clientWidth']
+    assert all(right <= check['clientWidth'] for right in check['shown'])
+    assert len(check['bars']) == len(results)
+    assert all(width >= 100 and 'linear-gradient' in style for width, style in check['bars'])
+    classic = classic_scores(results)
+    by = {'order-score': [r.name for r in results], 'order-name': sorted(r.name for r in results),
+          **{f'order-{m}': sorted(classic, key=lambda n, m=m: classic[n][m]) for m in ('psnr', 'ssim')}}
+    assert by['order-score'] != by['order-name']
+    assert set(check['orders']) == {'order-score', 'order-name', 'order-psnr', 'order-ssim'}  # no MS-SSIM at 96 px
+    for key, orders in check['orders'].items():
+        sections = [re.sub(r': [0-9.]+$', '', title) for title in orders['sections']]
+        assert orders['table'] == sections
+        assert sections == by[key], key
 
 
 def test_duel_region_by_region(folders, tmp_path, capsys):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from panda_plugin import PandaInputError
-from panda_plugin.engine.regions import GridSegmenter
 from panda_plugin.engine.panda.scoring import build_scorer, pool_interior
+from panda_plugin.engine.regions import GridSegmenter
 
 
 @pytest.fixture(scope='module')

@@ -19,8 +19,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from benchmarks.dp.dp_region_summary import saved_images
 from scipy import ndimage
+
+from benchmarks.dp.dp_region_summary import saved_images
 
 
 def pixel_detail(image: np.ndarray) -> np.ndarray:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from benchmarks.dp.dp_detail_ratio import detail_ratios
 
+from benchmarks.dp.dp_detail_ratio import detail_ratios
 from panda_plugin.adapters.cli.dp import niqe_measure
 from panda_plugin.engine.data.reference_images import read_images
 from panda_plugin.engine.dp.operators import parse_degradation

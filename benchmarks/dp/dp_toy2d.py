@@ -12,13 +12,13 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.dp.toy2d import pinwheel, train_score_mlp
 from panda_plugin.engine.dp.guidance import DPSScore
 from panda_plugin.engine.dp.measures import wasserstein2
 from panda_plugin.engine.dp.mixture import GaussianMixture, ring_mixture
 from panda_plugin.engine.dp.sampler import reverse_diffusion
 from panda_plugin.engine.dp.schedule import vp_schedule
 from panda_plugin.engine.dp.score import EpsScore
-from benchmarks.dp.toy2d import pinwheel, train_score_mlp
 
 LAMBDAS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 AVERAGES = (1, 2, 4, 8, 16, 32, 64)

@@ -13,10 +13,10 @@ import json
 import skimage.data
 
 from panda_plugin.core.graph import DistortionGraph
-from panda_plugin.engine.panda.data.versions import make_version
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.engine.regions import SuperpixelSegmenter
+from panda_plugin.engine.panda.data.versions import make_version
 from panda_plugin.engine.panda.scoring import build_scorer
+from panda_plugin.engine.regions import SuperpixelSegmenter
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ import argparse
 
 import cv2
 import numpy as np
-from benchmarks.figures import stack_rows
 
+from benchmarks.figures import stack_rows
 from panda_plugin.adapters.pictures.clicks import render_click_regions
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.image_io import save_image

@@ -23,9 +23,9 @@ import sys
 
 import numpy as np
 import torch
-from benchmarks.timing import median_seconds
 
 import panda_plugin
+from benchmarks.timing import median_seconds
 from panda_plugin.adapters.cli.main import DEMO_QUADRANTS, quadrant_label_map
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions

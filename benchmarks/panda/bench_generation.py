@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 import skimage.data
 
-from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 from panda_plugin.engine.data.bundled import export_bundled_images
+from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 from panda_plugin.engine.regions import build_segmenter
 
 

@@ -3,11 +3,13 @@
 1. Time per training iteration of ``options/train_MSRResNet_x4_panda.yml`` with its PANDA loss
    (``panda_opt``) and without it (L1 only), alternating the two models on the same batches.
 2. Time of one PANDA validation pass per validation image: the graph alone, and the graph plus
-   everything written to TensorBoard (picture, histogram, areas, table).
+   everything written to TensorBoard (picture, histogram, areas, region curves, table); and the
+   TensorBoard picture (``pictures.reference_picture``) beside the two-panel Matplotlib
+   figure it replaced (``pictures.render_graph``), on the same graphs.
 
 Needs the data of the example: ``panda make-sr-data --out datasets/bundled_sr``.
 
-Usage: python -m benchmarks.panda.bench_sr_loss [--iterations 30]
+Usage: python -m benchmarks.panda.bench_sr_loss [--iterations 30] [--validation-only]
 """
 from __future__ import annotations
 
@@ -51,17 +53,20 @@ def time_iterations(models: dict, batches: list) -> dict:
     return {name: statistics.median(values[2:]) for name, values in samples.items()}
 
 
-def time_validation(options: dict) -> tuple[float, float, int]:
-    """Median seconds per validation image: graph only, and graph plus TensorBoard logging."""
+def time_validation(options: dict) -> dict:
+    """Median seconds per validation image: graph only, graph plus TensorBoard logging, and the
+    two pictures."""
     from basicsr.data import build_dataset
     from torch.utils.tensorboard import SummaryWriter
 
-    from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
+    from panda_plugin.adapters.pictures.graph import reference_picture, render_graph
+    from panda_plugin.adapters.tensorboard import GraphBoard, ValidatedImage
     from panda_plugin.engine.panda.metric import shared_metric
 
     dataset = build_dataset({**options['datasets']['val'], 'phase': 'val', 'scale': options['scale']})
     metric = shared_metric(options['val']['panda']['weights'], options['val']['panda']['segmenter'])
-    graph_times, logged_times = [], []
+    times = {'graph': [], 'logged': [], 'reference_picture': [], 'render_graph': []}
+    board = GraphBoard(pictures=1)
     with tempfile.TemporaryDirectory() as scratch:
         writer = SummaryWriter(scratch)
         for index in range(len(dataset)):
@@ -71,48 +76,65 @@ def time_validation(options: dict) -> tuple[float, float, int]:
             start = time.perf_counter()
             with torch.no_grad():
                 _, graphs = metric(restored, gt, return_graph=True)
-            graph_times.append(time.perf_counter() - start)
+            times['graph'].append(time.perf_counter() - start)
             image = ValidatedImage('image', graphs[0], (restored[0].permute(1, 2, 0).numpy() * 255).astype('uint8'),
                                    (gt[0].permute(1, 2, 0).numpy() * 255).astype('uint8'))
-            log_graphs(writer, 'bench', index, [image], pictures=1)
-            logged_times.append(time.perf_counter() - start)
+            board.write(writer, 'bench', index, [image])
+            times['logged'].append(time.perf_counter() - start)
+            for name, draw in (('reference_picture', reference_picture), ('render_graph', render_graph)):
+                start = time.perf_counter()
+                draw(image.graph, image.restored, image.reference)
+                times[name].append(time.perf_counter() - start)
         writer.close()
-    return statistics.median(graph_times), statistics.median(logged_times), len(dataset)
+    return {name: statistics.median(values) for name, values in times.items()} | {'count': len(dataset)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--iterations', type=int, default=20)
     parser.add_argument('--options', default=OPTIONS)
+    parser.add_argument('--validation-only', action='store_true', help='time the validation pass only')
     args = parser.parse_args()
     register_plugin()
-    from basicsr.data import build_dataloader, build_dataset
     from basicsr.utils.options import ordered_yaml
 
     with open(args.options, encoding='utf-8') as handle:
         options = yaml.load(handle, Loader=ordered_yaml()[0])
     print(f'machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, '
           f'torch {torch.__version__}, {torch.get_num_threads()} threads')
+    if not args.validation_only:
+        time_training(options, args.iterations)
+    timed = time_validation(options)
+    print(f'\nPANDA validation pass, median over {timed["count"]} validation images:')
+    print('| what | s/image |')
+    print('|---|---|')
+    print(f'| graph only | {timed["graph"]:.3f} |')
+    print(f'| graph + TensorBoard (picture, histogram, areas, region curves, table) | {timed["logged"]:.3f} |')
+    print(f'| picture: reference_picture (restored, reference, score map) | {timed["reference_picture"]:.3f} |')
+    print(f'| picture: render_graph (Matplotlib, before) | {timed["render_graph"]:.3f} |')
+    print(f'ratio render_graph / reference_picture: {timed["render_graph"] / timed["reference_picture"]:.1f}')
+
+
+def time_training(options: dict, iterations: int) -> None:
+    """Print the training-iteration table."""
+    from basicsr.data import build_dataloader, build_dataset
+
     train_opt = {**options['datasets']['train'], 'phase': 'train', 'scale': options['scale']}
     loader = build_dataloader(build_dataset(train_opt), train_opt, num_gpu=0, dist=False, seed=0)
     batches = []
-    while len(batches) < args.iterations:
-        batches += [batch for batch, _ in zip(iter(loader), range(args.iterations - len(batches)))]
+    while len(batches) < iterations:
+        batches += [batch for batch, _ in zip(iter(loader), range(iterations - len(batches)))]
     models = {'L1 only': build_model(options, with_panda=False),
               'L1 + PandaRegionLoss': build_model(options, with_panda=True)}
     timings = time_iterations(models, batches)
     base = timings['L1 only']
     size = options['datasets']['train']['gt_size']
-    print(f'\ntraining iteration, {args.options}, batch {train_opt["batch_size_per_gpu"]} x {size}x{size} HR, '
+    print(f'\ntraining iteration, {OPTIONS}, batch {train_opt["batch_size_per_gpu"]} x {size}x{size} HR, '
           f'median of {len(batches) - 2}:')
     print('| loss | s/iteration | vs L1 only |')
     print('|---|---|---|')
     for name, seconds in timings.items():
         print(f'| {name} | {seconds:.3f} | {seconds / base:.2f} |')
-    graph, logged, count = time_validation(options)
-    print(f'\nPANDA validation pass, median over {count} validation images:')
-    print(f'| graph only | {graph:.3f} s/image |')
-    print(f'| graph + TensorBoard (picture, histogram, areas, table) | {logged:.3f} s/image |')
 
 
 if __name__ == '__main__':

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from benchmarks.timing import median_seconds
 
+from benchmarks.timing import median_seconds
 from panda_plugin.core.taxonomy import relation_ids_from_scores
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import apply_distortion, degrade_regions
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.engine.regions import build_segmenter
 from panda_plugin.engine.panda.scoring import PixelMapScorer
+from panda_plugin.engine.regions import build_segmenter
 
 IMAGES = ('coffee', 'rocket', 'gravel', 'immunohistochemistry')
 DISTORTIONS = ('blur', 'noise', 'compression', 'saturate_dec', 'contrast_inc', 'haze')

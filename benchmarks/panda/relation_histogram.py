@@ -10,9 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 from panda_plugin.core.taxonomy import RELATIONS
-from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 from panda_plugin.engine.data.bundled import export_bundled_images
 from panda_plugin.engine.data.lmdb_store import RecordReader
+from panda_plugin.engine.panda.data.builder import BuildSettings, make_dataset
 
 
 def histogram(folder: Path, out: Path, split: str, pairs: int, scorer: str, workers: int) -> Counter:

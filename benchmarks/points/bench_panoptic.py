@@ -18,13 +18,13 @@ import time
 import cv2
 import numpy as np
 import torch
-from benchmarks.timing import median_seconds
 
+from benchmarks.timing import median_seconds
 from panda_plugin.engine.data.bundled import packaged_image
-from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.points.geodesic import geodesic_regions
 from panda_plugin.engine.points.panoptic import PanopticSegmenter
 from panda_plugin.engine.points.panoptic_quality import PanopticQuality
+from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.regions import GridSegmenter, SuperpixelSegmenter
 
 

@@ -20,13 +20,13 @@ import time
 import cv2
 import numpy as np
 import torch
-from benchmarks.timing import median_seconds
 
-from panda_plugin.engine.data.bundled import packaged_image
-from panda_plugin.engine.points.points_data import PointsReader
-from panda_plugin.engine.points import click_regions
 from benchmarks.points.evaluation import PERTURBATIONS, evaluate, method_table
+from benchmarks.timing import median_seconds
+from panda_plugin.engine.data.bundled import packaged_image
+from panda_plugin.engine.points import click_regions
 from panda_plugin.engine.points.learned import load_point_model
+from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.regions import SuperpixelSegmenter
 
 

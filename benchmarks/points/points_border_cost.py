@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.points.geodesic import shortest_path_labels
 from panda_plugin.engine.points.learned import load_point_model, network_inputs
 from panda_plugin.engine.points.panoptic_quality import PanopticQuality
+from panda_plugin.engine.points.points_data import PointsReader
 
 
 def oracle_pq(reader) -> dict:

@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from skimage.graph import MCP_Geometric
 
-from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.points.geodesic import edge_cost, shortest_path_labels
 from panda_plugin.engine.points.learned import network_inputs
 from panda_plugin.engine.points.panoptic import load_panoptic_model
 from panda_plugin.engine.points.panoptic_quality import PanopticQuality
+from panda_plugin.engine.points.points_data import PointsReader
 
 
 def distances(cost: np.ndarray, xy: np.ndarray) -> np.ndarray:

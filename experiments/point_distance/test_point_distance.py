@@ -6,7 +6,6 @@ import re
 import numpy as np
 import pytest
 import torch
-from tests.training_runs import assert_losses_fall
 
 from experiments.point_distance import WEIGHTS
 from experiments.point_distance.distance_arch import PointDistanceNet
@@ -14,6 +13,7 @@ from experiments.point_distance.distance_loss import PointDistanceLoss
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points import click_regions
 from panda_plugin.engine.points.learned import load_point_model
+from tests.training_runs import assert_losses_fall
 
 
 def _batch(seed: int = 0):

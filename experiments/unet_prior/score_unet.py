@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.checkpoints import load_tensors
 
 #: The experiment's weights (``python -m experiments.unet_prior train -opt experiments/unet_prior/train_score_unet.yml``,
 #: then ``python -m experiments.unet_prior.export``).
@@ -123,11 +125,10 @@ def save_score_unet(net: ScoreUNet, path) -> Path:
     """
     from safetensors.torch import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().float().contiguous().cpu() for k, v in net.state_dict().items()}
-    save_file(tensors, str(path), metadata={'score_unet_config': json.dumps(net.config)})
-    return path
+    with atomic_path(path, 'score UNet weights') as temporary:
+        save_file(tensors, str(temporary), metadata={'score_unet_config': json.dumps(net.config)})
+    return Path(path)
 
 
 def load_score_unet(path=None, checkpoint_config: dict | None = None) -> ScoreUNet:
@@ -158,7 +159,7 @@ def load_score_unet(path=None, checkpoint_config: dict | None = None) -> ScoreUN
         state = load_file(str(path))
     else:
         config = dict(checkpoint_config or DEFAULT_CONFIG)
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = load_tensors(path, 'score UNet checkpoint')
         state = state.get('params_ema', state.get('params', state))
     net = ScoreUNet(**config)
     try:

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 import experiments.unet_prior  # noqa: F401 (adds the unet prior)
+from experiments.unet_prior.score_unet import ScoreUNet, load_score_unet, save_score_unet
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.dp.operators import parse_degradation
 from panda_plugin.engine.dp.priors import load_prior
 from panda_plugin.engine.dp.restore import measure, restore, to_tensor
 from panda_plugin.engine.dp.score import EpsScore
-from experiments.unet_prior.score_unet import ScoreUNet, load_score_unet, save_score_unet
 from panda_plugin.engine.image_io import save_image, square_crop
 
 TINY = {'widths': [8, 8, 16, 16], 'emb_dim': 16}

@@ -12,6 +12,8 @@ import html
 import json
 from pathlib import Path
 
+from panda_plugin.core.atomic import write_atomic
+
 _PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Clicks: __TITLE__</title>
 <style>
@@ -103,6 +105,4 @@ def click_page(image_path, out) -> Path:
     page = (_PAGE.replace('__TITLE__', html.escape(name)).replace('__NAME__', json.dumps(name))
             .replace('__WIDTH__', str(image.shape[1])).replace('__HEIGHT__', str(image.shape[0]))
             .replace('__SOURCE__', source))
-    out = Path(out)
-    out.write_text(page, encoding='utf-8')
-    return out
+    return write_atomic(out, page, 'click page')

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from panda_plugin.adapters.pictures.duel import render_duel
 from panda_plugin.adapters.reports import _anchor, _data_uri, _e  # the folder report's HTML helpers
+from panda_plugin.core.atomic import write_atomic
 
 _STYLE = """
 body{font-family:sans-serif;margin:2em auto;color:#222;max-width:1180px;padding:0 1em}
@@ -62,10 +63,7 @@ def write_duel_report(duels, summary: dict, path: str | os.PathLike, *, progress
                      f'reference {_e(images.paths[2])}</p>'
                      f'<img alt="duel of {_e(images.name)}" src="{picture}"></section>')
     parts.append('</body></html>')
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('\n'.join(parts), encoding='utf-8')
-    return path
+    return write_atomic(path, '\n'.join(parts), 'HTML report')
 
 
 def _verdict(match) -> str:

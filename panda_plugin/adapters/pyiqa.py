@@ -2,6 +2,7 @@
 and pyiqa full-reference metrics as region scorers (``pyiqa:<name>``, ``topiq_fr:<weights>``)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,14 @@ METRIC_CONFIG = {
 
 
 def register_pyiqa_metric() -> None:
-    """Add ``panda`` to pyiqa's metrics (idempotent)."""
+    """Add ``panda`` to pyiqa's metrics (idempotent).
+
+    ``pyiqa.create_metric('panda')`` leaves the input check to ``PandaMetric`` (pyiqa's own
+    asserts that values are strictly inside [0, 1 + 1e-6], which half-precision images of value 1
+    fail, and its failures are ``AssertionError`` tracebacks, not one line).
+    """
+    import pyiqa
+    import pyiqa.api_helpers
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
     from pyiqa.utils.registry import ARCH_REGISTRY
 
@@ -34,6 +42,20 @@ def register_pyiqa_metric() -> None:
     if 'PandaMetric' not in ARCH_REGISTRY:
         ARCH_REGISTRY.register(PandaMetric)
     DEFAULT_CONFIGS.setdefault(METRIC_NAME, METRIC_CONFIG)
+    if not getattr(pyiqa.api_helpers.create_metric, 'panda_checks_inputs', False):
+        pyiqa.api_helpers.create_metric = pyiqa.create_metric = _metric_checking_inputs(pyiqa.api_helpers.create_metric)
+
+
+def _metric_checking_inputs(create_metric):
+    """pyiqa's ``create_metric`` with ``check_input_range=False`` for ``panda``."""
+    @functools.wraps(create_metric)
+    def create(metric_name, as_loss=False, device=None, **kwargs):
+        if metric_name == METRIC_NAME:
+            kwargs.setdefault('check_input_range', False)
+        return create_metric(metric_name, as_loss=as_loss, device=device, **kwargs)
+
+    create.panda_checks_inputs = True
+    return create
 
 
 def pyiqa_scorer(metric: str, device: str = 'cpu') -> PyiqaRegionScorer:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.atomic import write_atomic
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import boxes_and_areas, region_count
 from panda_plugin.core.region_labels import (
@@ -248,7 +249,8 @@ class DistortionGraph:
         """JSON text of :meth:`to_dict`; floats are written exactly.
 
         Args:
-            path: If given, also write the text to this file.
+            path: If given, also write the text to this file (atomically; missing folders are
+                created).
             indent: Indentation passed to ``json.dumps``. Default: compact single line.
 
         Returns:
@@ -256,7 +258,7 @@ class DistortionGraph:
         """
         text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
         if path is not None:
-            Path(path).write_text(text, encoding='utf-8')
+            write_atomic(path, text, 'graph JSON file')
         return text
 
     def to_prompt(self) -> str:

@@ -2,7 +2,6 @@
 whole-image aggregates written out and checked again on reading."""
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
+from panda_plugin.core.json_files import parse_json, read_json
 from panda_plugin.core.masks import MAX_PIXELS, rle_decode, rle_encode, rle_size
 from panda_plugin.core.region_labels import LABEL_KEYS, SIDES, Region, RegionLabel, is_int, is_number
 from panda_plugin.core.taxonomy import DISTORTIONS
@@ -92,20 +92,13 @@ def graph_from_json(source: str | os.PathLike) -> DistortionGraph:
         The validated graph.
     """
     if isinstance(source, str) and source.lstrip().startswith('{'):
-        text, origin = source, 'JSON text'
-    elif isinstance(source, (str, os.PathLike)):
+        return graph_from_dict(parse_json(source, 'JSON text'))
+    if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
             raise PandaInputError(f'{str(path)!r} is neither JSON text nor an existing file')
-        text, origin = path.read_text(encoding='utf-8'), repr(str(path))
-    else:
-        raise PandaInputError(f'cannot read a graph from a {type(source).__name__}; '
-                              'accepted: JSON text or a path')
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise PandaInputError(f'{origin} is not valid JSON: {error}') from None
-    return graph_from_dict(data)
+        return graph_from_dict(read_json(path, 'graph file'))
+    raise PandaInputError(f'cannot read a graph from a {type(source).__name__}; accepted: JSON text or a path')
 
 
 def graph_to_dict(graph: DistortionGraph) -> dict:

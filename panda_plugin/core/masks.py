@@ -167,22 +167,33 @@ def rle_decode(rle: dict, image_size: tuple[int, int] | None = None) -> np.ndarr
         HxW boolean array.
     """
     height, width = rle_size(rle, image_size)
+    pixels = height * width
     counts = rle['counts']
     if isinstance(counts, bytes):
         try:
             counts = counts.decode('ascii')
         except UnicodeDecodeError:
             raise PandaInputError('RLE counts bytes are not ASCII; accepted: a COCO counts string') from None
+    # Explicit bounds before any allocation: at most 2*h*w + 1 runs (zero-length runs included),
+    # each of 0..h*w pixels, so the sum stays below 2**56 and cannot wrap around in int64.
+    runs = 2 * pixels + 1
+    if isinstance(counts, list) and len(counts) > runs:
+        raise PandaInputError(f'RLE counts hold {len(counts)} entries for {pixels} pixels; accepted: at most '
+                              f'2*h*w + 1')
+    if isinstance(counts, str) and len(counts) > runs * _digits(pixels):
+        raise PandaInputError(f'RLE counts string of {len(counts)} characters for {pixels} pixels; accepted: at '
+                              f'most {runs * _digits(pixels)}')
     if isinstance(counts, str):
-        counts = _decompress_counts(counts)
-    try:
-        counts = np.asarray(counts, dtype=np.int64)
-    except (TypeError, ValueError, OverflowError):
-        raise PandaInputError('RLE counts must be a string or a list of integers') from None
-    if counts.ndim != 1:
+        counts = _decompress_counts(counts, pixels)
+    if not isinstance(counts, list) or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool)
+                                               for c in counts):
         raise PandaInputError('RLE counts must be a string or a list of integers')
-    if (counts < 0).any() or counts.sum() != height * width:
-        raise PandaInputError(f'RLE counts sum to {int(counts.sum())}, expected h*w = {height * width}')
+    if any(not 0 <= c <= pixels for c in counts):
+        bad = next(int(c) for c in counts if not 0 <= c <= pixels)
+        raise PandaInputError(f'RLE count {bad} is outside 0..h*w = {pixels}')
+    counts = np.asarray(counts, dtype=np.int64)
+    if int(counts.sum()) != pixels:
+        raise PandaInputError(f'RLE counts sum to {int(counts.sum())}, expected h*w = {pixels}')
     values = np.arange(len(counts)) % 2 == 1
     flat = np.repeat(values, counts)
     return flat.reshape((height, width), order='F')
@@ -237,7 +248,16 @@ def _compress_counts(counts: list[int]) -> str:
     return ''.join(chars)
 
 
-def _decompress_counts(text: str) -> list[int]:
+def _digits(pixels: int) -> int:
+    """Most characters one number of a counts string for ``pixels`` pixels takes (5 bits each,
+    with the sign bit and the difference to the count two places back)."""
+    return (pixels.bit_length() + 2) // 5 + 1
+
+
+def _decompress_counts(text: str, pixels: int) -> list[int]:
+    """COCO's counts string as integers; a number longer than ``_digits(pixels)`` characters is
+    refused as soon as it passes that length, before it can grow without limit."""
+    limit_shift = 5 * _digits(pixels)
     counts: list[int] = []
     position = 0
     while position < len(text):
@@ -251,6 +271,8 @@ def _decompress_counts(text: str) -> list[int]:
             more = bool(chunk & 0x20)
             position += 1
             shift += 5
+            if shift > limit_shift:
+                raise PandaInputError(f'RLE counts string holds a number beyond h*w = {pixels}')
             if not more and chunk & 0x10:
                 value |= -1 << shift
         if len(counts) > 2:

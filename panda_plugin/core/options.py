@@ -3,6 +3,7 @@ suggestion, types and ranges, each failing with the value and what is accepted."
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Iterable
 
 from panda_plugin.core.errors import PandaInputError
@@ -52,3 +53,70 @@ def check_choice(where: str, name: str, value, choices: Iterable) -> None:
     choices = list(choices)
     if value not in choices:
         raise PandaInputError(f'{where}.{name} = {value!r}; accepted: {", ".join(map(str, choices))}')
+
+
+def check_call_options(target, options: dict, prefix: str, where: str) -> None:
+    """Refuse keyword options that ``target`` (an arch or loss class) does not take, or whose
+    type differs from its annotation or default: the key path and what is accepted.
+
+    Args:
+        target: The class (or function) BasicSR will call with the options.
+        options: The option block, with ``type``.
+        prefix: The block's key path, e.g. ``'network_g.'``.
+        where: The file, for messages.
+    """
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return
+    given = [key for key in options if key != 'type']
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        try:
+            named = [n for n, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+            reject_unknown(prefix.rstrip('.'), given, named)
+        except PandaInputError as error:
+            raise PandaInputError(f'{where}: {error}') from None
+    for key in given:
+        parameter = parameters.get(key)
+        if parameter is None:
+            continue
+        kinds = _accepted_kinds(parameter)
+        value = options[key]
+        if kinds and not _fits(value, kinds):
+            names = ' or '.join(dict.fromkeys(_KIND_NAMES[k] for k in kinds))
+            raise PandaInputError(f'{where}: {prefix}{key} = {value!r}; accepted: {names}')
+
+
+_KIND_NAMES = {int: 'an integer', float: 'a number', bool: 'true or false', str: 'a string',
+               list: 'a list', dict: 'a mapping', type(None): '~ (null)'}
+_ANNOTATIONS = {'int': int, 'float': float, 'bool': bool, 'str': str, 'None': type(None), 'list': list,
+                'tuple': list, 'dict': dict, 'Sequence': list}
+
+
+def _accepted_kinds(parameter) -> tuple:
+    annotation = parameter.annotation
+    if annotation is not inspect.Parameter.empty:
+        text = annotation if isinstance(annotation, str) else getattr(annotation, '__name__', str(annotation))
+        kinds = []
+        for part in str(text).split('|'):
+            kind = _ANNOTATIONS.get(part.strip().split('[')[0].removeprefix('typing.'))
+            if kind is None:
+                return ()
+            kinds.append(kind)
+        return tuple(kinds)
+    default = parameter.default
+    if isinstance(default, bool):
+        return (bool,)
+    if isinstance(default, (int, float, str)):
+        return (type(default),)
+    if isinstance(default, (list, tuple)):
+        return (list,)
+    return ()
+
+
+def _fits(value, kinds: tuple) -> bool:
+    if isinstance(value, bool):
+        return bool in kinds
+    if isinstance(value, int) and (int in kinds or float in kinds):
+        return True
+    return any(isinstance(value, kind) for kind in kinds if kind not in (bool, int))

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from panda_plugin.core.atomic import write_atomic
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import MAX_PIXELS
 
@@ -229,11 +230,28 @@ def save_image(path, image: np.ndarray) -> None:
         path: Destination path.
         image: HxWx3 uint8 RGB array.
     """
-    path = Path(path)
-    ok, encoded = cv2.imencode(path.suffix or '.png', np.ascontiguousarray(image[:, :, ::-1]))
+    write_atomic(path, encode_image(path, np.ascontiguousarray(image[:, :, ::-1])), 'image file')
+
+
+def encode_image(path, array: np.ndarray) -> bytes:
+    """Encode an array as the image type of a path's suffix (PNG when it has none).
+
+    Args:
+        path: The destination path (only its suffix is used).
+        array: An array OpenCV can encode (BGR channel order, or one channel).
+
+    Returns:
+        The encoded file.
+    """
+    suffix = Path(path).suffix or '.png'
+    try:
+        ok, encoded = cv2.imencode(suffix, array)
+    except cv2.error:
+        ok = False
     if not ok:
-        raise PandaInputError(f'cannot encode an image as {path.suffix!r}')
-    path.write_bytes(encoded.tobytes())
+        raise PandaInputError(f'cannot encode an image as {suffix!r} for {str(path)!r}; accepted: .png, .jpg, '
+                              '.webp, .bmp, .tif')
+    return encoded.tobytes()
 
 
 def square_crop(image: np.ndarray, size: int) -> np.ndarray:

@@ -6,10 +6,10 @@ clicks gets its graph over the clicked objects; others keep the ``segmenter`` re
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.json_files import read_json
 
 _FILES: dict = {}
 
@@ -26,10 +26,7 @@ def clicks_for(path, image_path: str):
     """
     key = str(Path(path).resolve())
     if key not in _FILES:
-        try:
-            content = json.loads(Path(path).read_text(encoding='utf-8'))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise PandaInputError(f'cannot read clicks file {str(path)!r} (val.panda.points): {error}') from None
+        content = read_json(path, 'clicks file (val.panda.points)')
         if not isinstance(content, dict):
             raise PandaInputError(f'clicks file {str(path)!r} (val.panda.points) must be a JSON object '
                                   'keyed by image name')

@@ -70,6 +70,14 @@ class DPRestorationModel(SRModel):
     through BasicSR's validation: its metrics (e.g. ``calculate_psnr``) and saved images.
     """
 
+    #: No ``network_g``: the prior is the score model.
+    builds_network_g = False
+
+    @staticmethod
+    def check_options(opt: dict) -> None:
+        """Refuse a bad ``dp:`` block before BasicSR builds anything (see ``dp_options``)."""
+        dp_options(opt)
+
     def __init__(self, opt: dict):
         BaseModel.__init__(self, opt)  # no network_g: the prior is the score model
         from panda_plugin.engine.dp.guidance import resolve_conditioning

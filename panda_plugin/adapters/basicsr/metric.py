@@ -6,6 +6,7 @@ import torch
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.options import check_choice, check_number, reject_unknown
+from panda_plugin.engine.image_io import MIN_SIDE
 from panda_plugin.engine.panda.metric import shared_metric
 from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS
 from panda_plugin.engine.tensors import rgb8_to_tensor
@@ -19,7 +20,8 @@ def calculate_panda(img, img2, crop_border, input_order='HWC', test_y_channel=Fa
     """PANDA score of a restored image against its ground truth, BasicSR's way.
 
     Args:
-        img: Restored image, uint8 BGR (as BasicSR's ``tensor2img`` gives it), HWC or CHW.
+        img: Restored image, uint8 BGR (as BasicSR's ``tensor2img`` gives it) or float BGR with
+            values in [0, 255], HWC or CHW; a float image in [0, 1] is refused (``check_basicsr_range``).
         img2: Ground truth, likewise.
         crop_border: Pixels cropped from each edge before scoring.
         input_order: ``'HWC'`` or ``'CHW'``. Default: ``'HWC'``.
@@ -36,9 +38,15 @@ def calculate_panda(img, img2, crop_border, input_order='HWC', test_y_channel=Fa
 
     if img.shape != img2.shape:
         raise PandaInputError(f'image shapes differ: {img.shape} and {img2.shape}')
+    check_basicsr_range(img, img2)
     pair = []
     for image in (img, img2):
         image = reorder_image(image, input_order=input_order).astype(np.float32)
+        height, width = image.shape[:2]
+        if min(height, width) - 2 * crop_border < MIN_SIDE:
+            raise PandaInputError(f'crop_border {crop_border} leaves {max(height - 2 * crop_border, 0)}x'
+                                  f'{max(width - 2 * crop_border, 0)} of the {height}x{width} images; accepted: a '
+                                  f'crop_border that leaves at least {MIN_SIDE} pixels a side')
         if crop_border:
             image = image[crop_border:-crop_border, crop_border:-crop_border]
         if test_y_channel:
@@ -50,6 +58,37 @@ def calculate_panda(img, img2, crop_border, input_order='HWC', test_y_channel=Fa
     device = next(metric.parameters()).device
     with torch.no_grad():
         return float(metric(pair[0].clamp(0, 1).to(device), pair[1].clamp(0, 1).to(device))[0])
+
+
+def check_basicsr_range(*images) -> None:
+    """Refuse images outside BasicSR's metric convention: uint8, or float with values in [0, 255].
+
+    A float image whose values all lie in [0, 1] is refused rather than read as nearly black
+    (BasicSR's ``tensor2img`` gives uint8; ``img2tensor`` outputs in [0, 1] must be multiplied by 255).
+
+    Args:
+        *images: The arrays given to the metric.
+    """
+    for image in images:
+        image = np.asarray(image)
+        if image.size == 0:
+            raise PandaInputError(f'an empty image {image.shape}; accepted: HxWx3 (or 3xHxW) images')
+        if image.dtype != np.uint8 and not np.issubdtype(image.dtype, np.floating):
+            raise PandaInputError(f'images of dtype {image.dtype}; accepted: uint8, or float with values in '
+                                  '[0, 255] (BasicSR\'s metric convention)')
+    floats = [np.asarray(image) for image in images if np.asarray(image).dtype != np.uint8]
+    if not floats:
+        return
+    if not all(np.isfinite(i).all() for i in floats):
+        raise PandaInputError("float images hold NaN or infinite values; accepted: finite values in [0, 255] "
+                              "(BasicSR's metric convention)")
+    low, high = min(float(i.min()) for i in floats), max(float(i.max()) for i in floats)
+    if low < -0.5 or high > 255.5:
+        raise PandaInputError(f'float image values span [{low:.4g}, {high:.4g}]; accepted: finite values in '
+                              "[0, 255] (BasicSR's metric convention)")
+    if 0 < high <= 1:
+        raise PandaInputError(f'float image values span [{low:.4g}, {high:.4g}], the [0, 1] range; accepted: '
+                              "uint8 or float images in [0, 255] (BasicSR's metric convention: multiply by 255)")
 
 
 def check_calculate_panda_options(where: str, options: dict) -> None:

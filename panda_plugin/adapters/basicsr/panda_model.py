@@ -8,6 +8,7 @@ from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
 
 from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
+from panda_plugin.adapters.basicsr.final_validation import FinalValidationMixin
 from panda_plugin.adapters.basicsr.random_state import RandomStateMixin
 from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError
@@ -20,7 +21,7 @@ from panda_plugin.engine.panda.models.loss import PandaLoss
 _BATCH_KEYS = ('region_valid', 'label_map', 'anchor', 'target', *LABEL_FIELDS)
 
 
-class PandaModel(CPUDistributedMixin, RandomStateMixin, ScalarValidationMixin, BaseModel):
+class PandaModel(CPUDistributedMixin, RandomStateMixin, FinalValidationMixin, ScalarValidationMixin, BaseModel):
     """Trains PANDA from ``PandaSetDataset`` batches.
 
     Options: ``network_g`` (type PANDA), ``train.loss_opt`` (type PandaLoss; default the

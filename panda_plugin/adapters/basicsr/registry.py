@@ -16,16 +16,16 @@ def registered_objects() -> dict:
     from panda_plugin.adapters.basicsr.panda_model import PandaModel
     from panda_plugin.adapters.basicsr.panoptic_model import PanopticSegmenterModel
     from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
-    from panda_plugin.engine.panda.data.dataset import PandaSetDataset
-    from panda_plugin.engine.points.points_dataset import PointsDataset
     from panda_plugin.engine.data.reference_images import ReferenceImageDataset
+    from panda_plugin.engine.panda.data.dataset import PandaSetDataset
     from panda_plugin.engine.panda.models.loss import PandaLoss
     from panda_plugin.engine.panda.models.panda_arch import PANDA
+    from panda_plugin.engine.panda.region_loss import PandaRegionLoss
     from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
     from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
     from panda_plugin.engine.points.models.panoptic_loss import PanopticEmbeddingLoss
     from panda_plugin.engine.points.models.separation_loss import ClickSeparationLoss
-    from panda_plugin.engine.panda.region_loss import PandaRegionLoss
+    from panda_plugin.engine.points.points_dataset import PointsDataset
 
     return {'arch': [PANDA, ClickBoundaryNet, PanopticSegmenterNet],
             'loss': [PandaLoss, PandaRegionLoss, ClickSeparationLoss, PanopticEmbeddingLoss],

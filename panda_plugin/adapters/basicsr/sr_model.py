@@ -12,10 +12,11 @@ from basicsr.utils import get_root_logger, tensor2img
 
 from panda_plugin.adapters.basicsr.click_monitor import click_graph
 from panda_plugin.adapters.basicsr.cpu import CPUDistributedMixin
+from panda_plugin.adapters.basicsr.final_validation import FinalValidationMixin
 from panda_plugin.adapters.basicsr.metric import check_calculate_panda_options
 from panda_plugin.adapters.basicsr.outputs import graph_json_path
 from panda_plugin.adapters.basicsr.random_state import RandomStateMixin
-from panda_plugin.adapters.tensorboard import ValidatedImage, log_graphs
+from panda_plugin.adapters.tensorboard import GraphBoard, ValidatedImage
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.options import check_choice, check_number, reject_unknown
 from panda_plugin.engine.panda.metric import shared_metric
@@ -28,13 +29,14 @@ MONITOR_DEFAULTS = {
     'every': 1,                  # monitor every n-th validation
     'pictures': 4,               # images whose graph picture goes to TensorBoard
     'worst_regions': 10,         # rows of the worst-regions table (0: none)
+    'region_curves': 100,        # most per-region score curves per validation (0: none)
     'save_json': True,           # write <image>_<iter>_panda.json beside the validation images
     'points': None,              # clicks file keyed by image name: graphs over the clicked objects
     'points_method': None,       # click method (learned, geodesic, euclidean); default learned
 }
 
 
-class PandaSRModel(CPUDistributedMixin, RandomStateMixin, SRModel):
+class PandaSRModel(CPUDistributedMixin, RandomStateMixin, FinalValidationMixin, SRModel):
     """BasicSR's SRModel plus PANDA.
 
     - ``train: panda_opt:`` (a ``PandaRegionLoss``), alone or beside ``pixel_opt`` and
@@ -42,15 +44,20 @@ class PandaSRModel(CPUDistributedMixin, RandomStateMixin, SRModel):
     - ``val: panda:`` (options in ``MONITOR_DEFAULTS``): at each monitored validation, the
       reference-mode distortion graph of every validated image against its ground truth
       (the ground truth against itself scores 1) goes to TensorBoard
-      (see ``tensorboard.log_graphs``) and, with ``save_json``, to a JSON file next to
-      BasicSR's validation images.
+      (see ``tensorboard.GraphBoard``) and, with ``save_json``, to a JSON file next to
+      BasicSR's validation images. The graphs score the 8-bit images BasicSR's metrics
+      score, so their mean is ``calculate_panda``'s value at ``crop_border: 0``.
+    - The validation after the last iteration carries ``train.total_iter``, not BasicSR's
+      count past it (``final_validation``).
     """
 
     def __init__(self, opt: dict):
         self.monitor = _monitor_options(opt.get('val') or {})
         _check_metric_options(opt.get('val') or {})
-        self._validations = 0
+        self._rounds = {}  # dataset -> (validations so far, iteration of the last monitored one)
         self._validated = None
+        self._board = None if self.monitor is None else GraphBoard(
+            self.monitor['pictures'], self.monitor['worst_regions'], self.monitor['region_curves'])
         super().__init__(opt)
 
     def init_training_settings(self) -> None:
@@ -97,15 +104,19 @@ class PandaSRModel(CPUDistributedMixin, RandomStateMixin, SRModel):
 
     def nondist_validation(self, dataloader, current_iter, tb_logger, save_img) -> None:
         """SRModel's validation; on monitored rounds, the graphs of the validated images too."""
-        monitored = self.monitor is not None and self._validations % self.monitor['every'] == 0
-        self._validations += 1
+        self._dataset = dataset = dataloader.dataset.opt['name']
+        count, last = self._rounds.get(dataset, (0, None))
+        # BasicSR validates once more after its last iteration: the same network again when
+        # that iteration was validated, whose graphs are not made twice.
+        repeated = current_iter == last
+        monitored = self.monitor is not None and not repeated and count % self.monitor['every'] == 0
+        self._rounds[dataset] = (count + (not repeated), current_iter if monitored else last)
         self._validated = [] if monitored else None
         self._iteration = current_iter
-        self._dataset = dataloader.dataset.opt['name']
         try:
             super().nondist_validation(dataloader, current_iter, tb_logger, save_img)
             if monitored and self._validated:
-                self._report(dataloader.dataset.opt['name'], current_iter, tb_logger)
+                self._report(dataset, current_iter, tb_logger)
         finally:
             self._validated = None
 
@@ -117,10 +128,11 @@ class PandaSRModel(CPUDistributedMixin, RandomStateMixin, SRModel):
 
     def _graph(self, result: torch.Tensor, gt: torch.Tensor) -> ValidatedImage:
         metric = shared_metric(self.monitor['weights'], self.monitor['segmenter'], self.device)
-        restored, reference = result.clamp(0, 1).to(self.device), gt.clamp(0, 1).to(self.device)
-        pictures = tensor2img(restored, rgb2bgr=False), tensor2img(reference, rgb2bgr=False)
+        pictures = tensor2img(result, rgb2bgr=False), tensor2img(gt, rgb2bgr=False)
         clicked = click_graph(self.monitor, self._path, *pictures, self.device)
         if clicked is None:
+            restored, reference = (torch.from_numpy(p).permute(2, 0, 1)[None].float().div(255).to(self.device)
+                                   for p in pictures)
             with torch.no_grad():
                 _, graphs = metric(restored, reference, return_graph=True)
         else:
@@ -140,8 +152,7 @@ class PandaSRModel(CPUDistributedMixin, RandomStateMixin, SRModel):
                                f'images; lowest {worst.name} ({worst.graph.anchor_score:.4f})')
         if tb_logger:
             listed = 'panda' in (self.opt['val'].get('metrics') or {})
-            log_graphs(tb_logger, dataset, current_iter, images, score=not listed,
-                       pictures=self.monitor['pictures'], worst_regions=self.monitor['worst_regions'])
+            self._board.write(tb_logger, dataset, current_iter, images, score=not listed)
 
 
 def _monitor_options(val_opt: dict) -> dict | None:
@@ -154,7 +165,7 @@ def _monitor_options(val_opt: dict) -> dict | None:
         raise PandaInputError(f'val.panda must be a mapping of options (or true); got {given!r}')
     reject_unknown('val.panda', given, MONITOR_DEFAULTS)
     options = {**MONITOR_DEFAULTS, **given}
-    for key in ('every', 'pictures', 'worst_regions'):
+    for key in ('every', 'pictures', 'worst_regions', 'region_curves'):
         check_number('val.panda', key, options[key], minimum=1 if key == 'every' else 0, integer=True)
     check_choice('val.panda', 'save_json', options['save_json'], (True, False))
     return options

@@ -3,8 +3,9 @@ registered.
 
 ``import panda_plugin`` already registers every PANDA arch, model, loss, dataset and metric when
 BasicSR is imported, and on a machine without CUDA gives BasicSR CPU versions of its resume and
-distributed start-up (``adapters.basicsr.cpu``). These commands add: the option file is checked
-first, BasicSR's logger is reset so that each run writes its own log file, and ``panda train``
+distributed start-up (``adapters.basicsr.cpu``), and reads and checks option files safely
+(``adapters.option_checks``). These commands add: the option file is read first, before
+torch and BasicSR are imported, BasicSR's logger is reset so that each run writes its own log file, and ``panda train``
 resumes with the plugin's ``load_resume_state`` (states of the run's own folder, loaded onto the
 current device) on every machine. BasicSR reads its options from ``sys.argv`` and looks
 ``load_resume_state`` up as a module global; both are swapped for the run only.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from panda_plugin.adapters.basicsr.cpu import load_resume_state
 from panda_plugin.adapters.basicsr.registry import register_plugin
-from panda_plugin.core.errors import PandaInputError
+from panda_plugin.adapters.option_checks import check_option_arguments
 
 __all__ = ['load_resume_state', 'register_plugin', 'reset_basicsr_logger', 'test', 'train']
 
@@ -36,13 +37,6 @@ def reset_basicsr_logger() -> None:
     basicsr_logger.initialized_logger.pop('basicsr', None)
 
 
-def _option_file(arguments: list[str]) -> str:
-    option_file = arguments[arguments.index('-opt') + 1] if '-opt' in arguments[:-1] else None
-    if option_file is None or not Path(option_file).is_file():
-        raise PandaInputError(f'option file {option_file!r} does not exist; give -opt PATH.yml')
-    return option_file
-
-
 def train(arguments: list[str], root: str | os.PathLike = '.') -> None:
     """Run BasicSR training with the plugin registered.
 
@@ -51,10 +45,10 @@ def train(arguments: list[str], root: str | os.PathLike = '.') -> None:
         root: Folder under which ``experiments/`` and ``tb_logger/`` are written. Default: the
             current folder.
     """
+    check_option_arguments(arguments)
     register_plugin()
     import basicsr.train
 
-    _option_file(arguments)
     reset_basicsr_logger()
     saved = sys.argv, basicsr.train.load_resume_state
     sys.argv, basicsr.train.load_resume_state = ['panda train', *arguments], load_resume_state
@@ -73,10 +67,10 @@ def test(arguments: list[str], root: str | os.PathLike = '.') -> None:
         arguments: BasicSR's test arguments, e.g. ``['-opt', 'options/test_x.yml']``.
         root: Folder under which ``results/`` is written. Default: the current folder.
     """
+    check_option_arguments(arguments)
     register_plugin()
     import basicsr.test
 
-    _option_file(arguments)
     reset_basicsr_logger()
     saved = sys.argv
     sys.argv = ['panda test', *arguments]

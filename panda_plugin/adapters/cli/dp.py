@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from panda_plugin.adapters.pictures.dp import plot_curves, plot_regions
+from panda_plugin.core.atomic import prepare_folder, write_atomic
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.specs import grid_shape
 
@@ -122,7 +123,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
 
     progress = progress or logging.getLogger(__name__).info
     out = Path(out)
-    (out / 'images').mkdir(parents=True, exist_ok=True)
+    prepare_folder(out / 'images', 'output folder')
     prior = prior or load_prior()
     large = min(min(image.shape[:2]) for _, image in images) >= NIQE_MIN_SIDE
     niqe = niqe_measure() if large else None  # BasicSR is imported only when NIQE applies
@@ -146,7 +147,7 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
     if regions != 'none' and len(methods) >= 2:
         report['regions'] = region_report(result.images, methods, regions, out, progress)
     plot_curves(report, out / 'dp_curve.png')
-    (out / 'sweep.json').write_text(json.dumps(finite(report), indent=1), encoding='utf-8')
+    write_atomic(out / 'sweep.json', json.dumps(finite(report), indent=1), 'sweep JSON')
     if tensorboard:
         log_tensorboard(report, result.images, tensorboard)
     return report
@@ -209,6 +210,10 @@ def log_tensorboard(report: dict, images: dict, logdir) -> None:
             writer.add_text(f'dp_regions/{name}', '\n'.join(lines), 0)
 
 
+#: Largest side of the centre crops (a 2048 x 2048 sweep already takes hours on a CPU).
+MAX_SIZE = 2048
+
+
 def _floats(text: str) -> tuple:
     try:
         return tuple(float(v) for v in text.split(',') if v.strip())
@@ -265,11 +270,12 @@ def _dp_sweep(args) -> int:
     from panda_plugin.engine.dp.priors import load_prior
     from panda_plugin.engine.dp.sweep import SweepSettings, method_names, sweep_steps
 
-    if args.size < 32:
-        raise PandaInputError(f'--size {args.size}; accepted: an integer >= 32')
-    settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed,
-                             tuple(int(n) for n in args.average), args.deterministic, args.scale,
-                             args.conditioning)
+    if not 32 <= args.size <= MAX_SIZE:
+        raise PandaInputError(f'--size {args.size}; accepted: an integer in [32, {MAX_SIZE}]')
+    if args.seed < 0:
+        raise PandaInputError(f'--seed {args.seed}; accepted: an integer >= 0')
+    settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed, args.average, args.deterministic,
+                             args.scale, args.conditioning)
     settings.check()
     warning = steps_warning(settings)
     if warning:

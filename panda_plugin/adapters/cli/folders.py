@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from panda_plugin.core.atomic import check_output, prepare_folder, write_atomic
 from panda_plugin.core.errors import PandaInputError
 
 
@@ -75,6 +76,27 @@ def warn_swapped(command: str, results) -> None:
               'the references second', file=sys.stderr)
 
 
+#: Output options of compare, score and duel: (option, what, a folder of files when comparing folders).
+_OUTPUTS = (('json', '--json file', True), ('viz', '--viz picture', True), ('csv', '--csv file', False),
+            ('report', '--report file', False), ('spatial', '--spatial picture', True))
+
+
+def check_outputs(args, folder: bool) -> None:
+    """Refuse output paths that cannot be written before any image is read (``core.atomic``).
+
+    Args:
+        args: Parsed arguments of ``compare``, ``score`` or ``duel``.
+        folder: Folders are compared (``--json``, ``--viz`` and ``--spatial`` are then folders,
+            except ``duel --json``, one file for all).
+    """
+    for option, what, per_image in _OUTPUTS:
+        path = getattr(args, option, None)
+        if path:
+            many = folder and per_image and not (getattr(args, 'command', None) == 'duel' and option == 'json')
+            check_output(path, what.replace('file', 'folder').replace('picture', 'folder') if many else what,
+                         folder=many)
+
+
 def compare_folders(args) -> int:
     """``panda compare DIR_RESTORED DIR_REFERENCE``: reference mode unless ``--pairwise``."""
     from panda_plugin.engine.panda.folder_compare import compare_pairs
@@ -112,8 +134,7 @@ def _write_outputs(args, results, folder: bool) -> None:
         for option, suffix, write in (('json', '.json', lambda r, p: r.graph.to_json(p, indent=2)),
                                       ('viz', '.png', lambda r, p: r.graph.render(p, r.restored, r.reference))):
             if getattr(args, option, None):
-                out = Path(getattr(args, option))
-                out.mkdir(parents=True, exist_ok=True)
+                out = prepare_folder(getattr(args, option), f'--{option} folder')
                 for result in results:
                     write(result, out / f'{result.name}{suffix}')
                 print(f'wrote {len(results)} {suffix[1:].upper()} files to {out}')
@@ -127,8 +148,7 @@ def _write_outputs(args, results, folder: bool) -> None:
         from panda_plugin.adapters.pictures.graph import save_score_map
 
         if folder:
-            out = Path(args.spatial)
-            out.mkdir(parents=True, exist_ok=True)
+            out = prepare_folder(args.spatial, '--spatial folder')
             for result in results:
                 save_score_map(result.graph, out / f'{result.name}_map.png')
             print(f'wrote {len(results)} quality maps to {out}')
@@ -158,6 +178,7 @@ def add_score(commands) -> None:
 
 def _score(args) -> int:
     folders = check_paths({'-t': args.target, '-r': args.ref})
+    check_outputs(args, folders)
     from panda_plugin.adapters.score_tables import score_rows, write_csv
     from panda_plugin.engine.panda.folder_compare import compare_pairs
     from panda_plugin.engine.panda.folders import ImageSet, pair_folders
@@ -201,6 +222,7 @@ def _duel(args) -> int:
     import json
 
     folders = check_paths({'A': args.a, 'B': args.b, '--reference': args.reference})
+    check_outputs(args, folders)
     from panda_plugin.adapters.pictures.duel import save_duel_picture
     from panda_plugin.engine.panda.duel import duel, duel_folders, folder_summary
 
@@ -237,7 +259,7 @@ def _duel(args) -> int:
         data = duels[0][1].to_dict() if not folders else {
             'schema': 'panda-duel-folder/1', 'a': args.a, 'b': args.b, 'reference': args.reference,
             'summary': summary, 'images': [{'name': images.name, **match.to_dict()} for images, match in duels]}
-        Path(args.json).write_text(json.dumps(data, indent=1), encoding='utf-8')
+        write_atomic(args.json, json.dumps(data, indent=1), '--json file')
         print(f'wrote {args.json}')
     if args.report:
         from panda_plugin.adapters.duel_report import write_duel_report
@@ -246,8 +268,7 @@ def _duel(args) -> int:
         print(f'wrote {write_duel_report(duels, summary or folder_summary(matches), args.report)}')
     if args.viz:
         if folders:
-            out = Path(args.viz)
-            out.mkdir(parents=True, exist_ok=True)
+            out = prepare_folder(args.viz, '--viz folder')
             for images, match in duels:
                 save_duel_picture(match, out / f'{images.name}_duel.png', *images.paths)
             print(f'wrote {len(duels)} duel pictures to {out}')

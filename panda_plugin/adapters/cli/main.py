@@ -119,22 +119,21 @@ def quadrant_label_map(side: int):
 
 
 def _demo(args) -> int:
-    import cv2
     import numpy as np
 
+    from panda_plugin.core.atomic import prepare_folder, write_atomic
     from panda_plugin.engine.data.bundled import packaged_image
     from panda_plugin.engine.distortions import degrade_regions
-    from panda_plugin.engine.image_io import save_image, square_crop
+    from panda_plugin.engine.image_io import encode_image, save_image, square_crop
     from panda_plugin.engine.panda.predictor import compare
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_folder(args.out, '--out folder')
     clean = square_crop(packaged_image('skimage', 'coffee'), 384)
     quadrants = quadrant_label_map(clean.shape[0])
     degraded = degrade_regions(clean, quadrants, DEMO_QUADRANTS, seed=0)
     save_image(out / 'restored.png', degraded)
     save_image(out / 'reference.png', clean)
-    cv2.imwrite(str(out / 'quadrants.png'), quadrants.astype(np.uint8))  # a label-map PNG
+    write_atomic(out / 'quadrants.png', encode_image('.png', quadrants.astype(np.uint8)))  # a label-map PNG
     graph = compare(degraded, clean, masks=quadrants)
     print('restored: coffee degraded by quadrant (top-left blur/severe, top-right noise/moderate, '
           'bottom-left compression/severe, bottom-right clean); reference: the clean image; '
@@ -175,7 +174,9 @@ def _add_compare(commands) -> None:
 def _compare(args) -> int:
     if args.reference and args.pairwise:
         raise PandaInputError('--reference and --pairwise exclude each other; reference mode is the default')
-    if cli_folders.is_folder_run(args):
+    folder = cli_folders.is_folder_run(args)
+    cli_folders.check_outputs(args, folder)
+    if folder:
         return cli_folders.compare_folders(args)
     from panda_plugin.engine.image_io import load_image
     from panda_plugin.engine.panda.predictor import compare
@@ -223,12 +224,16 @@ def _bench(args) -> int:
     import json
 
     from panda_plugin.adapters.pictures.confusion import plot_confusion
+    from panda_plugin.core.atomic import check_output, write_atomic
     from panda_plugin.engine.panda.benchmark import format_report, json_report, run_bench
 
+    for option, what in (('json', '--json file'), ('confusion', '--confusion picture')):
+        if getattr(args, option):
+            check_output(getattr(args, option), what)
     report = run_bench(args.data, model=args.weights, device=args.device)
     print(format_report(report))
     if args.json:
-        Path(args.json).write_text(json.dumps(json_report(report), indent=1), encoding='utf-8')
+        write_atomic(args.json, json.dumps(json_report(report), indent=1), '--json file')
         print(f'wrote {args.json}')
     if args.confusion:
         title = f'PANDABENCH {report["split"]}'
@@ -309,6 +314,9 @@ def _add_pipelines(commands) -> None:
 
 
 def _pipeline(args) -> int:
+    from panda_plugin.adapters.option_checks import check_option_arguments
+
+    check_option_arguments(args.arguments)  # before torch and BasicSR are imported
     from panda_plugin.adapters.basicsr import training
 
     getattr(training, args.pipeline)(args.arguments)

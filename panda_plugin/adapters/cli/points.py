@@ -46,9 +46,9 @@ def regions_command(args) -> int:
     Returns:
         Exit status 0.
     """
-    import cv2
     import numpy as np
 
+    from panda_plugin.core.atomic import check_output
     from panda_plugin.engine.image_io import load_image, save_image
     from panda_plugin.engine.points import DEFAULT_METHOD, click_regions, read_clicks
 
@@ -57,13 +57,16 @@ def regions_command(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != '.png':
         raise PandaInputError(f'--out {str(out)!r}; accepted: a .png path')
+    check_output(out, '--out label map')
+    if args.viz:
+        check_output(args.viz, '--viz picture')
     image = load_image(args.image, convert=True)
     if args.segmenter is not None:
         return _proposer_regions(args, image, out)
     clicks = read_clicks(args.points, image.shape[:2], name=Path(args.image).name)
     method = args.method or DEFAULT_METHOD
     labels = click_regions(image, clicks, method, weights=args.weights)
-    cv2.imwrite(str(out), (labels + 1).astype(np.uint16))
+    write_label_map(out, labels)
     areas = np.bincount(labels.ravel(), minlength=len(clicks))
     total = labels.size
     for index, ((x, y), kind) in enumerate(zip(clicks.xy.tolist(), clicks.kinds)):
@@ -77,9 +80,23 @@ def regions_command(args) -> int:
     return 0
 
 
+def write_label_map(out: Path, labels) -> None:
+    """Write a label map as a 16-bit PNG, value i+1 for region i (0 outside every region), atomically.
+
+    Args:
+        out: The ``.png`` path.
+        labels: int32 HxW label map.
+    """
+    import numpy as np
+
+    from panda_plugin.core.atomic import write_atomic
+    from panda_plugin.engine.image_io import encode_image
+
+    write_atomic(out, encode_image(out, (labels + 1).astype(np.uint16)), 'label map')
+
+
 def _proposer_regions(args, image, out: Path) -> int:
     """``panda regions --segmenter SPEC``: the proposer's label map and picture."""
-    import cv2
     import numpy as np
 
     from panda_plugin.engine.image_io import save_image
@@ -88,7 +105,7 @@ def _proposer_regions(args, image, out: Path) -> int:
     if args.method is not None or args.weights is not None:
         raise PandaInputError('--method and --weights apply only with --points')
     labels = build_segmenter(args.segmenter)(image)
-    cv2.imwrite(str(out), (labels + 1).astype(np.uint16))
+    write_label_map(out, labels)
     print(f'wrote {out} ({args.segmenter}: {int(labels.max()) + 1} regions; 16-bit, value i+1 for region i)')
     if args.viz:
         from panda_plugin.adapters.pictures.clicks import render_click_regions
@@ -193,21 +210,18 @@ def export_point_weights_command(args) -> int:
     Returns:
         Exit status 0.
     """
-    import torch
-    import yaml
-
+    from panda_plugin.core.option_file import load_option_file
+    from panda_plugin.engine.checkpoints import load_tensors
     from panda_plugin.engine.points.learned import CLICK_NETWORKS, export_point_weights
     from panda_plugin.engine.points.models.panoptic_arch import PanopticSegmenterNet
 
     archs = {**CLICK_NETWORKS, 'PanopticSegmenterNet': PanopticSegmenterNet}
-    options = dict((yaml.safe_load(Path(args.opt).read_text(encoding='utf-8')) or {}).get('network_g') or {})
+    options = load_option_file(args.opt).get('network_g')
+    options = dict(options) if isinstance(options, dict) else {}
     arch = options.pop('type', None)
     if arch not in archs:
         raise PandaInputError(f'{args.opt!r}: network_g.type is {arch!r}; accepted: {", ".join(archs)}')
-    try:
-        checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=True)
-    except Exception as error:  # pickle and zip errors vary by corruption
-        raise PandaInputError(f'cannot read checkpoint {args.checkpoint!r}: {error}') from None
+    checkpoint = load_tensors(args.checkpoint)
     network = archs[arch](**options)
     network.load_state_dict(checkpoint.get('params', checkpoint))
     path = export_point_weights(network, args.out)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 
 
@@ -42,8 +43,7 @@ def plot_confusion(confusion: dict, path: str | os.PathLike, title: str = '') ->
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    with atomic_path(path, 'confusion picture') as temporary:
+        figure.savefig(temporary, dpi=110, format=Path(path).suffix[1:] or 'png')
     plt.close(figure)
-    return path
+    return Path(path)

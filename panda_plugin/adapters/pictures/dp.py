@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.atomic import atomic_path
+
 
 def plot_curves(report: dict, path: Path) -> None:
     """Distortion (MSE, PSNR) against each perception measure, lambdas and baselines."""
@@ -30,7 +32,8 @@ def plot_curves(report: dict, path: Path) -> None:
         ax.legend(fontsize=7)
     fig.suptitle(f"{report['settings']['degradation']}: mean over {len(report['measurement_psnr'])} images")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    with atomic_path(path, 'sweep curve') as temporary:
+        fig.savefig(temporary, dpi=90, format='png')
     plt.close(fig)
 
 
@@ -61,5 +64,6 @@ def plot_regions(seen: dict, summary: dict, labels: np.ndarray, path: Path) -> N
     for ax in axes:
         ax.axis('off')
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with atomic_path(path, 'region picture') as temporary:
+        fig.savefig(temporary, dpi=80, format='png')
     plt.close(fig)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.atomic import atomic_path
+
 #: Colours of the winner panel: A better, B better (a colour-blind-safe blue and orange).
 WINNER_COLOURS = {'a': (0.0, 0.45, 0.70), 'b': (0.90, 0.62, 0.0)}
 
@@ -100,6 +102,6 @@ def save_duel_picture(duel, path: str | os.PathLike, image_a, image_b, reference
     """
     from PIL import Image
 
-    path = Path(path)
-    Image.fromarray(render_duel(duel, image_a, image_b, reference)).save(path, format='PNG', optimize=True)
-    return path
+    with atomic_path(path, 'duel picture') as temporary:
+        Image.fromarray(render_duel(duel, image_a, image_b, reference)).save(temporary, format='PNG', optimize=True)
+    return Path(path)

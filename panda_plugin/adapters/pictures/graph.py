@@ -1,13 +1,16 @@
 """Pictures of distortion graphs: both images side by side, regions tinted by score and
-labelled with distortion and relation. ``render_graph`` gives an array (TensorBoard uses it),
-``save_graph_picture`` a PNG file (``DistortionGraph.render``)."""
+labelled with distortion and relation. ``render_graph`` gives an array, ``save_graph_picture``
+a PNG file (``DistortionGraph.render``). ``reference_picture`` draws a reference-mode graph as
+restored | reference | score map (TensorBoard and the HTML report use it)."""
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.region_labels import SIDES, Region
@@ -81,7 +84,7 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
     fig.text(0.5, 1 - 0.12 / fig_h, f'{heading}  ({graph.anchor_score:.2f} vs '
              f'{graph.target_score:.2f})', ha='center', va='top', fontsize=13,
              fontweight='bold')
-    points = _interior_points(view, graph.regions, scale)
+    points = [(x, y) for x, y, _ in _interior_points(view, graph.regions, scale)]
     for column, (side, image) in enumerate(zip(SIDES, (anchor_image, target_image))):
         left = fig_w / 2 - panel_w - 0.1 + column * (panel_w + 0.2)
         ax = fig.add_axes((left / fig_w, bottom / fig_h, panel_w / fig_w, panel_h / fig_h))
@@ -124,9 +127,9 @@ def save_graph_picture(graph: DistortionGraph, path: str | os.PathLike, anchor_i
     picture = Image.fromarray(render_graph(graph, anchor_image, target_image))
     if anchor_image is not None or target_image is not None:
         picture = picture.quantize(palette=_palette(picture), dither=Image.Dither.FLOYDSTEINBERG)
-    path = Path(path)
-    picture.save(path, format='PNG', optimize=True)
-    return path
+    with atomic_path(path, 'picture') as temporary:
+        picture.save(temporary, format='PNG', optimize=True)
+    return Path(path)
 
 
 def _draw_regions(graph: DistortionGraph, ax, side: str, view: np.ndarray, points: list, cmap, norm,
@@ -161,19 +164,21 @@ def _draw_regions(graph: DistortionGraph, ax, side: str, view: np.ndarray, point
 
 
 def _interior_points(view: np.ndarray, regions: list[Region],
-                     scale: float) -> list[tuple[float, float]]:
+                     scale: float) -> list[tuple[float, float, float]]:
+    """Per region, the (x, y) of the view pixel deepest inside it and its distance to the edge
+    (0 for a region too small to appear in the view)."""
     from scipy import ndimage
 
     points = []
     for region, box in zip(regions, ndimage.find_objects(view + 1, max_label=len(regions))):
         if box is None:
             x, y, w, h = region.bbox
-            points.append(((x + w / 2) * scale - 0.5, (y + h / 2) * scale - 0.5))
+            points.append(((x + w / 2) * scale - 0.5, (y + h / 2) * scale - 0.5, 0.0))
             continue
         inside = np.pad(view[box] == region.id, 1)
         distance = ndimage.distance_transform_edt(inside)
         row, col = np.unravel_index(int(np.argmax(distance)), distance.shape)
-        points.append((box[1].start + col - 1, box[0].start + row - 1))
+        points.append((box[1].start + col - 1, box[0].start + row - 1, float(distance[row, col])))
     return points
 
 
@@ -269,6 +274,101 @@ def save_score_map(graph: DistortionGraph, path: str | os.PathLike, side: str = 
     """
     from PIL import Image
 
-    path = Path(path)
-    Image.fromarray(score_map_picture(graph, side)).save(path, format='PNG', optimize=True)
-    return path
+    with atomic_path(path, 'quality map') as temporary:
+        Image.fromarray(score_map_picture(graph, side)).save(temporary, format='PNG', optimize=True)
+    return Path(path)
+
+
+#: Longest side, in pixels, of one panel of ``reference_picture``: smaller images are enlarged
+#: by a whole factor (nearest neighbour, so their pixels stay sharp squares) up to it, larger
+#: ones reduced to it (area averaging).
+MONITOR_PANEL = 384
+_GAP, _TITLE, _CAPTION, _BAR = 8, 26, 20, 34
+
+
+def reference_picture(graph: DistortionGraph, restored, reference, *, title: str | None = None,
+                      colour_bar: bool = True) -> np.ndarray:
+    """Three panels for a reference-mode graph: the restored image with its region outlines
+    coloured by score, the reference, and the score map with each region's score (and its
+    distortion, when not clean and there is room) written on it.
+
+    Args:
+        graph: A reference-mode graph of ``restored`` (anchor) against ``reference`` (target).
+        restored: Restored image (path, PIL image or HxWx3 uint8 array) of ``image_size``.
+        reference: Reference image, likewise.
+        title: Line above the panels. Default: the image score.
+        colour_bar: Draw the score colour bar under the score map. Default: True.
+
+    Returns:
+        HxWx3 uint8 RGB picture.
+    """
+    import cv2
+    from matplotlib import colormaps
+    from PIL import Image, ImageDraw
+    from skimage.segmentation import find_boundaries
+
+    height, width = graph.image_size
+    longest = max(height, width)
+    scale = float(max(1, MONITOR_PANEL // longest)) if longest <= MONITOR_PANEL else MONITOR_PANEL / longest
+    view_w, view_h = max(1, round(width * scale)), max(1, round(height * scale))
+    rows = np.minimum(((np.arange(view_h) + 0.5) / scale).astype(int), height - 1)
+    cols = np.minimum(((np.arange(view_w) + 0.5) / scale).astype(int), width - 1)
+    view = graph.label_map[np.ix_(rows, cols)]
+    cmap = colormaps['RdYlGn']
+    scores = np.array([region.anchor.score for region in graph.regions])
+    colours = np.zeros((len(scores) + 1, 3), np.uint8)
+    colours[1:] = (cmap(scores)[:, :3] * 255).round()
+    edges = find_boundaries(view, mode='inner') & (view >= 0)
+    thick = cv2.dilate(edges.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (view >= 0)
+
+    shown = _panel_image(restored, 'restored', (height, width), (view_w, view_h)).copy()
+    shown[thick] = colours[view[thick] + 1]
+    plain = _panel_image(reference, 'reference', (height, width), (view_w, view_h)).copy()
+    plain[edges] = (plain[edges] // 2 + 128).astype(np.uint8)
+    score_map = colours[view + 1]
+    score_map[edges] = 255
+
+    canvas_w = 3 * view_w + 4 * _GAP
+    canvas_h = _TITLE + _CAPTION + view_h + _GAP + (_BAR if colour_bar else 0)
+    canvas = Image.new('RGB', (canvas_w, canvas_h), 'white')
+    draw = ImageDraw.Draw(canvas)
+    draw.text((_GAP, 5), title or f'restored vs reference: image score {graph.anchor_score:.3f}',
+              fill='black', font=_font(15, bold=True))
+    top = _TITLE + _CAPTION
+    captions = ('restored', 'reference', 'score map (region scores)')
+    lefts = [_GAP + column * (view_w + _GAP) for column in range(3)]
+    for left, caption, panel in zip(lefts, captions, (shown, plain, score_map)):
+        draw.text((left, _TITLE + 2), caption, fill='black', font=_font(13))
+        canvas.paste(Image.fromarray(panel), (left, top))
+    big, small = _font(12, bold=True), _font(10)
+    for region, (x, y, depth) in zip(graph.regions, _interior_points(view, graph.regions, scale)):
+        x, y = lefts[2] + min(max(x, 14), view_w - 14), top + min(max(y, 8), view_h - 8)
+        label = region.anchor
+        two_lines = label.distortion != 'clean' and depth >= 14
+        draw.text((x, y - 6 if two_lines else y), f'{label.score:.2f}', fill='black', font=big, anchor='mm',
+                  stroke_width=2, stroke_fill='white')
+        if two_lines:
+            draw.text((x, y + 7), _ABBREVIATIONS[label.distortion], fill='black', font=small, anchor='mm',
+                      stroke_width=2, stroke_fill='white')
+    if colour_bar:
+        bar_top = top + view_h + 6
+        ramp = (cmap(np.linspace(0, 1, view_w))[:, :3] * 255).round().astype(np.uint8)
+        canvas.paste(Image.fromarray(np.repeat(ramp[None], 10, axis=0)), (lefts[2], bar_top))
+        for value in (0, 0.25, 0.5, 0.75, 1):
+            x = lefts[2] + round(value * (view_w - 1))
+            draw.line((x, bar_top + 10, x, bar_top + 13), fill='black')
+            draw.text((x, bar_top + 14), f'{value:g}', fill='black', font=small,
+                      anchor='la' if value == 0 else 'ra' if value == 1 else 'ma')
+        draw.text((lefts[1] + view_w, bar_top + 14), 'region score, 0 = worst, 1 = perfect ', fill='black',
+                  font=small, anchor='ra')
+    return np.asarray(canvas)
+
+
+@cache
+def _font(size: int, bold: bool = False):
+    """Matplotlib's DejaVu Sans (installed with it) at ``size`` pixels."""
+    from matplotlib import get_data_path
+    from PIL import ImageFont
+
+    name = 'DejaVuSans-Bold.ttf' if bold else 'DejaVuSans.ttf'
+    return ImageFont.truetype(os.path.join(get_data_path(), 'fonts', 'ttf', name), size)

@@ -23,6 +23,7 @@ import time
 import zlib
 from pathlib import Path
 
+from panda_plugin.core.atomic import check_output, output_error
 from panda_plugin.core.errors import PandaInputError
 
 #: Suffix of the lock file next to a database being written.
@@ -143,9 +144,16 @@ class WriterLock:
 
     def acquire(self) -> 'WriterLock':
         """Take the lock, or raise a ``PandaInputError`` naming the process that holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_output(self.target, 'output', folder=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise output_error(self.target, 'output', error) from None
         while self._fd is None:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as error:
+                raise output_error(self.path, 'lock file', error) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as error:
@@ -164,8 +172,12 @@ class WriterLock:
                 raise self._busy(owner, other_host=True)
             record = {'pid': os.getpid(), 'host': socket.gethostname(), 'since': time.time(),
                       'command': ' '.join(sys.argv)}
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(record).encode(), 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(record).encode(), 0)
+            except OSError as error:
+                os.close(fd)
+                raise output_error(self.path, 'lock file', error) from None
             self._fd = fd
         return self
 

@@ -34,6 +34,7 @@ from panda_plugin.engine.data.integrity import (
     rebuild_command,
     record_checksum,
 )
+from panda_plugin.engine.data.lmdb_writes import disk_error, open_for_writing, put_all
 
 CONFIG_KEY = b'__config__'
 COMPLETE_KEY = b'__complete__'
@@ -41,7 +42,6 @@ DONE_PREFIX = '__done__/'
 #: Layout of the records; a database of a later format is refused.
 FORMAT = 1
 FIELDS = ('anchor', 'target', 'regions', 'labels')
-_MAP_SIZE = 1 << 40
 
 
 def encode_png(array: np.ndarray) -> bytes:
@@ -109,11 +109,9 @@ class RecordWriter:
         if self.partial.exists() and read_config(self.partial, complete=False) != self.config:
             _release(self.partial)
             shutil.rmtree(self.partial)
-        self.partial.mkdir(parents=True, exist_ok=True)
         _release(self.partial)
-        self.env = lmdb.open(str(self.partial), map_size=_MAP_SIZE, subdir=True, lock=True)
-        with self.env.begin(write=True) as txn:
-            txn.put(CONFIG_KEY, dumps(self.config))
+        self.env = open_for_writing(self.partial)
+        put_all(self.env, [(CONFIG_KEY, dumps(self.config))], self.partial)
 
     def done_units(self) -> set[str]:
         """Names of the units of work (source images) already written."""
@@ -127,13 +125,11 @@ class RecordWriter:
             records: Dicts with ``key``, ``anchor``, ``target``, ``regions`` (PNG bytes) and
                 ``labels`` (JSON-able dict).
         """
-        with self.env.begin(write=True) as txn:
-            for record in records:
-                key = record['key']
-                for field in ('anchor', 'target', 'regions'):
-                    txn.put(f'{key}.{field}'.encode(), record[field])
-                txn.put(f'{key}.labels'.encode(), dumps(record['labels']))
-            txn.put(f'{DONE_PREFIX}{unit}'.encode(), dumps([r['key'] for r in records]))
+        items = [(f'{record["key"]}.{field}'.encode(), record[field]) for record in records
+                 for field in ('anchor', 'target', 'regions')]
+        items += [(f'{record["key"]}.labels'.encode(), dumps(record['labels'])) for record in records]
+        put_all(self.env, [*items, (f'{DONE_PREFIX}{unit}'.encode(), dumps([r['key'] for r in records]))],
+                self.partial)
 
     def finish(self) -> int:
         """Mark the database complete, write ``meta_info.txt`` and publish it.
@@ -143,16 +139,20 @@ class RecordWriter:
         """
         keys = self._all_keys()
         keys.sort()
-        with self.env.begin(write=True) as txn:
+        with self.env.begin() as txn:
             checks = {key: record_checksum(txn, key, FIELDS) for key in keys[:1] + keys[-1:]}
-            txn.put(COMPLETE_KEY, dumps({'records': len(keys), 'format': FORMAT, 'checks': checks}))
-        self.env.sync()
-        self.env.close()
-        self.env = None
-        size = self.config.get('size', 0)
-        lines = [f'{key} ({size},{size},3) 1' for key in keys]
-        (self.partial / 'meta_info.txt').write_text('\n'.join(lines) + '\n', encoding='utf-8')
-        self.partial.rename(self.path)
+        put_all(self.env, [(COMPLETE_KEY, dumps({'records': len(keys), 'format': FORMAT, 'checks': checks}))],
+                self.partial)
+        try:
+            self.env.sync()
+            self.env.close()
+            self.env = None
+            size = self.config.get('size', 0)
+            lines = [f'{key} ({size},{size},3) 1' for key in keys]
+            (self.partial / 'meta_info.txt').write_text('\n'.join(lines) + '\n', encoding='utf-8')
+            self.partial.rename(self.path)
+        except (lmdb.Error, OSError) as error:
+            raise disk_error(self.partial, error) from None
         self.lock.release()
         return len(keys)
 

@@ -142,6 +142,8 @@ def parse_degradation(spec: str) -> Degradation:
         values = [float(p) for p in parts[1:]]
     except ValueError:
         raise PandaInputError(f'degradation {spec!r}; accepted: {accepted}') from None
+    if not all(math.isfinite(v) for v in values):
+        raise PandaInputError(f'degradation {spec!r}: its numbers must be finite; accepted: {accepted}')
     kind = parts[0]
     if kind == 'noise' and len(values) == 1 and values[0] > 0:
         return Degradation(Identity(), values[0], spec)

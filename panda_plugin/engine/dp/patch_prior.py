@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine import shipped
 from panda_plugin.engine.dp.mixture import GaussianMixture
@@ -93,12 +94,12 @@ class PatchGMMPrior:
 
     def save(self, path) -> Path:
         """Write the mixture as an ``.npz`` file (float32); returns the path."""
+        with atomic_path(path, 'patch prior') as temporary, open(temporary, 'wb') as handle:
+            np.savez_compressed(handle, weights=self.mixture.weights.float().numpy(),
+                                means=self.mixture.means.float().numpy(),
+                                covariances=self.mixture.covariances.float().numpy(),
+                                patch=self.patch, channels=self.channels)
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, weights=self.mixture.weights.float().numpy(),
-                            means=self.mixture.means.float().numpy(),
-                            covariances=self.mixture.covariances.float().numpy(),
-                            patch=self.patch, channels=self.channels)
         return path
 
 

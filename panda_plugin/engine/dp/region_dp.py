@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def texture(reference: np.ndarray, labels: np.ndarray) -> dict:
     """Mean gradient magnitude of the reference in each region (0..255 scale).
 

@@ -1,6 +1,7 @@
 """A lambda sweep over held-out images: PSNR, MSE, perception measures, per-region graphs."""
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -47,10 +48,12 @@ class SweepSettings:
         self.lambdas = tuple(check_lambda(v) for v in self.lambdas)
         if int(self.steps) != self.steps or self.steps < 2:
             raise PandaInputError(f'steps {self.steps!r}; accepted: an integer >= 2')
-        if not self.scale > 0:
-            raise PandaInputError(f'guidance scale {self.scale!r}; accepted: a number > 0')
-        if any(int(n) != n or n < 1 for n in self.averages):
-            raise PandaInputError(f'averages {self.averages!r}; accepted: integers >= 1')
+        if not (isinstance(self.scale, (int, float)) and math.isfinite(self.scale) and self.scale > 0):
+            raise PandaInputError(f'guidance scale {self.scale!r}; accepted: a finite number > 0')
+        if any(not (math.isfinite(n) and n == int(n) and n >= 1) for n in self.averages):
+            bad = next(n for n in self.averages if not (math.isfinite(n) and n == int(n) and n >= 1))
+            raise PandaInputError(f'average {bad!r}; accepted: whole numbers >= 1 (e.g. 1,4,16)')
+        self.averages = tuple(int(n) for n in self.averages)
         if self.conditioning not in CONDITIONINGS:
             raise PandaInputError(f'conditioning {self.conditioning!r}; accepted: {", ".join(CONDITIONINGS)}')
 

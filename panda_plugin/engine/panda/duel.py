@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from panda_plugin.core.atomic import write_atomic
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import RELATIONS, relation_from_scores, relation_ids_from_scores
@@ -124,7 +125,7 @@ class Duel:
         """The JSON text of ``to_dict``, also written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            Path(path).write_text(text, encoding='utf-8')
+            write_atomic(path, text, 'duel JSON file')
         return text
 
 

@@ -7,13 +7,13 @@ import torch
 from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.panda.fidelity import padded
 from panda_plugin.engine.image_io import check_image_size
+from panda_plugin.engine.panda.fidelity import padded
 from panda_plugin.engine.panda.predictor import image_scores, label_maps_of, predict_graphs
 from panda_plugin.engine.panda.reference import reference_scores
-from panda_plugin.engine.regions import build_segmenter
 from panda_plugin.engine.panda.spatial import score_map
 from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS, check_device, load_model
+from panda_plugin.engine.regions import build_segmenter
 
 
 class PandaMetric(nn.Module):
@@ -131,6 +131,11 @@ def checked_rgb(images: torch.Tensor, name: str) -> torch.Tensor:
     if not torch.is_tensor(images) or images.dim() != 4 or images.shape[1] not in (1, 3):
         shape = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
         raise PandaInputError(f'{name}: {shape}; accepted: a Bx3xHxW or Bx1xHxW tensor in [0, 1]')
+    if images.shape[0] == 0:
+        raise PandaInputError(f'{name}: an empty batch {tuple(images.shape)}; accepted: at least one image')
+    if not images.is_floating_point():
+        raise PandaInputError(f'{name}: a {images.dtype} tensor; accepted: a floating-point tensor in [0, 1] '
+                              '(divide 8-bit images by 255)')
     if not torch.isfinite(images).all():
         raise PandaInputError(f'{name} contains NaN or infinite values')
     check_values(images, name)

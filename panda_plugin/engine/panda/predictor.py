@@ -15,9 +15,9 @@ from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
 from panda_plugin.engine.panda.models.heads import decode
 from panda_plugin.engine.panda.models.panda_arch import PANDA
 from panda_plugin.engine.panda.reference import reference_graphs, reference_scores, swap_warning
+from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
 from panda_plugin.engine.regions import build_segmenter, load_masks
 from panda_plugin.engine.tensors import rgb8_to_tensor
-from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
 
 _MODELS: dict = {}
 

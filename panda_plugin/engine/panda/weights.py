@@ -15,10 +15,12 @@ import re
 from pathlib import Path
 
 import torch
-import yaml
 from safetensors.torch import save_file
 
+from panda_plugin.core.atomic import atomic_path, check_output
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.option_file import load_option_file
+from panda_plugin.engine.checkpoints import load_tensors
 from panda_plugin.engine.panda.models.panda_arch import PANDA
 from panda_plugin.engine.shipped import SHIPPED, read_weights, shipped_names
 
@@ -76,7 +78,18 @@ def check_offline_config(config, where: str) -> dict:
     if not isinstance(config, dict):
         raise PandaInputError(f'{where}: arch options are a {type(config).__name__}; accepted: a '
                               'JSON object of PANDA options')
-    encoder = config.get('encoder', 'resnet18')
+    check_encoder_name(config.get('encoder', 'resnet18'), where)
+    return {key: value for key, value in config.items() if key != 'encoder_checkpoint'}
+
+
+def check_encoder_name(encoder, where: str) -> None:
+    """Refuse an encoder name that timm could not build offline (hub names, URLs, unknown names),
+    before timm is asked for it.
+
+    Args:
+        encoder: The ``encoder`` option.
+        where: The option's place, for messages (e.g. ``"weights 'x.safetensors'"``).
+    """
     if not isinstance(encoder, str) or not _TIMM_NAME.fullmatch(encoder):
         raise PandaInputError(f'{where}: encoder {encoder!r} does not build offline; accepted: a '
                               'timm model name such as resnet18 (no hf-hub: or URL names)')
@@ -85,7 +98,6 @@ def check_offline_config(config, where: str) -> dict:
     if not timm.is_model(encoder.split('.')[0]):
         raise PandaInputError(f'{where}: encoder {encoder!r} is not a timm model of this timm '
                               f'({timm.__version__}); accepted: a name from timm.list_models()')
-    return {key: value for key, value in config.items() if key != 'encoder_checkpoint'}
 
 
 def resolve_weights(name_or_path: str | os.PathLike = DEFAULT_WEIGHTS) -> Path:
@@ -169,11 +181,7 @@ def read_safetensors(path: Path) -> tuple[dict, dict]:
 
 
 def _read_checkpoint(path: Path) -> dict:
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as error:  # pickle and zip errors vary by corruption
-        raise PandaInputError(f'cannot read checkpoint {str(path)!r} without pickle: '
-                              f'{str(error).splitlines()[0]}') from None
+    checkpoint = load_tensors(path)
     for key in ('params_ema', 'params'):
         if isinstance(checkpoint, dict) and key in checkpoint:
             return checkpoint[key]
@@ -189,21 +197,18 @@ def network_options(option_file: str | os.PathLike) -> dict:
     Returns:
         Keyword arguments of ``PANDA``.
     """
-    path = Path(option_file)
-    if not path.is_file():
-        raise PandaInputError(f'option file {str(path)!r} does not exist')
-    network = dict((yaml.safe_load(path.read_text(encoding='utf-8')) or {}).get('network_g') or {})
-    if network.pop('type', None) != 'PANDA':
-        raise PandaInputError(f'{str(path)!r}: network_g.type must be PANDA')
-    return network
+    network = load_option_file(option_file).get('network_g')
+    if not isinstance(network, dict) or network.get('type') != 'PANDA':
+        kind = network.get('type') if isinstance(network, dict) else network
+        raise PandaInputError(f'option file {str(option_file)!r}: network_g.type is {kind!r}; accepted: PANDA')
+    return {key: value for key, value in network.items() if key != 'type'}
 
 
 def export_weights(checkpoint: str | os.PathLike, option_file: str | os.PathLike,
                    out: str | os.PathLike) -> Path:
     """Convert a BasicSR checkpoint of PANDA into a self-describing safetensors file.
 
-    The file is written next to ``out`` first and renamed into place, so an existing file is
-    never left half-written.
+    The file is written atomically (``core.atomic``), with the mode a plain ``open`` gives.
 
     Args:
         checkpoint: ``net_g_<iter>.pth`` written by ``panda train``.
@@ -213,14 +218,13 @@ def export_weights(checkpoint: str | os.PathLike, option_file: str | os.PathLike
     Returns:
         The written path.
     """
-    config = network_options(option_file)
-    network = load_model(checkpoint, config=config)
     out = Path(out)
     if out.suffix != '.safetensors':
         raise PandaInputError(f'output {str(out)!r} must end with .safetensors')
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + '.partial')
+    check_output(out, '--out weights file')
+    config = network_options(option_file)
+    network = load_model(checkpoint, config=config)
     state = {k: v.contiguous() for k, v in network.state_dict().items()}
-    save_file(state, str(partial), metadata={'panda_config': json.dumps(config, sort_keys=True)})
-    partial.replace(out)
+    with atomic_path(out, 'weights file') as temporary:
+        save_file(state, str(temporary), metadata={'panda_config': json.dumps(config, sort_keys=True)})
     return out

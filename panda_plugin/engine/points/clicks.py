@@ -6,7 +6,6 @@ Region ``i`` of a click proposer is the region of click ``i``, in the order give
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.json_files import read_json
 
 #: Kinds a click may carry; ``thing`` is the default.
 KINDS = ('thing', 'stuff')
@@ -106,12 +106,7 @@ def _parse(source, name: str | None) -> Clicks:
 
 
 def _read_json(path: Path, name: str | None):
-    if not path.is_file():
-        raise PandaInputError(f'clicks file {str(path)!r} does not exist')
-    try:
-        content = json.loads(path.read_text(encoding='utf-8'))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PandaInputError(f'cannot parse clicks file {str(path)!r} as JSON: {error}') from None
+    content = read_json(path, 'clicks file')
     if isinstance(content, dict) and 'points' in content:
         return content['points']
     if isinstance(content, dict):

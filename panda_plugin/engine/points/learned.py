@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
 from panda_plugin.engine.points.clicks import Clicks
 from panda_plugin.engine.points.geodesic import WORK_SIZE, shortest_path_labels
+from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
 from panda_plugin.engine.points.scaling import full_size_labels, working_clicks, working_shape
 from panda_plugin.engine.shipped import SHIPPED, read_weights
 from panda_plugin.engine.tensors import rgb8_to_tensor
@@ -107,12 +108,10 @@ def export_point_weights(network, out) -> Path:
     out = Path(out)
     if out.suffix != '.safetensors':
         raise PandaInputError(f'output {str(out)!r} must end with .safetensors')
-    out.parent.mkdir(parents=True, exist_ok=True)
     state = {name: value.detach().contiguous() for name, value in network.state_dict().items()}
-    partial = out.with_name(out.name + '.partial')
-    save_file(state, str(partial), metadata={_METADATA_KEY: json.dumps(network.config, sort_keys=True),
-                                                 _ARCH_KEY: type(network).__name__})
-    partial.replace(out)
+    with atomic_path(out, 'weights file') as temporary:
+        save_file(state, str(temporary), metadata={_METADATA_KEY: json.dumps(network.config, sort_keys=True),
+                                                   _ARCH_KEY: type(network).__name__})
     return out
 
 

@@ -14,8 +14,8 @@ stuff flags, scene kind).
 """
 from __future__ import annotations
 
+import contextlib
 import json
-import multiprocessing
 import os
 import shutil
 from dataclasses import asdict, dataclass
@@ -29,6 +29,8 @@ from panda_plugin.core.version import __version__
 from panda_plugin.engine.data.bundled import bundled_images
 from panda_plugin.engine.data.integrity import WriterLock, check_data_file, prefixed, record_checksum
 from panda_plugin.engine.data.lmdb_store import decode_png, dumps, encode_png
+from panda_plugin.engine.data.lmdb_writes import open_for_writing, put_all
+from panda_plugin.engine.data.workers import ordered_map
 from panda_plugin.engine.points.scenes import KINDS, make_scene
 
 SPLITS = {'train': 0, 'test': 1}
@@ -110,34 +112,36 @@ def _build(out: Path, config: dict, settings: PointsSettings, units: list, worke
 
     partial = out.with_name(out.name + '.partial')
     if partial.exists():
-        env = lmdb.open(str(partial), map_size=1 << 40, subdir=True)
+        env = open_for_writing(partial)
         with env.begin() as txn:
             stored = txn.get(_CONFIG)
         if stored is None or json.loads(bytes(stored)) != config:
             env.close()
             shutil.rmtree(partial)
-    partial.mkdir(parents=True, exist_ok=True)
-    env = lmdb.open(str(partial), map_size=1 << 40, subdir=True)
+    env = open_for_writing(partial)
     try:
-        with env.begin(write=True) as txn:
-            txn.put(_CONFIG, dumps(config))
+        put_all(env, [(_CONFIG, dumps(config))], partial)
+        with env.begin() as txn:
             done = {key[len(_DONE):].decode() for key, _ in prefixed(txn, _DONE.encode())}
         todo = [u for u in units if str(u) not in done]
         _State.photos = split_photos(settings.split)
         bar = tqdm(total=len(units), initial=len(units) - len(todo), disable=not progress, unit='unit',
                    desc=f'{settings.split} scenes')
-        for unit, records in _run(todo, settings, workers):
-            with env.begin(write=True) as txn:
-                for key, entries in records:
-                    for field, value in entries.items():
-                        txn.put(f'{key}.{field}'.encode(), value)
-                txn.put(f'{_DONE}{unit}'.encode(), dumps([key for key, _ in records]))
-            bar.update(1)
+        # 'spawn': a forked child of a process that already runs threads (torch, TensorBoard)
+        # can deadlock on a lock held at fork time.
+        tasks = [(unit, settings) for unit in todo]
+        with contextlib.closing(ordered_map(_unit_records, tasks, workers, 'spawn', _load_photos,
+                                            (settings.split,))) as runs:
+            for unit, records in runs:
+                items = [(f'{key}.{field}'.encode(), value) for key, entries in records
+                         for field, value in entries.items()]
+                put_all(env, [*items, (f'{_DONE}{unit}'.encode(), dumps([key for key, _ in records]))], partial)
+                bar.update(1)
         bar.close()
-        with env.begin(write=True) as txn:
+        with env.begin() as txn:
             keys = sorted(k for _, v in prefixed(txn, _DONE.encode()) for k in json.loads(bytes(v)))
             checks = {key: record_checksum(txn, key, FIELDS) for key in keys[:1] + keys[-1:]}
-            txn.put(_COMPLETE, dumps({'records': len(keys), 'checks': checks}))
+        put_all(env, [(_COMPLETE, dumps({'records': len(keys), 'checks': checks}))], partial)
         env.sync()
     finally:
         env.close()
@@ -160,18 +164,6 @@ def _unit_records(task: tuple) -> tuple:
                                          'panoptic': encode_png((drawn['panoptic'] + 1).astype(np.uint16)),
                                          'points': dumps(meta)}))
     return str(unit), records
-
-
-def _run(todo: list, settings: PointsSettings, workers: int):
-    tasks = [(unit, settings) for unit in todo]
-    if workers == 1:
-        yield from map(_unit_records, tasks)
-        return
-    # 'spawn': a forked child of a process that already runs threads (torch, TensorBoard)
-    # can deadlock on a lock held at fork time.
-    with multiprocessing.get_context('spawn').Pool(workers, initializer=_load_photos,
-                                                   initargs=(settings.split,)) as pool:
-        yield from pool.imap(_unit_records, tasks)
 
 
 def _load_photos(split: str) -> None:

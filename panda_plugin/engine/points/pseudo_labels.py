@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.points.clicks import Clicks
+from panda_plugin.engine.points.points_data import PointsReader
 from panda_plugin.engine.points.proposer import METHODS, click_regions
 
 
@@ -21,7 +22,7 @@ def make_pseudo_labels(data, out, method: str = 'geodesic', progress: bool = Tru
 
     Args:
         data: A points database folder (``panda make-points-data``) or a list of them.
-        out: Destination ``.npz`` path (written as ``<out>.partial`` and renamed).
+        out: Destination ``.npz`` path (written atomically).
         method: Click method, one of ``points.METHODS``. Default: ``'geodesic'``.
         progress: Show a progress bar. Default: True.
 
@@ -48,10 +49,8 @@ def make_pseudo_labels(data, out, method: str = 'geodesic', progress: bool = Tru
         clicks = Clicks(scene['points'], tuple('stuff' if s else 'thing' for s in scene['stuff']))
         keys.append(scene['key'])
         maps.append(click_regions(scene['image'], clicks, method).astype(np.uint8))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + '.partial.npz')
-    np.savez_compressed(partial, keys=np.array(keys), labels=np.stack(maps), method=np.array(method))
-    partial.replace(out)
+    with atomic_path(out, 'pseudo-label file') as temporary, open(temporary, 'wb') as handle:
+        np.savez_compressed(handle, keys=np.array(keys), labels=np.stack(maps), method=np.array(method))
     return out
 
 

@@ -1,7 +1,6 @@
 """Regions from Segment Anything (SAM) automatic masks, resolved into a partition."""
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import cv2
@@ -35,18 +34,13 @@ class SamSegmenter:
     def __init__(self, checkpoint, model_type: str = 'vit_b', points_per_side: int = 16,
                  device: str = 'cpu', min_area: float = 0.002, **generator_kwargs):
         segment_anything = _import_segment_anything()
-        import torch
+        from panda_plugin.engine.checkpoints import load_tensors
 
         registry = segment_anything.sam_model_registry
         if model_type not in registry:
             raise PandaInputError(f'SAM model_type {model_type!r}; accepted: {", ".join(sorted(registry))}')
         path = Path(checkpoint)
-        if not path.is_file():
-            raise PandaInputError(f'SAM checkpoint {str(path)!r} does not exist')
-        try:
-            state = torch.load(path, map_location='cpu', weights_only=True)
-        except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as error:
-            raise PandaInputError(f'cannot read SAM checkpoint {str(path)!r}: {error}') from None
+        state = load_tensors(path, 'SAM checkpoint')
         model = registry[model_type]()
         try:
             model.load_state_dict(state)

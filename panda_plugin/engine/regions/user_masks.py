@@ -1,13 +1,13 @@
 """Regions given by the user: label maps, mask stacks, label-map and panoptic PNGs, COCO RLE."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.json_files import read_json
 from panda_plugin.core.masks import label_map_from_array, label_map_from_masks, label_map_from_rles
 from panda_plugin.engine.image_io import declared_size, decode_file, load_image
 
@@ -107,10 +107,7 @@ def _read_file(path: Path, image_size: tuple[int, int] | None) -> np.ndarray:
 
 
 def _read_rle_json(path: Path, image_size: tuple[int, int] | None) -> np.ndarray:
-    try:
-        content = json.loads(path.read_text(encoding='utf-8'))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PandaInputError(f'cannot parse mask file {str(path)!r} as JSON: {error}') from None
+    content = read_json(path, 'mask file')
     if isinstance(content, dict) and 'annotations' in content:
         content = content['annotations']
     if not isinstance(content, list) or not content:

@@ -7,8 +7,8 @@ and written in a fixed order, so the database does not depend on the number of w
 """
 from __future__ import annotations
 
+import contextlib
 import logging
-import multiprocessing
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,11 +22,12 @@ from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.taxonomy import relation_ids_from_scores
 from panda_plugin.core.version import __version__
 from panda_plugin.engine.data.lmdb_store import RecordWriter, encode_png, read_config
+from panda_plugin.engine.data.workers import ordered_map
+from panda_plugin.engine.image_io import list_images, load_image, square_crop
 from panda_plugin.engine.panda.data.pairs import SPLITS, sample_pairs
 from panda_plugin.engine.panda.data.versions import make_version
-from panda_plugin.engine.image_io import list_images, load_image, square_crop
-from panda_plugin.engine.regions import build_segmenter
 from panda_plugin.engine.panda.scoring import build_scorer
+from panda_plugin.engine.regions import build_segmenter
 
 logger = logging.getLogger(__name__)
 
@@ -186,13 +187,15 @@ def make_dataset(images, out, settings: BuildSettings, workers: int = 1,
     bar = tqdm(total=len(tasks) * settings.pairs_per_image, disable=not progress, unit='pair',
                desc=f'{settings.split} pairs')
     bar.update((len(tasks) - len(todo)) * settings.pairs_per_image)
+    initializer = _init_worker if workers == 1 else _init_forked_worker
     try:
-        for source, records, error in _run(todo, settings, workers):
-            if error is not None:
-                logger.warning('skipped %s: %s', source, error)
-                skipped.append((source, error))
-            writer.write_unit(source, records)
-            bar.update(settings.pairs_per_image)
+        with contextlib.closing(ordered_map(_process, todo, workers, 'fork', initializer, (settings,))) as runs:
+            for source, records, error in runs:
+                if error is not None:
+                    logger.warning('skipped %s: %s', source, error)
+                    skipped.append((source, error))
+                writer.write_unit(source, records)
+                bar.update(settings.pairs_per_image)
     except BaseException:
         writer.close()
         raise
@@ -200,16 +203,6 @@ def make_dataset(images, out, settings: BuildSettings, workers: int = 1,
         bar.close()
     records = writer.finish()
     return BuildReport(out, records, len(tasks) - len(skipped), skipped, resumed=len(tasks) - len(todo))
-
-
-def _run(todo: list, settings: BuildSettings, workers: int):
-    if workers == 1:
-        _init_worker(settings)
-        yield from map(_process, todo)
-        return
-    context = multiprocessing.get_context('fork')
-    with context.Pool(workers, initializer=_init_forked_worker, initargs=(settings,)) as pool:
-        yield from pool.imap(_process, todo)
 
 
 def _keys_of(path: Path) -> list[str]:

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from panda_plugin.engine.checkpoints import check_tensors_file
+
 
 class MultiScaleEncoder(nn.Module):
     """Features of a timm model at several strides, projected and summed at one stride.
@@ -28,6 +30,7 @@ class MultiScaleEncoder(nn.Module):
 
         options = {}
         if checkpoint:
+            check_tensors_file(checkpoint, 'encoder checkpoint')
             options = {'pretrained': True, 'pretrained_cfg_overlay': {'file': str(checkpoint)}}
         if 'vit' in name:  # one scale: the last block's patch tokens, at any image size
             options['dynamic_img_size'] = True

@@ -24,7 +24,6 @@ from torch import nn
 from torch.nn import functional as F
 
 
-
 def rgb_to_lab(images: torch.Tensor) -> torch.Tensor:
     """CIE Lab (D65) of Bx3xHxW sRGB images in [0, 1].
 
