@@ -6,13 +6,13 @@ those packages are imported.
 """
 from panda_plugin.adapters.import_hooks import install_import_hooks
 from panda_plugin.core import graph as _graph
-from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import DISTORTIONS, RELATIONS, SEVERITIES
 from panda_plugin.core.version import __version__
 
-__all__ = ['DISTORTIONS', 'DistortionGraph', 'PandaInputError', 'PandaMetric', 'RELATIONS', 'SEVERITIES',
-           '__version__', 'compare', 'duel', 'load_model']
+__all__ = ['DISTORTIONS', 'DistortionGraph', 'PandaInputError', 'PandaMetric', 'PandaWarning', 'RELATIONS',
+           'SEVERITIES', '__version__', 'compare', 'duel', 'load_model']
 
 _LAZY = {'compare': 'panda_plugin.engine.panda.predictor', 'duel': 'panda_plugin.engine.panda.duel',
          'load_model': 'panda_plugin.engine.panda.weights',

@@ -35,7 +35,7 @@ def golden_outputs() -> dict:
 
     outputs = {}
     for (name, (anchor, target, label_map)), reference in itertools.product(golden_pairs().items(), (False, True)):
-        graph = compare(anchor, target, masks=label_map, reference=reference)
+        graph = compare(anchor, target, masks=label_map, pairwise=not reference)
         outputs[name + ('_reference' if reference else '')] = [{'anchor': [r.anchor.distortion, r.anchor.severity, round(r.anchor.score, 5)],
                           'target': [r.target.distortion, r.target.severity, round(r.target.score, 5)],
                           'relation': r.relation} for r in graph.regions]

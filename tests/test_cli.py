@@ -25,7 +25,8 @@ def test_bad_input_is_one_line_and_status_2(tmp_path):
 
 def test_demo_writes_its_five_files(tmp_path, capsys):
     """README: ``panda demo`` degrades the quadrants of a held-out photograph (severe blur,
-    moderate noise, severe JPEG, clean), compares it with the clean image and writes five files."""
+    moderate noise, severe JPEG, clean), compares it with the clean image (its reference, the
+    default mode) and writes five files."""
     import cv2
     import numpy as np
 
@@ -35,11 +36,11 @@ def test_demo_writes_its_five_files(tmp_path, capsys):
 
     out = tmp_path / 'demo_output'
     assert main(['demo', '--out', str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ['anchor.png', 'pair.json', 'pair.png', 'quadrants.png',
-                                                      'target.png']
+    assert sorted(p.name for p in out.iterdir()) == ['pair.json', 'pair.png', 'quadrants.png', 'reference.png',
+                                                      'restored.png']
     clean = square_crop(packaged_image('skimage', 'coffee'), 384)
-    target = cv2.imread(str(out / 'target.png'))[:, :, ::-1]
-    anchor = cv2.imread(str(out / 'anchor.png'))[:, :, ::-1]
+    target = cv2.imread(str(out / 'reference.png'))[:, :, ::-1]
+    anchor = cv2.imread(str(out / 'restored.png'))[:, :, ::-1]
     assert np.array_equal(target, clean)
     quadrants = cv2.imread(str(out / 'quadrants.png'), cv2.IMREAD_UNCHANGED)
     expected = np.array([[0, 1], [2, 3]]).repeat(192, 0).repeat(192, 1)
@@ -47,9 +48,12 @@ def test_demo_writes_its_five_files(tmp_path, capsys):
     changed = [not np.array_equal(anchor[quadrants == q], clean[quadrants == q]) for q in range(4)]
     assert changed == [True, True, True, False]
     graph = DistortionGraph.from_json(out / 'pair.json')
-    assert [(r.anchor.distortion, r.anchor.severity) for r in graph.regions] == \
-        [('blur', 'severe'), ('noise', 'moderate'), ('compression', 'severe'), ('clean', 'clean')]
+    assert graph.metadata['mode'] == 'reference'
+    assert [r.anchor.distortion for r in graph.regions] == ['blur', 'noise', 'compression', 'clean']
     assert [r.relation for r in graph.regions] == ['significantly_worse'] * 3 + ['same']
+    # reference mode: the severity follows the score gap, so the moderate noise is severe for fidelity
+    assert [r.anchor.severity for r in graph.regions] == ['severe'] * 3 + ['clean']
+    assert [(r.target.distortion, r.target.score) for r in graph.regions] == [('clean', 1.0)] * 4
     # the picture: a real image, anchor and target side by side, in colour
     picture = cv2.imread(str(out / 'pair.png'))
     assert picture is not None and picture.shape[0] >= 384 and picture.shape[1] >= 2 * 384
@@ -58,4 +62,4 @@ def test_demo_writes_its_five_files(tmp_path, capsys):
     left, right = np.split(picture[:, :picture.shape[1] // 2 * 2], 2, axis=1)
     assert np.abs(left.astype(int) - right).mean() > 5   # the degraded anchor beside the clean target
     table = capsys.readouterr().out
-    assert 'blur/severe' in table and 'whole image' in table
+    assert table.count('reference mode') == 1 and 'blur/severe' in table and 'whole image: restored' in table

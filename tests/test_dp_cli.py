@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from panda_plugin.adapters.cli import main
+from panda_plugin.adapters.cli.dp import MEASURE_NOTES, TRADEOFF_STEPS, steps_warning
 from panda_plugin.engine.dp.patch_prior import PatchGMMPrior, fit_patch_gmm, load_patch_prior, sample_patches
+from panda_plugin.engine.dp.sweep import SweepSettings, sweep_steps
 from panda_plugin.engine.image_io import save_image, square_crop
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
@@ -61,7 +63,34 @@ def test_dp_sweep_runs_end_to_end(tmp_path, tiny_prior, small_astronaut, capsys)
     assert set(regions['by_kind']['flat']['texture']) == {'lambda=0', 'lambda=1'}
     assert (out / 'dp_curve.png').is_file() and (out / 'regions_astronaut.png').is_file()
     assert (out / 'dp_plane.png').is_file()
-    assert 'wrote' in capsys.readouterr().out
+    assert set(report['measure_notes']) == {*report['measures'], 'seconds'}
+    assert 'lower' in report['measure_notes']['panda_fd'] and 'fidelity' in report['measure_notes']['psnr']
+    captured = capsys.readouterr()
+    assert 'wrote' in captured.out and '25 reverse steps in all' in captured.out
+    assert '25/25' in captured.err  # the progress bar: 5 steps x (lambda 0, lambda 1, 2 averaged samples, DDIM)
+    warnings = [line for line in captured.err.splitlines() if 'warning' in line]
+    assert warnings == [f'panda dp-sweep: warning: {report["warnings"][0]}']
+    assert 'need 400 or more' in warnings[0]
+
+
+def test_steps_warning_below_the_measured_step_counts():
+    assert TRADEOFF_STEPS == {'noise': 400, 'sr': 50, 'blur': 50}
+    assert '399 steps: noise sweeps need 400' in steps_warning(SweepSettings('noise:0.2', (0, 1), 399))
+    assert steps_warning(SweepSettings('noise:0.2', (0, 1), 400)) is None
+    assert steps_warning(SweepSettings('noise:0.2', (0, 0.5), 50)) is None  # the lambda = 1 end is not read
+    assert steps_warning(SweepSettings('noise:0.2', (0,), 50, averages=(4,))) is not None  # averages of lambda = 1
+    assert steps_warning(SweepSettings('sr:4', (0, 1), 50)) is None
+    assert 'blur sweeps need 50' in steps_warning(SweepSettings('blur:2', (0.5, 1), 25))
+    assert sweep_steps(SweepSettings('noise:0.2', (0, 0.5, 1), 10, averages=(4,), deterministic=True), 3) == 3 * 10 * 8
+
+
+def test_dp_sweep_help_explains_every_measure(capsys):
+    with pytest.raises(SystemExit):
+        main(['dp-sweep', '--help'])
+    text = capsys.readouterr().out
+    for name in MEASURE_NOTES:
+        assert f'  {name} ' in text
+    assert '400 steps or more for noise' in text
 
 
 @pytest.mark.parametrize('args', [['--degrade', 'jpeg:3'], ['--lambdas', '0,2'], ['--size', '16'], ['--steps', '1'],

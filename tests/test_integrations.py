@@ -265,7 +265,7 @@ def test_graph_board_events_read_back(references, tmp_path):
     for step, images in passes.items():
         validated = []
         for name, restored in images:
-            graph = panda_plugin.compare(restored, reference, reference=True)
+            graph = panda_plugin.compare(restored, reference)
             graphs[step, name] = graph
             validated.append(ValidatedImage(name, graph, restored, reference))
         board.write(writer, 'val', step, validated)

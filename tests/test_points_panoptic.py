@@ -167,7 +167,7 @@ def test_cli_compare_with_panoptic_segmenter(tmp_path):
     save_image(tmp_path / 'ref.png', reference)
     save_image(tmp_path / 'out.png', restored)
     out = tmp_path / 'graph.json'
-    assert main(['compare', str(tmp_path / 'out.png'), str(tmp_path / 'ref.png'), '--reference',
+    assert main(['compare', str(tmp_path / 'out.png'), str(tmp_path / 'ref.png'),
                  '--segmenter', 'panoptic', '--json', str(out)]) == 0
     graph = panda_plugin.DistortionGraph.from_json(out)
     ids = _assert_instances(graph.label_map, truth)

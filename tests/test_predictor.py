@@ -32,7 +32,7 @@ def test_shipped_weights_load_without_network():
 
 def test_a_blurred_region_is_labelled_blur_and_worse(coffee_pair):
     blurred, clean, quadrants = coffee_pair
-    graph = panda_plugin.compare(blurred, clean, masks=quadrants)
+    graph = panda_plugin.compare(blurred, clean, masks=quadrants, pairwise=True)
     region = graph.regions[0]
     assert region.anchor.distortion == 'blur'
     assert region.target.distortion == 'clean'
@@ -44,7 +44,7 @@ def test_a_blurred_region_is_labelled_blur_and_worse(coffee_pair):
 
 def test_an_image_against_itself_is_same_and_clean_everywhere(coffee_pair):
     _, clean, _ = coffee_pair
-    graph = panda_plugin.compare(clean, clean)
+    graph = panda_plugin.compare(clean, clean, pairwise=True)
     assert len(graph.regions) >= 8
     for region in graph.regions:
         assert region.relation == 'same'
@@ -58,8 +58,8 @@ def test_swapping_mirrors_and_repeats_are_identical(coffee_pair):
     """Swapping the images mirrors the graph exactly (docs/graph.md): each region's distortion,
     severity and score move to the other side and its relation turns around."""
     blurred, clean, _ = coffee_pair
-    forward = panda_plugin.compare(blurred, clean)
-    backward = panda_plugin.compare(clean, blurred, masks=forward.label_map)
+    forward = panda_plugin.compare(blurred, clean, pairwise=True)
+    backward = panda_plugin.compare(clean, blurred, masks=forward.label_map, pairwise=True)
     turned = {'same': 'same', 'slightly_better': 'slightly_worse', 'slightly_worse': 'slightly_better',
               'significantly_better': 'significantly_worse', 'significantly_worse': 'significantly_better'}
     assert len(forward.regions) == len(backward.regions) >= 8
@@ -71,7 +71,7 @@ def test_swapping_mirrors_and_repeats_are_identical(coffee_pair):
         assert back.relation == turned[there.relation]
     assert (backward.anchor_score, backward.target_score) == (forward.target_score, forward.anchor_score)
     assert backward.relation == turned[forward.relation]
-    assert panda_plugin.compare(blurred, clean).to_json() == forward.to_json()
+    assert panda_plugin.compare(blurred, clean, pairwise=True).to_json() == forward.to_json()
 
 
 def test_compare_rejects_mismatched_sizes(coffee_pair):
@@ -88,7 +88,9 @@ def test_compare_command_writes_json_and_picture(coffee_pair, tmp_path, capsys):
                  '--json', str(tmp_path / 'g.json'), '--viz', str(tmp_path / 'g.png')])
     assert code == 0
     table = capsys.readouterr().out
-    assert 'blur/' in table.splitlines()[1] and 'whole image' in table
+    lines = table.splitlines()
+    assert lines[0].startswith('reference mode') and lines[1].split()[4:6] == ['restored', 'reference']
+    assert 'blur/' in lines[2] and 'whole image: restored' in table
     graph = panda_plugin.DistortionGraph.from_json(tmp_path / 'g.json')
     assert len(graph.regions) == 4 and graph.metadata['weights'] == DEFAULT_WEIGHTS
     assert (tmp_path / 'g.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

@@ -1,6 +1,7 @@
 """Reference mode: identity scores exactly 1, degradations fall monotonically, relations say
 ``worse``, scores are differentiable; the ``ssim_psnr`` oracle shares the torch measure."""
 import json
+import warnings
 
 import cv2
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 import panda_plugin
 from panda_plugin.adapters.basicsr.metric import calculate_panda
 from panda_plugin.adapters.cli import main
+from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.core.taxonomy import DISTORTION_TYPES, SAME_THRESHOLD, SIGNIFICANT_THRESHOLD
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions
@@ -60,7 +62,7 @@ def test_identity_scores_exactly_one_everywhere(metric, coffee):
         assert float(metric(tensor(image), tensor(image))) == 1.0
         bgr = image[:, :, ::-1].copy()
         assert calculate_panda(bgr, bgr, crop_border=0) == 1.0
-        graph = panda_plugin.compare(image, image, reference=True)
+        graph = panda_plugin.compare(image, image)
         assert graph.anchor_score == graph.target_score == 1.0 and graph.relation == 'same'
         assert graph.metadata['mode'] == 'reference'
         for region in graph.regions:
@@ -77,7 +79,7 @@ def test_blur_ladder_is_strictly_monotone(metric, rocket):
 
 
 def test_whole_image_blur_is_worse_and_labels_follow_the_gap(coffee):
-    graph = panda_plugin.compare(blurred(coffee, 3), coffee, reference=True)
+    graph = panda_plugin.compare(blurred(coffee, 3), coffee)
     assert graph.relation in ('slightly_worse', 'significantly_worse')
     assert graph.target_score == 1.0 and graph.anchor_score < 1 - SAME_THRESHOLD
     for region in graph.regions:
@@ -100,17 +102,41 @@ def test_a_degraded_region_alone_loses_its_score(coffee):
     halves = np.zeros(coffee.shape[:2], np.int32)
     halves[:, 80:] = 1
     damaged = degrade_regions(coffee, halves, [[('noise', 'moderate')], []], seed=0)
-    graph = panda_plugin.compare(damaged, coffee, masks=halves, reference=True)
+    graph = panda_plugin.compare(damaged, coffee, masks=halves)
     assert graph.regions[1].anchor.score == 1.0 and graph.regions[1].anchor.distortion == 'clean'
     assert graph.regions[0].anchor.score < 1 - SAME_THRESHOLD and graph.regions[0].relation != 'same'
 
 
-def test_pairwise_mode_stays_the_default_and_mirrors(coffee):
+def test_reference_mode_is_the_default_and_pairwise_mirrors(coffee):
     damaged = blurred(coffee, 2)
-    forward = panda_plugin.compare(damaged, coffee)
+    assert panda_plugin.compare(damaged, coffee).metadata['mode'] == 'reference'
+    forward = panda_plugin.compare(damaged, coffee, pairwise=True)
     assert forward.metadata['mode'] == 'pairwise'
-    backward = panda_plugin.compare(coffee, damaged, masks=forward.label_map)
+    backward = panda_plugin.compare(coffee, damaged, masks=forward.label_map, pairwise=True)
     assert [r.relation for r in forward.mirror().regions] == [r.relation for r in backward.regions]
+
+
+def test_the_old_reference_keyword_maps_onto_the_modes(coffee):
+    damaged = blurred(coffee, 2)
+    with pytest.warns(DeprecationWarning, match='pairwise=True'):
+        assert panda_plugin.compare(damaged, coffee, reference=False).metadata['mode'] == 'pairwise'
+    with pytest.warns(DeprecationWarning, match='reference mode is the default'):
+        old = panda_plugin.compare(damaged, coffee, reference=True)
+    assert old.to_json() == panda_plugin.compare(damaged, coffee).to_json()
+    with pytest.raises(PandaInputError, match='pairwise=True and reference=True exclude each other'):
+        panda_plugin.compare(damaged, coffee, reference=True, pairwise=True)
+
+
+def test_a_swapped_pair_gets_one_warning(coffee):
+    heavy = blurred(coffee, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # the right order warns of nothing
+        right = panda_plugin.compare(heavy, coffee)
+    assert right.metadata['network_relation'] in ('slightly_worse', 'significantly_worse')
+    with pytest.warns(PandaWarning, match='looks more degraded than the restored image.*may be swapped') as caught:
+        swapped = panda_plugin.compare(coffee, heavy)
+    assert len(caught) == 1 and '\n' not in str(caught[0].message)
+    assert swapped.metadata['network_relation'] == 'significantly_better'
 
 
 def test_reference_score_is_differentiable(coffee):
@@ -135,16 +161,19 @@ def test_monitoring_scores_the_ground_truth_against_itself_one(coffee):
     assert graphs[0].anchor_score == 1.0 and graphs[0].metadata['mode'] == 'reference'
 
 
-def test_cli_reference_flag(coffee, tmp_path, capsys):
+def test_cli_reference_mode_by_default(coffee, tmp_path, capsys):
     save_image(tmp_path / 'restored.png', blurred(coffee, 3))
     save_image(tmp_path / 'reference.png', coffee)
     out = tmp_path / 'graph.json'
-    assert main(['compare', str(tmp_path / 'restored.png'), str(tmp_path / 'reference.png'),
-                 '--reference', '--json', str(out)]) == 0
+    assert main(['compare', str(tmp_path / 'restored.png'), str(tmp_path / 'reference.png'), '--json', str(out)]) == 0
     data = json.loads(out.read_text())
     assert data['metadata']['mode'] == 'reference' and data['target']['score'] == 1.0
     assert data['relation'].endswith('worse')
     assert 'whole image' in capsys.readouterr().out
+    # the old flag still runs, and means the default
+    assert main(['compare', str(tmp_path / 'restored.png'), str(tmp_path / 'reference.png'), '--reference',
+                 '--json', str(tmp_path / 'old.json')]) == 0
+    assert json.loads((tmp_path / 'old.json').read_text()) == data
 
 
 def test_measure_matches_cielab_and_opencv_blur(coffee):

@@ -112,11 +112,11 @@ def test_export_weights_command_turns_a_trained_checkpoint_into_weights(one_pair
     images = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 3), dtype=np.uint8)
     for name, image in zip(('a.png', 'b.png'), images):
         save_image(tmp_path / name, image)
-    assert main(['compare', 'a.png', 'b.png', '--weights', str(out), '--segmenter', 'grid:2x2',
+    assert main(['compare', 'a.png', 'b.png', '--weights', str(out), '--segmenter', 'grid:2x2', '--pairwise',
                  '--json', 'graph.json']) == 0
     graph = DistortionGraph.from_json(tmp_path / 'graph.json')
     assert graph.metadata['weights'] == 'tiny'
-    expected = compare(images[0], images[1], segmenter='grid:2x2', model=network)
+    expected = compare(images[0], images[1], segmenter='grid:2x2', model=network, pairwise=True)
     assert [(r.anchor, r.target, r.relation) for r in graph.regions] == \
         [(r.anchor, r.target, r.relation) for r in expected.regions]
     assert main(['export-weights', str(checkpoint), '--opt', str(tmp_path / 'tiny_2.yml'), '--out', 'tiny.pt']) == 2

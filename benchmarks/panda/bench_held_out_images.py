@@ -43,10 +43,10 @@ def check_image(network, clean: np.ndarray, scorer) -> dict:
         Counts: regions, same, clean (itself); quadrant distortions right, relations right, and
         the predicted and oracle anchor scores of the quadrants.
     """
-    itself = panda_plugin.compare(clean, clean, model=network)
+    itself = panda_plugin.compare(clean, clean, model=network, pairwise=True)
     quadrants = quadrant_label_map(clean.shape[0])
     degraded = degrade_regions(clean, quadrants, DEMO_QUADRANTS, seed=0)
-    graph = panda_plugin.compare(degraded, clean, masks=quadrants, model=network)
+    graph = panda_plugin.compare(degraded, clean, masks=quadrants, model=network, pairwise=True)
     oracle = scorer(degraded, clean, quadrants)
     return {
         'regions': len(itself.regions),

@@ -63,12 +63,12 @@ def main() -> None:
             counts = {d: [0, 0, 0, 0] for d in degradations}  # regions, named right, worse, images worse
             rng = np.random.default_rng(0)
             for image in used:
-                itself = panda_plugin.compare(image, image, model=network)
+                itself = panda_plugin.compare(image, image, model=network, pairwise=True)
                 regions += len(itself.regions)
                 same += sum(r.relation == 'same' for r in itself.regions)
                 clean += sum(r.anchor.distortion == r.target.distortion == 'clean' for r in itself.regions)
                 for kind, level in degradations:
-                    graph = panda_plugin.compare(degrade(image, kind, level, rng), image, model=network)
+                    graph = panda_plugin.compare(degrade(image, kind, level, rng), image, model=network, pairwise=True)
                     count = counts[kind, level]
                     count[0] += len(graph.regions)
                     count[1] += sum(r.anchor.distortion == kind for r in graph.regions)

@@ -16,12 +16,12 @@ centre-cropped to ``--size`` pixels (``image_io.square_crop``). Side by side:
   every step the same value counts 0; grey images are left out of the desaturation ladder);
 - *visible*: for the visible steps (blur sigma >= 2, JPEG quality <= 18, noise sigma >= 0.06,
   down-up >= 3x), whether the reference against itself scores above the degraded image, and
-  the whole-image relation ``compare(degraded, clean, reference=True)`` gives (target:
+  the whole-image relation ``compare(degraded, clean)`` gives (target:
   ``worse`` in >= 95% of cases);
 - *meaning*: for each ladder, the step at which the mean PANDA score crosses 0.9, 0.8 and
   0.6 (linear interpolation), with the mean PSNR, SSIM and MS-SSIM there;
 - *clean*: the photographs and the procedural graphics of ``bundled:bench`` against
-  themselves with ``compare(..., reference=True)`` at 256, 512 and 1024 px: share of regions
+  themselves with ``compare(...)`` at 256, 512 and 1024 px: share of regions
   ``clean`` on both sides and ``same``.
 
 Usage: python -m benchmarks.panda.bench_reference_ladders [--size 512] [--clean-sizes 256 512 1024]
@@ -226,7 +226,7 @@ def measure_parts(args) -> dict:
             for ladder, values in VISIBLE.items():
                 for value in values:
                     degraded = degrade(image, ladder, value, index)
-                    graph = panda_plugin.compare(degraded, image, reference=True)
+                    graph = panda_plugin.compare(degraded, image)
                     metric_score = score(degraded, image)
                     cases.append({'image': name, 'ladder': ladder, 'value': value, 'relation': graph.relation,
                                   'anchor_score': graph.anchor_score, 'metric_score': metric_score,
@@ -241,7 +241,7 @@ def measure_parts(args) -> dict:
             regions = both_clean = same = 0
             for name, image in photographs(args.images) + graphics:
                 picture = square_crop(image, side)
-                graph = panda_plugin.compare(picture, picture, reference=True)
+                graph = panda_plugin.compare(picture, picture)
                 regions += len(graph.regions)
                 both_clean += sum(r.anchor.distortion == r.target.distortion == 'clean' for r in graph.regions)
                 same += sum(r.relation == 'same' for r in graph.regions)
@@ -329,7 +329,7 @@ def report(results: dict) -> str:
     lines += ['', '### Visible degradations', '',
               f'- reference against itself scored above the degraded image: {visible["reference_above"]:.3f} '
               f'({len(visible["cases"])} cases)',
-              f'- `compare(..., reference=True)` calls the degraded image `worse` overall: {visible["worse"]:.3f} '
+              f'- `compare(...)` calls the degraded image `worse` overall: {visible["worse"]:.3f} '
               f'(' + ', '.join(f'{k} {v:.2f}' for k, v in visible['per_ladder'].items()) + ')',
               f'- largest difference between compare\'s anchor score and the pyiqa score: '
               f'{visible["max_metric_compare_difference"]:.1e}']
@@ -360,7 +360,7 @@ def report(results: dict) -> str:
         typical = ', '.join(f'{ladder} {step:g}' for ladder, step in band['steps'].items())
         lines.append(f'| {level} | {band["count"]} | {band["psnr"]:.1f} | {band["ssim"]:.3f} | {band["ms_ssim"]:.3f} '
                      f'| {typical} |')
-    lines += ['', '### Clean images against themselves (`compare(..., reference=True)`)', '',
+    lines += ['', '### Clean images against themselves (`compare(...)`)', '',
               '| size | images | regions | clean on both sides | same |', '|---|---|---|---|---|']
     for row in results['clean']:
         lines.append(f'| {row["size"]} | {row["images"]} | {row["regions"]} | {row["clean_both"]:.3f} '

@@ -241,7 +241,7 @@ def time_section(repeats: int = 15) -> dict:
             batch_texture(*pair, [label_map])
 
     def whole():
-        panda_plugin.compare(restored, reference, reference=True)
+        panda_plugin.compare(restored, reference)
 
     def fidelity():
         with torch.no_grad():

@@ -9,9 +9,25 @@ from pathlib import Path
 
 from panda_plugin.core.atomic import write_atomic
 
-#: Columns of the per-image CSV of ``panda compare DIR DIR`` and ``panda score``.
-SCORE_COLUMNS = ('name', 'restored', 'reference', 'score', 'texture', 'relation', 'regions',
-                 'lowest_region_score', 'main_distortion')
+#: Columns of the per-image CSV of ``panda compare DIR DIR`` and ``panda score`` (reference mode).
+SCORE_COLUMNS = ('name', 'mode', 'restored', 'reference', 'score', 'texture', 'relation', 'regions', 'lowest_region_score',
+                 'main_distortion', 'swap_warning')
+#: The columns in pairwise mode: the two images are anchor and target, each with its score.
+PAIRWISE_COLUMNS = ('name', 'mode', 'anchor', 'target', 'score', 'texture', 'target_image_score', 'relation', 'regions',
+                    'lowest_region_score', 'main_distortion')
+
+
+def score_columns(results) -> tuple:
+    """``SCORE_COLUMNS``, or ``PAIRWISE_COLUMNS`` when the graphs are of the pairwise mode.
+
+    Args:
+        results: ``folder_compare.PairResult`` items.
+
+    Returns:
+        The column names.
+    """
+    pairwise = any(result.graph.metadata.get('mode') == 'pairwise' for result in results)
+    return PAIRWISE_COLUMNS if pairwise else SCORE_COLUMNS
 
 #: Per-region numbers of the restored image (``RegionLabel`` attributes) that the tables, the
 #: HTML report and TensorBoard show, each as a column or a curve.
@@ -38,21 +54,29 @@ def score_rows(results) -> list[dict]:
         results: ``folder_compare.PairResult`` items.
 
     Returns:
-        Dicts with the keys of ``SCORE_COLUMNS``; ``texture`` is the whole-image texture score
-        (empty for graphs without texture); ``main_distortion`` is the distortion other than
-        ``clean`` covering most of the restored image (``clean`` when there is none).
+        Dicts with the keys of ``SCORE_COLUMNS`` and of ``PAIRWISE_COLUMNS`` (``anchor`` and
+        ``target`` are the ``restored`` and ``reference`` paths); ``main_distortion`` is the
+        distortion other than ``clean`` covering most of the restored image (``clean`` when
+        there is none); ``texture`` is the whole-image texture score (empty for graphs without
+        texture); ``swap_warning`` is ``yes`` when the reference looks clearly more
+        degraded than the restored image (``engine.panda.reference.swap_warning``).
     """
+    from panda_plugin.engine.panda.reference import swap_warning
+
     rows = []
     for result in results:
         graph = result.graph
         areas = {name: share for name, share in graph.distortion_areas('anchor').items()
                  if name != 'clean' and share > 0}
-        rows.append({'name': result.name, 'restored': str(result.restored), 'reference': str(result.reference),
-                     'score': f'{graph.anchor_score:.6f}',
+        rows.append({'name': result.name, 'mode': graph.metadata.get('mode', 'pairwise'),
+                     'restored': str(result.restored), 'reference': str(result.reference),
+                     'anchor': str(result.restored), 'target': str(result.reference),
+                     'score': f'{graph.anchor_score:.6f}', 'target_image_score': f'{graph.target_score:.6f}',
                      'texture': '' if graph.anchor_texture is None else f'{graph.anchor_texture:.6f}',
                      'relation': graph.relation, 'regions': len(graph),
                      'lowest_region_score': f'{min(r.anchor.score for r in graph.regions):.6f}',
-                     'main_distortion': max(areas, key=areas.get) if areas else 'clean'})
+                     'main_distortion': max(areas, key=areas.get) if areas else 'clean',
+                     'swap_warning': 'yes' if swap_warning(graph) else 'no'})
     return rows
 
 

@@ -43,7 +43,7 @@ def load_image(image, *, convert: bool = False, name: str = 'image',
         min_side: Shortest side accepted, in pixels. Default: ``MIN_SIDE`` (32).
 
     Returns:
-        HxWx3 uint8 RGB array (a new array; the input is never modified), upright when the
+        HxWx3 uint8 RGB array (a new, writable array; the input is never modified), upright when the
         file or PIL image carries an EXIF orientation tag.
     """
     if isinstance(image, (str, os.PathLike)):
@@ -58,7 +58,7 @@ def load_image(image, *, convert: bool = False, name: str = 'image',
         upright = ImageOps.exif_transpose(image)
         if upright.mode in _PIL_CONVERTED:
             upright = upright.convert(_PIL_CONVERTED[upright.mode])
-        return _checked_size(_to_rgb8(np.asarray(upright), convert, label, bgr=False), label, min_side)
+        return _checked_size(_to_rgb8(np.array(upright), convert, label, bgr=False), label, min_side)
     if type(image).__module__.startswith('torch'):
         array = image.detach().cpu().float().numpy()
         if array.ndim == 4 and array.shape[0] == 1:
@@ -68,7 +68,7 @@ def load_image(image, *, convert: bool = False, name: str = 'image',
                                   '3xHxW or 1x3xHxW in [0,1]')
         return _checked_size(_to_rgb8(array.transpose(1, 2, 0), convert, name, bgr=False), name, min_side)
     if isinstance(image, np.ndarray):
-        return _checked_size(_to_rgb8(image, convert, name, bgr=False), name, min_side)
+        return _checked_size(_to_rgb8(np.array(image), convert, name, bgr=False), name, min_side)
     raise PandaInputError(f'{name}: cannot read a {type(image).__name__}; accepted: {_ACCEPTED}')
 
 

@@ -60,4 +60,4 @@ def click_graph(monitor: dict, image_path: str, restored, reference, device):
     from panda_plugin.engine.panda.predictor import compare
 
     return compare(restored, reference, points=clicks, points_method=monitor.get('points_method'),
-                   model=monitor['weights'], device=device, reference=True)
+                   model=monitor['weights'], device=device)

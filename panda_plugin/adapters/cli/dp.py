@@ -11,15 +11,59 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
+import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from panda_plugin.adapters.pictures.dp import plot_curves, plot_plane, plot_regions
 from panda_plugin.core.atomic import prepare_folder, write_atomic
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.specs import grid_shape
+
+#: What each measure of a sweep says (``sweep.json``'s ``measure_notes``, ``panda dp-sweep --help``).
+MEASURE_NOTES = {
+    'psnr': 'fidelity: PSNR against the reference in dB; higher is closer',
+    'mse': 'fidelity: mean squared error against the reference, images in [0, 1]; lower is closer',
+    'patch_sw2': 'perception: sliced Wasserstein-2 distance between the 8x8 patch distributions of the output '
+                 'and of the reference; lower means texture statistics closer to the reference',
+    'niqe': "perception: BasicSR's NIQE of the output alone (no reference; sides of 192 px or more); "
+            'lower is more natural',
+    'panda_fd': "perception: Frechet distance between PANDA's encoder features (one 128-D token per 8x8 block "
+                'of the 256 px input) of the outputs and of the references; per image one image each, in "mean" '
+                'pooled over all images; lower is closer; a patch-level FD, not comparable with FID',
+    'seconds': 'wall time of the restoration in seconds',
+}
+
+
+#: Reverse steps from which the lambda = 1 end gives up PSNR for better patch_sw2 and panda_fd
+#: than lambda = 0.5, by degradation kind: measured at noise:0.2 (6x6 mixture), sr:4 (8x8
+#: mixture), blur:2 (DPS, guidance 3) on four held-out photographs at 128 px
+#: (docs/results/dp/steps_needed.md). Below it the lambda = 1 end can be worse on every measure.
+TRADEOFF_STEPS = {'noise': 400, 'sr': 50, 'blur': 50}
+
+
+def steps_warning(settings) -> str | None:
+    """One line when the sweep reaches lambda = 1 with fewer steps than ``TRADEOFF_STEPS``.
+
+    Args:
+        settings: The sweep (``engine.dp.sweep.SweepSettings``).
+
+    Returns:
+        The warning, or None.
+    """
+    kind = settings.degradation.split(':', 1)[0]
+    needed = TRADEOFF_STEPS.get(kind)
+    reaches_one = max(settings.lambdas) == 1 or bool(settings.averages)
+    if needed is None or settings.steps >= needed or not reaches_one:
+        return None
+    return (f'{settings.steps} steps: {kind} sweeps need {needed} or more for the lambda = 1 end to trade PSNR for '
+            'better patch_sw2 and panda_fd than lambda = 0.5 (docs/results/dp/steps_needed.md); with fewer it can '
+            f'be worse on every measure, so read it with care or use --steps {needed}')
+
 
 #: Smallest side at which BasicSR's NIQE is computed (it needs two 96 x 96 blocks or more).
 NIQE_MIN_SIDE = 192
@@ -56,7 +100,8 @@ def finite(value):
     return value
 
 
-def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=None, tensorboard=None) -> dict:
+def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=None, tensorboard=None,
+        bar: bool = False) -> dict:
     """Run the sweep and write everything to ``out``.
 
     Args:
@@ -67,25 +112,32 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
         regions: ``grid:RxC`` fixed regions of the per-region graphs, or ``none``.
         progress: Callable for progress lines (default: this module's logger, at INFO).
         tensorboard: Optional TensorBoard log folder.
+        bar: Show a progress bar of the reverse steps, with the time left, on stderr (give
+            ``tqdm.write`` as ``progress`` so that the lines do not break it).
 
     Returns:
         The report written to ``out/sweep.json``.
     """
     from panda_plugin.engine.dp.priors import load_prior
-    from panda_plugin.engine.dp.sweep import add_panda_fd, run_sweep
+    from panda_plugin.engine.dp.sweep import add_panda_fd, run_sweep, sweep_steps
     from panda_plugin.engine.image_io import save_image
 
     progress = progress or logging.getLogger(__name__).info
     out = Path(out)
     prepare_folder(out / 'images', 'output folder')
     prior = prior or load_prior()
-    niqe = niqe_measure()
     large = min(min(image.shape[:2]) for _, image in images) >= NIQE_MIN_SIDE
-    extra = {'niqe': niqe} if niqe and large else {}
+    niqe = niqe_measure() if large else None  # BasicSR is imported only when NIQE applies
+    extra = {'niqe': niqe} if niqe else {}
     start = time.perf_counter()
-    result = run_sweep(images, prior, settings, extra, progress)
+    with tqdm(total=sweep_steps(settings, len(images)), unit='step', desc='restoring', disable=not bar,
+              dynamic_ncols=True) as steps:
+        result = run_sweep(images, prior, settings, extra, progress, on_step=steps.update)
+    progress(f'PANDA measures of {len(images) * len(result.report["runs"])} restorations')
     add_panda_fd(result)
     report = result.report
+    report['measure_notes'] = {key: MEASURE_NOTES[key] for key in (*report['measures'], 'seconds')}
+    report['warnings'] = [text for text in [steps_warning(settings)] if text]
     report['seconds'] = time.perf_counter() - start
     report['prior'] = getattr(prior, 'name', type(prior).__name__)
     for name, seen in result.images.items():
@@ -178,18 +230,31 @@ def _floats(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f'{text!r} is not a comma-separated list of numbers') from None
 
 
+def measures_help() -> str:
+    """The ``--help`` epilog: what each measure of ``sweep.json`` says, and the steps needed."""
+    lines = ['measures (sweep.json "measure_notes"):']
+    lines += [textwrap.fill(note, 96, initial_indent=f'  {name:<10} ', subsequent_indent=' ' * 13)
+              for name, note in MEASURE_NOTES.items()]
+    lines += ['', textwrap.fill('the lambda = 1 end trades PSNR for perception with ' + ', '.join(
+        f'{steps} steps or more for {kind}' for kind, steps in TRADEOFF_STEPS.items())
+        + ' (docs/results/dp/steps_needed.md); fewer give a warning', 98)]
+    return '\n'.join(lines)
+
+
 def add_parser(commands) -> None:
     """Add the ``dp-sweep`` sub-command to the ``panda`` parser's sub-parsers."""
     parser = commands.add_parser(
         'dp-sweep', help='restore degraded images along the distortion-perception tradeoff (lambda)',
         description='Variance-scaled reverse diffusion (docs/dp.md): writes '
-                    'OUT/sweep.json, OUT/dp_curve.png, restored images and per-region PANDA maps.')
+                    'OUT/sweep.json, OUT/dp_curve.png, restored images and per-region PANDA maps.',
+        epilog=measures_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('images', nargs='+', help='images or folders, or bundled:bench (held out)')
     parser.add_argument('--degrade', default='noise:0.1',
                         help='noise:SIGMA, blur:SIGMA[:NOISE] or sr:FACTOR[:NOISE] on [-1, 1] images')
     parser.add_argument('--lambdas', type=_floats, default=(0.0, 0.5, 1.0), help='e.g. 0,0.5,1')
     parser.add_argument('--size', type=int, default=128, help='side of the centre crops (default 128)')
-    parser.add_argument('--steps', type=int, default=100, help='reverse diffusion steps (default 100)')
+    parser.add_argument('--steps', type=int, default=100,
+                        help='reverse diffusion steps (default 100; see below for the lambda = 1 end)')
     parser.add_argument('--average', type=_floats, default=(), help='N of the averaging baseline, e.g. 1,4,16')
     parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
     parser.add_argument('--scale', type=float, default=1.0, help='DPS guidance weight (default 1; 3 suits blur)')
@@ -212,7 +277,7 @@ def _dp_sweep(args) -> int:
     from panda_plugin.engine.dp.guidance import resolve_conditioning
     from panda_plugin.engine.dp.operators import parse_degradation
     from panda_plugin.engine.dp.priors import load_prior
-    from panda_plugin.engine.dp.sweep import SweepSettings
+    from panda_plugin.engine.dp.sweep import SweepSettings, method_names, sweep_steps
 
     if not 32 <= args.size <= MAX_SIZE:
         raise PandaInputError(f'--size {args.size}; accepted: an integer in [32, {MAX_SIZE}]')
@@ -221,10 +286,17 @@ def _dp_sweep(args) -> int:
     settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed, args.average, args.deterministic,
                              args.scale, args.conditioning)
     settings.check()
+    warning = steps_warning(settings)
+    if warning:
+        print(f'panda dp-sweep: warning: {warning}', file=sys.stderr)
+    print(f'loading the prior ({args.prior}) and the images', flush=True)
     prior = load_prior(args.prior, args.seed)
     resolve_conditioning(prior, parse_degradation(args.degrade), args.conditioning)  # before anything is written
-    report = run(read_images(args.images, args.size), settings, args.out, prior, args.regions,
-                 progress=print, tensorboard=args.tensorboard)
+    images = read_images(args.images, args.size)
+    print(f'{len(images)} images of {args.size} px, {len(method_names(settings))} restorations each, '
+          f'{sweep_steps(settings, len(images))} reverse steps in all')
+    report = run(images, settings, args.out, prior, args.regions, progress=tqdm.write,
+                 tensorboard=args.tensorboard, bar=True)
     for method, run_ in report['runs'].items():
         mean = run_['mean']
         print(f'{method:>14}: ' + ', '.join(f'{k} {v:.4g}' for k, v in mean.items()))

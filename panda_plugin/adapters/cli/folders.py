@@ -3,6 +3,7 @@ maps), ``score`` (what ``pyiqa METRIC -t -r`` does, for PANDA) and ``duel`` (mod
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from panda_plugin.core.atomic import check_output, prepare_folder, write_atomic
@@ -24,17 +25,56 @@ def add_compare_options(parser) -> None:
     parser.add_argument('--spatial', help='write the quality map (region scores painted on the pixels) as '
                                           'a PNG; a folder of PNGs when comparing folders')
     parser.add_argument('--pairwise', action='store_true',
-                        help='folders: use the pairwise mode (folders use reference mode by default)')
+                        help="the paper's pairwise mode: two images of unknown quality, every label from the network "
+                             '(default: reference mode, the second image or folder is the reference)')
     parser.add_argument('--batch-size', type=_batch_size, default=8, help='folders: pairs per network call')
     parser.add_argument('--worst', type=_row_count, default=20, help='rows of the worst-regions table (default 20)')
 
 
+def check_paths(named: dict) -> bool:
+    """Refuse paths that do not exist, naming them, before anything heavy is imported.
+
+    Args:
+        named: What to call each path (e.g. ``'reference'``) -> the path given.
+
+    Returns:
+        True when all are folders, False when all are files.
+
+    Raises:
+        PandaInputError: A missing path (the first one), or files mixed with folders.
+    """
+    for what, path in named.items():
+        if not Path(path).exists():
+            parent = Path(path).parent
+            where = '' if parent.is_dir() else f' (nor does its folder {str(parent)!r})'
+            raise PandaInputError(f'{what} {str(path)!r} does not exist{where}; accepted: an image file or a folder')
+    folders = {what: Path(path).is_dir() for what, path in named.items()}
+    if any(folders.values()) and not all(folders.values()):
+        kinds = ', '.join(f'{what} {str(named[what])!r} is a {"folder" if is_dir else "file"}'
+                          for what, is_dir in folders.items())
+        every = 'both' if len(named) == 2 else 'all'
+        raise PandaInputError(f'{kinds}; accepted: {" and ".join(named)} {every} image files or {every} folders')
+    return all(folders.values())
+
+
 def is_folder_run(args) -> bool:
-    """Whether ``panda compare`` was given two folders (one folder and one file is an error)."""
-    folders = [Path(path).is_dir() for path in (args.anchor, args.target)]
-    if any(folders) and not all(folders):
-        raise PandaInputError(f'{args.anchor!r} and {args.target!r}: give two image files or two folders')
-    return all(folders)
+    """Whether ``panda compare`` was given two folders (missing paths and one folder with one
+    file are errors)."""
+    names = ('anchor', 'target') if args.pairwise else ('restored', 'reference')
+    return check_paths({names[0]: args.anchor, names[1]: args.target})
+
+
+def warn_swapped(command: str, results) -> None:
+    """One line on stderr naming the pairs whose reference looks clearly more degraded than
+    the restored image (``engine.panda.reference.swap_warning``), when there are any."""
+    from panda_plugin.engine.panda.reference import swap_warning
+
+    suspects = [result.name for result in results if swap_warning(result.graph)]
+    if suspects:
+        shown = ', '.join(suspects[:5]) + (f' and {len(suspects) - 5} more' if len(suspects) > 5 else '')
+        print(f'panda {command}: warning: in {len(suspects)} of {len(results)} pairs ({shown}) the reference looks '
+              'more degraded than the restored image; the two may be swapped: give the restored images first and '
+              'the references second', file=sys.stderr)
 
 
 #: Output options of compare, score and duel: (option, what, a folder of files when comparing folders).
@@ -65,8 +105,6 @@ def compare_folders(args) -> int:
 
     if args.masks:
         raise PandaInputError('--masks is for one pair of images; folders use --segmenter')
-    if args.reference and args.pairwise:
-        raise PandaInputError('--reference and --pairwise exclude each other')
     pairs = pair_folders(args.anchor, args.target)
     results = compare_pairs(pairs, segmenter=args.segmenter, model=args.weights, device=args.device,
                             reference=not args.pairwise, batch_size=args.batch_size)
@@ -77,6 +115,7 @@ def compare_folders(args) -> int:
         print(f'{result.name:<{width}}  {result.graph.anchor_score:.4f}  {result.graph.relation}')
     print(f'{len(results)} pairs ({mode} mode): mean score {sum(scores) / len(scores):.4f}, '
           f'lowest {min(scores):.4f} ({results[scores.index(min(scores))].name})')
+    warn_swapped('compare', results)
     _write_outputs(args, results, folder=True)
     return 0
 
@@ -90,7 +129,7 @@ def write_pair_outputs(args, anchor, target, graph) -> None:
 
 
 def _write_outputs(args, results, folder: bool) -> None:
-    from panda_plugin.adapters.score_tables import score_rows, worst_regions, write_csv
+    from panda_plugin.adapters.score_tables import score_columns, score_rows, worst_regions, write_csv
 
     if folder:
         for option, suffix, write in (('json', '.json', lambda r, p: r.graph.to_json(p, indent=2)),
@@ -106,7 +145,7 @@ def _write_outputs(args, results, folder: bool) -> None:
                   f'{row["score"]:.3f} {row["distortion"]}/{row["severity"]}'
                   + ('' if row['texture'] is None else f', texture {row["texture"]:.3f}'))
     if args.csv:
-        print(f'wrote {write_csv(score_rows(results), args.csv)}')
+        print(f'wrote {write_csv(score_rows(results), args.csv, score_columns(results))}')
     if args.spatial:
         from panda_plugin.adapters.pictures.graph import save_score_map
 
@@ -140,21 +179,21 @@ def add_score(commands) -> None:
 
 
 def _score(args) -> int:
+    folders = check_paths({'-t': args.target, '-r': args.ref})
+    check_outputs(args, folders)
     from panda_plugin.adapters.score_tables import score_rows, write_csv
     from panda_plugin.engine.panda.folder_compare import compare_pairs
     from panda_plugin.engine.panda.folders import ImageSet, pair_folders
 
     target, ref = Path(args.target), Path(args.ref)
-    if target.is_dir() != ref.is_dir():
-        raise PandaInputError(f'-t {args.target!r} and -r {args.ref!r}: give two image files or two folders')
-    check_outputs(args, target.is_dir())
-    pairs = pair_folders(target, ref) if target.is_dir() else [ImageSet(target.stem, (target, ref))]
+    pairs = pair_folders(target, ref) if folders else [ImageSet(target.stem, (target, ref))]
     results = compare_pairs(pairs, segmenter=args.segmenter, model=args.weights, device=args.device,
                             batch_size=args.batch_size, progress=len(pairs) > 1)
     for result in results:
         print(f'{result.name}\t{result.graph.anchor_score:.6f}')
     if len(results) > 1:
         print(f'mean\t{sum(r.graph.anchor_score for r in results) / len(results):.6f}')
+    warn_swapped('score', results)
     if args.csv:
         print(f'wrote {write_csv(score_rows(results), args.csv)}')
     return 0
@@ -172,6 +211,8 @@ def add_duel(commands) -> None:
     parser.add_argument('--reference', required=True, help='reference image or folder')
     parser.add_argument('--json', help='write the duel as JSON (schema panda-duel/2; folders: one file for all)')
     parser.add_argument('--viz', help='write the duel picture as PNG (folders: a folder of PNGs)')
+    parser.add_argument('--report', help='write a self-contained HTML report: the summary (mean score per method, '
+                                         'images and regions won, distortions left), a row and a picture per image')
     parser.add_argument('--masks', help='regions (one image triple): label-map PNG, COCO panoptic PNG or RLE JSON')
     parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
@@ -182,14 +223,12 @@ def add_duel(commands) -> None:
 def _duel(args) -> int:
     import json
 
+    folders = check_paths({'A': args.a, 'B': args.b, '--reference': args.reference})
+    check_outputs(args, folders)
     from panda_plugin.adapters.pictures.duel import save_duel_picture
-    from panda_plugin.engine.panda.duel import duel, duel_folders
+    from panda_plugin.engine.panda.duel import duel, duel_folders, folder_summary
 
-    folders = [Path(path).is_dir() for path in (args.a, args.b, args.reference)]
-    if any(folders) and not all(folders):
-        raise PandaInputError('A, B and --reference must be three image files or three folders')
-    check_outputs(args, all(folders))
-    if all(folders):
+    if folders:
         if args.masks:
             raise PandaInputError('--masks is for one image triple; folders use --segmenter')
         duels = duel_folders(args.a, args.b, args.reference, segmenter=args.segmenter, model=args.weights,
@@ -218,14 +257,22 @@ def _duel(args) -> int:
             left_over = ', '.join(f'{d} {100 * s:.0f}%' for d, s in sorted(summary[f'distortions_{key}'].items(),
                                                                          key=lambda item: -item[1]))
             print(f'  {name} leaves: {left_over or "nothing visible"}')
+    summary = folder_summary([match for _, match in duels]) if folders else None
+    if summary:
+        print(summary_text(summary))
     if args.json:
-        data = duels[0][1].to_dict() if not all(folders) else {
+        data = duels[0][1].to_dict() if not folders else {
             'schema': 'panda-duel-folder/1', 'a': args.a, 'b': args.b, 'reference': args.reference,
-            'images': [{'name': images.name, **match.to_dict()} for images, match in duels]}
+            'summary': summary, 'images': [{'name': images.name, **match.to_dict()} for images, match in duels]}
         write_atomic(args.json, json.dumps(data, indent=1), '--json file')
         print(f'wrote {args.json}')
+    if args.report:
+        from panda_plugin.adapters.duel_report import write_duel_report
+
+        matches = [match for _, match in duels]
+        print(f'wrote {write_duel_report(duels, summary or folder_summary(matches), args.report)}')
     if args.viz:
-        if all(folders):
+        if folders:
             out = prepare_folder(args.viz, '--viz folder')
             for images, match in duels:
                 save_duel_picture(match, out / f'{images.name}_duel.png', *images.paths)
@@ -245,6 +292,30 @@ def _texture_split(match) -> str:
     parts = [f'{names[key]} has the better fidelity but {names["b" if key == "a" else "a"]} the better texture '
              f'on {100 * share:.0f}% of the area' for key, share in split.items() if share > 0]
     return ('; ' + '; '.join(parts)) if parts else ''
+
+
+def summary_text(summary: dict) -> str:
+    """The lines of ``engine.panda.duel.folder_summary`` for stdout.
+
+    Args:
+        summary: The folder summary.
+
+    Returns:
+        Four lines: mean scores, images won, regions won, and the distortions each leaves most.
+    """
+    left, right = summary['names']
+    won, higher, regions = summary['images_won'], summary['higher_score'], summary['regions_won']
+    lines = [f'all {summary["images"]} images: mean score {left} {summary["mean_score"]["a"]:.4f}, '
+             f'{right} {summary["mean_score"]["b"]:.4f}',
+             f'  images won (difference 0.1 or more): {left} {won["a"]}, {right} {won["b"]}, tie {won["tie"]}; '
+             f'higher score: {left} {higher["a"]}, {right} {higher["b"]}'
+             + (f', equal {higher["equal"]}' if higher['equal'] else ''),
+             f'  regions won: {left} {regions["a"]}, {right} {regions["b"]}, tie {regions["tie"]} '
+             f'of {regions["total"]}']
+    for key, name in (('a', left), ('b', right)):
+        most = ', '.join(f'{d} {100 * s:.0f}%' for d, s in list(summary[f'distortions_{key}'].items())[:3])
+        lines.append(f'  {name} leaves most (mean share of the image): {most or "nothing visible"}')
+    return '\n'.join(lines)
 
 
 def _row_count(text: str) -> int:

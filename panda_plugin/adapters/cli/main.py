@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 from panda_plugin.adapters.cli import folders as cli_folders
+from panda_plugin.adapters.cli.graph_text import graph_table
 from panda_plugin.adapters.cli.points import (
     METHOD_CHOICES,
     POINTS_HELP,
@@ -16,7 +18,7 @@ from panda_plugin.adapters.cli.points import (
     add_make_pseudo_labels,
     add_regions,
 )
-from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.engine.panda.data.pairs import SPLITS
 from panda_plugin.engine.specs import spec_argument
 
@@ -129,62 +131,31 @@ def _demo(args) -> int:
     clean = square_crop(packaged_image('skimage', 'coffee'), 384)
     quadrants = quadrant_label_map(clean.shape[0])
     degraded = degrade_regions(clean, quadrants, DEMO_QUADRANTS, seed=0)
-    save_image(out / 'anchor.png', degraded)
-    save_image(out / 'target.png', clean)
+    save_image(out / 'restored.png', degraded)
+    save_image(out / 'reference.png', clean)
     write_atomic(out / 'quadrants.png', encode_image('.png', quadrants.astype(np.uint8)))  # a label-map PNG
     graph = compare(degraded, clean, masks=quadrants)
-    print('anchor: coffee degraded by quadrant (top-left blur/severe, top-right noise/moderate, '
-          'bottom-left compression/severe, bottom-right clean); target: the clean image; '
+    print('restored: coffee degraded by quadrant (top-left blur/severe, top-right noise/moderate, '
+          'bottom-left compression/severe, bottom-right clean); reference: the clean image; '
           'regions: the four quadrants\n')
     print(graph_table(graph))
     graph.to_json(out / 'pair.json', indent=2)
     picture = graph.render(out / 'pair.png', degraded, clean)
     print(f'\nwrote {picture} and {out / "pair.json"}; run it yourself with:\n'
-          f'  panda compare {out / "anchor.png"} {out / "target.png"} --masks {out / "quadrants.png"} '
+          f'  panda compare {out / "restored.png"} {out / "reference.png"} --masks {out / "quadrants.png"} '
           '--viz pair.png --json pair.json\n'
-          'or leave out --masks for superpixel regions')
+          'or leave out --masks for superpixel regions, or add --pairwise for the paper\'s pairwise mode')
     return 0
 
 
-def graph_table(graph) -> str:
-    """Per-region table and whole-image summary of a graph.
-
-    Args:
-        graph: A ``DistortionGraph``.
-
-    Returns:
-        The text.
-    """
-    height, width = graph.image_size
-    cell = 34 if graph.anchor_texture is not None else 28
-    lines = [f"{'region':>6} {'bbox x,y,w,h':>19} {'area':>6}  {'anchor':<{cell}}{'target':<{cell}}relation"]
-    for r in graph.regions:
-        cells = [(f'{label.distortion}/{label.severity} {label.score:.2f}' if label.distortion != 'clean'
-                  else f'clean {label.score:.2f}') + ('' if label.texture is None else f' t{label.texture:.2f}')
-                 for label in (r.anchor, r.target)]
-        box = ','.join(str(v) for v in r.bbox)
-        lines.append(f'{r.id:>6} {box:>19} {100 * r.area / (width * height):>5.1f}%  '
-                     f'{cells[0]:<{cell}}{cells[1]:<{cell}}{r.relation}')
-    areas = {side: ', '.join(f'{name} {100 * share:.0f}%' for name, share in
-                             sorted(graph.distortion_areas(side).items(), key=lambda item: -item[1]))
-             for side in ('anchor', 'target')}
-    lines += ['', f'whole image: anchor {graph.anchor_score:.3f}, target {graph.target_score:.3f}; '
-                  f'the anchor is {graph.relation.replace("_", " ")} than the target'
-                  if graph.relation != 'same' else
-                  f'whole image: anchor {graph.anchor_score:.3f}, target {graph.target_score:.3f}; same quality',
-              *([f'whole-image texture (t): anchor {graph.anchor_texture:.3f}, target {graph.target_texture:.3f}']
-                if graph.anchor_texture is not None else []),
-              f'anchor area by distortion: {areas["anchor"]}',
-              f'target area by distortion: {areas["target"]}']
-    return '\n'.join(lines)
-
-
 def _add_compare(commands) -> None:
-    parser = commands.add_parser('compare', help='predict the distortion graph of ANCHOR relative to TARGET',
+    parser = commands.add_parser('compare', help='the distortion graph of a restored image against its reference',
                                  description='Region-by-region comparison of two images of the same size, or '
-                                             'of two folders (paired by file name, reference mode by default).')
-    parser.add_argument('anchor', help='image or folder to assess (e.g. restored images)')
-    parser.add_argument('target', help='image or folder to compare it with (e.g. the references)')
+                                             'of two folders (paired by file name). Reference mode: the second is '
+                                             'the reference (as for score, pyiqa and BasicSR); --pairwise for the '
+                                             'paper\'s mode.')
+    parser.add_argument('anchor', help='restored image or folder (the anchor in pairwise mode)')
+    parser.add_argument('target', help='reference image or folder (the target in pairwise mode)')
     parser.add_argument('--masks', help='regions: label-map PNG, COCO panoptic PNG or COCO RLE JSON')
     parser.add_argument('--segmenter', help='region proposer when no masks are given: superpixel '
                                             '(default), grid, grid:RxC, panoptic (trained, no clicks) or sam:CHECKPOINT')
@@ -193,10 +164,7 @@ def _add_compare(commands) -> None:
                                                                   'distance (default learned)')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
     parser.add_argument('--device', help='torch device (default cpu)')
-    parser.add_argument('--reference', action='store_true',
-                        help='TARGET is the reference of ANCHOR (e.g. restored vs ground truth): region scores '
-                             'are fidelities to it (1 = identical), region textures (t) how well their texture '
-                             'statistics match it; the target is clean with score 1')
+    parser.add_argument('--reference', action='store_true', help=argparse.SUPPRESS)  # the default; kept for old scripts
     parser.add_argument('--json', help='write the graph as JSON (schema panda-dg/2)')
     parser.add_argument('--viz', help='write a PNG of the graph over both images')
     cli_folders.add_compare_options(parser)
@@ -204,13 +172,15 @@ def _add_compare(commands) -> None:
 
 
 def _compare(args) -> int:
-    from panda_plugin.engine.image_io import load_image
-    from panda_plugin.engine.panda.predictor import compare
-
+    if args.reference and args.pairwise:
+        raise PandaInputError('--reference and --pairwise exclude each other; reference mode is the default')
     folder = cli_folders.is_folder_run(args)
     cli_folders.check_outputs(args, folder)
     if folder:
         return cli_folders.compare_folders(args)
+    from panda_plugin.engine.image_io import load_image
+    from panda_plugin.engine.panda.predictor import compare
+    from panda_plugin.engine.panda.reference import swap_warning
 
     anchor, target = load_image(args.anchor, name='anchor'), load_image(args.target, name='target')
     points = None
@@ -220,9 +190,14 @@ def _compare(args) -> int:
         points = read_clicks(args.points, target.shape[:2], name=Path(args.target).name)
     elif args.method is not None:
         raise PandaInputError('--method applies only with --points')
-    graph = compare(anchor, target, masks=args.masks, segmenter=args.segmenter, points=points,
-                    points_method=args.method, model=args.weights, device=args.device, reference=args.reference)
+    with warnings.catch_warnings():  # said below, with the file names
+        warnings.simplefilter('ignore', PandaWarning)
+        graph = compare(anchor, target, masks=args.masks, segmenter=args.segmenter, points=points,
+                        points_method=args.method, model=args.weights, device=args.device, pairwise=args.pairwise)
     print(graph_table(graph))
+    swapped = swap_warning(graph, restored=repr(args.anchor), reference=repr(args.target))
+    if swapped:
+        print(f'panda compare: warning: {swapped}', file=sys.stderr)
     if args.json:
         graph.to_json(args.json, indent=2)
         print(f'wrote {args.json}')

@@ -36,7 +36,8 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
 
     Each region is outlined and tinted by its score (red = 0, green = 1) and labelled with
     its id and distortion; the anchor labels add the texture score (``t``, when the graph has
-    one) and the relation glyph; panel titles give the whole-image score and texture.
+    one) and the relation glyph; panel titles give the whole-image score and texture. The heading
+    names the mode; in reference mode the panels are titled restored and reference.
 
     Args:
         graph: The graph.
@@ -67,8 +68,9 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
                      key=DISTORTIONS.index)
     abbreviated = [f'{_ABBREVIATIONS[n]} = {n}' for n in present if _ABBREVIATIONS[n] != n]
     textured = graph.anchor_texture is not None
+    names = ('restored image', 'reference') if graph.metadata.get('mode') == 'reference' else ('anchor', 'target')
     key = _wrapped([f'Labels: region id, distortion{", texture score (t)" if textured else ""}; '
-                    'on the anchor, anchor vs target: ']
+                    f'on the {names[0]}, {names[0]} vs {names[1]}: ']
                    + [f'{g}  {name.replace("_", " ")}' for name, g in _GLYPHS.items()],
                    '    ', fig_w)
     if abbreviated:
@@ -78,8 +80,10 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
     fig_h = top + panel_h + bottom
     fig = Figure(figsize=(fig_w, fig_h), dpi=_DPI)
     FigureCanvasAgg(fig)
-    heading = ('Anchor and target have the same quality' if graph.relation == 'same' else
-               f'Anchor is {graph.relation.replace("_", " ")} than target')
+    mode = graph.metadata.get('mode', 'pairwise')
+    heading = f'{mode.capitalize()} mode: ' + (
+        f'the {names[0]} and the {names[1]} have the same quality' if graph.relation == 'same' else
+        f'the {names[0]} is {graph.relation.replace("_", " ")} than the {names[1]}')
     fig.text(0.5, 1 - 0.12 / fig_h, f'{heading}  ({graph.anchor_score:.2f} vs '
              f'{graph.target_score:.2f})', ha='center', va='top', fontsize=13,
              fontweight='bold')
@@ -100,6 +104,11 @@ def render_graph(graph: DistortionGraph, anchor_image=None, target_image=None) -
              fontsize=9, linespacing=1.6)
     fig.canvas.draw()
     return np.array(fig.canvas.buffer_rgba())[:, :, :3]
+
+
+def side_titles(graph: DistortionGraph) -> tuple[str, str]:
+    """Panel titles of the two images: Restored and Reference in reference mode, else Anchor and Target."""
+    return ('Restored', 'Reference') if graph.metadata.get('mode') == 'reference' else ('Anchor', 'Target')
 
 
 def save_graph_picture(graph: DistortionGraph, path: str | os.PathLike, anchor_image=None,
@@ -133,7 +142,7 @@ def _draw_regions(graph: DistortionGraph, ax, side: str, view: np.ndarray, point
               interpolation='nearest')
     texture = graph.aggregate_texture(side)
     texture = '' if texture is None else f', texture {texture:.2f}'
-    ax.set_title(f'{side.capitalize()}  \u2013  image score {graph.aggregate_score(side):.2f}{texture}',
+    ax.set_title(f'{side_titles(graph)[SIDES.index(side)]}  \u2013  image score {graph.aggregate_score(side):.2f}{texture}',
                  fontsize=11.5, pad=5)
     ax.set_axis_off()
     view_h, view_w = view.shape

@@ -68,8 +68,8 @@ def region_graphs(outputs: dict, reference: np.ndarray, labels: np.ndarray, base
     Returns:
         ``{method: {'vs_reference': graph, 'vs_base': graph}}``.
     """
-    return {method: {'vs_reference': compare(image, reference, masks=labels, model=model),
-                     'vs_base': compare(image, outputs[base], masks=labels, model=model)}
+    return {method: {'vs_reference': compare(image, reference, masks=labels, model=model, pairwise=True),
+                     'vs_base': compare(image, outputs[base], masks=labels, model=model, pairwise=True)}
             for method, image in outputs.items()}
 
 

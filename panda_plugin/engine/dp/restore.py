@@ -29,7 +29,7 @@ def measure(image: np.ndarray, degradation: Degradation, seed: int = 0) -> torch
 
 def restore(prior, degradation: Degradation, y: torch.Tensor, shape, lam: float | torch.Tensor, steps: int,
             seed: int = 0, deterministic: bool = False, scale: float = 1.0, samples: int = 1,
-            conditioning: str = 'auto') -> torch.Tensor:
+            conditioning: str = 'auto', on_step=None) -> torch.Tensor:
     """Variance-scaled reverse diffusion towards ``y`` (exact conditional score or DPS).
 
     Args:
@@ -44,6 +44,7 @@ def restore(prior, degradation: Degradation, y: torch.Tensor, shape, lam: float 
         scale: DPS guidance weight.
         samples: Average this many independent restorations (the averaging baseline).
         conditioning: ``auto``, ``exact`` or ``dps`` (``guidance.CONDITIONINGS``).
+        on_step: Called after each reverse step (``sampler.reverse_diffusion``).
 
     Returns:
         The restoration, 1 x C x H x W float64 in about [-1, 1].
@@ -53,5 +54,5 @@ def restore(prior, degradation: Degradation, y: torch.Tensor, shape, lam: float 
     score = conditional_score(prior, degradation, ys, schedule, conditioning, scale)
     g = torch.Generator().manual_seed(seed)
     start = torch.randn((samples, *tuple(shape)[1:]), generator=g, dtype=torch.float64).to(y.device)
-    x0 = reverse_diffusion(score, start, schedule, lam, deterministic=deterministic, generator=g).x0
+    x0 = reverse_diffusion(score, start, schedule, lam, deterministic=deterministic, generator=g, on_step=on_step).x0
     return x0.mean(0, keepdim=True)

@@ -59,7 +59,7 @@ def check_lambda_map(lam: torch.Tensor, shape) -> torch.Tensor:
 
 def reverse_diffusion(score: ScoreModel, x_T: torch.Tensor, schedule: VPSchedule, lam: float | torch.Tensor = 1.0,
                       *, deterministic: bool = False, generator: torch.Generator | None = None,
-                      record_every: int = 0) -> SampleResult:
+                      record_every: int = 0, on_step=None) -> SampleResult:
     """Run the reverse VP diffusion from ``x_T`` to level 0.
 
     Variance-scaled step (lambda in [0, 1]), level k -> k - 1:
@@ -77,6 +77,7 @@ def reverse_diffusion(score: ScoreModel, x_T: torch.Tensor, schedule: VPSchedule
         deterministic: DDIM instead of the variance-scaled step.
         generator: Random generator for the step noise.
         record_every: Keep every n-th state for trajectories (0: none).
+        on_step: Called with no arguments after each step (e.g. a progress bar's update).
 
     Returns:
         The end points (and trajectory).
@@ -97,11 +98,13 @@ def reverse_diffusion(score: ScoreModel, x_T: torch.Tensor, schedule: VPSchedule
             x0 = tweedie(x, s, abar)
             eps = -(1 - abar) ** 0.5 * s
             x = abar_prev ** 0.5 * x0 + (1 - abar_prev) ** 0.5 * eps
-            continue
-        x = (x + betas[k - 1] * s) / alphas[k - 1] ** 0.5
-        if k > 1 and adds_noise:
-            z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device='cpu').to(x.device)
-            x = x + (lam * betas[k - 1]) ** 0.5 * z
+        else:
+            x = (x + betas[k - 1] * s) / alphas[k - 1] ** 0.5
+            if k > 1 and adds_noise:
+                z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device='cpu').to(x.device)
+                x = x + (lam * betas[k - 1]) ** 0.5 * z
+        if on_step is not None:
+            on_step()
     result.x0 = x
     if record_every:
         result.trajectory.append(x.clone())

@@ -94,7 +94,22 @@ def method_names(settings: SweepSettings) -> list:
     return names + (['deterministic'] if settings.deterministic else [])
 
 
-def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progress=None) -> SweepResult:
+def sweep_steps(settings: SweepSettings, images: int) -> int:
+    """Reverse steps a sweep runs in all (an averaging run of N samples counts N times).
+
+    Args:
+        settings: The sweep.
+        images: Number of images.
+
+    Returns:
+        ``images`` times the steps of every restoration of one image.
+    """
+    return images * settings.steps * sum(int(name.split('=')[1]) if name.startswith('average=') else 1
+                                         for name in method_names(settings))
+
+
+def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progress=None,
+              on_step=None) -> SweepResult:
     """Degrade each image, restore it at every lambda (and baselines), measure each output.
 
     Args:
@@ -104,6 +119,8 @@ def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progr
         extra_measures: ``{name: callable(restored uint8, reference uint8) -> float}`` added
             to ``psnr``, ``mse`` and ``patch_sw2`` (e.g. NIQE from an adapter).
         progress: Optional callable(text) for progress lines.
+        on_step: Called after each reverse step (``sweep_steps`` calls in all; an averaging
+            run of N samples calls it N times a step), e.g. a progress bar's update.
 
     Returns:
         The report and the images.
@@ -128,7 +145,8 @@ def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progr
                           lam=float(value) if kind == 'lambda' else 1.0, steps=settings.steps,
                           seed=settings.seed + 1000 * index, deterministic=kind == 'deterministic',
                           scale=settings.scale, samples=int(value) if kind == 'average' else 1,
-                          conditioning=settings.conditioning)
+                          conditioning=settings.conditioning, on_step=_times(on_step, int(value))
+                          if kind == 'average' else on_step)
             seconds = time.perf_counter() - start
             restored = to_image(out)
             seen[method] = restored
@@ -142,6 +160,13 @@ def run_sweep(images, prior, settings: SweepSettings, extra_measures=None, progr
     add_means(result)
     result.report['measurement_psnr'] = {name: seen['measurement_psnr'] for name, seen in result.images.items()}
     return result
+
+
+def _times(on_step, count: int):
+    """``on_step`` called ``count`` times per call (None stays None)."""
+    if on_step is None:
+        return None
+    return lambda: [on_step() for _ in range(count)]
 
 
 def add_means(result: SweepResult) -> None:

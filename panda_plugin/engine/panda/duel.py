@@ -148,6 +148,44 @@ class Duel:
         return text
 
 
+def folder_summary(duels) -> dict:
+    """What a folder of duels says as a whole.
+
+    Args:
+        duels: ``Duel`` items (one per image), all with the same names.
+
+    Returns:
+        ``images``; ``mean_score`` of A and B (mean of the image scores); ``images_won`` (by
+        each image's whole-image relation, thresholds as for regions: ``a``, ``b``, ``tie``)
+        and ``higher_score`` (images where each scores strictly higher, and ``equal``);
+        ``regions_won`` (regions over all images: ``a``, ``b``, ``tie``, ``total``);
+        ``distortions_a`` / ``distortions_b``: per distortion other than ``clean``, the share
+        of the image area it covers, averaged over the images, largest first.
+    """
+    duels = list(duels)
+    if not duels:
+        raise PandaInputError('no duels to summarise; accepted: one or more')
+    scores = {key: [getattr(match, f'score_{key}') for match in duels] for key in ('a', 'b')}
+    winners = [match.relation for match in duels]
+    regions = [region.winner for match in duels for region in match.regions]
+    summary = {'images': len(duels), 'names': list(duels[0].names),
+               'mean_score': {key: float(np.mean(values)) for key, values in scores.items()},
+               'images_won': {'a': sum(r.endswith('better') for r in winners),
+                              'b': sum(r.endswith('worse') for r in winners),
+                              'tie': winners.count('same')},
+               'higher_score': {'a': sum(a > b for a, b in zip(scores['a'], scores['b'])),
+                                'b': sum(b > a for a, b in zip(scores['a'], scores['b'])),
+                                'equal': sum(a == b for a, b in zip(scores['a'], scores['b']))},
+               'regions_won': {key: regions.count(key) for key in ('a', 'b', 'tie')} | {'total': len(regions)}}
+    for key in ('a', 'b'):
+        shares: dict = {}
+        for match in duels:
+            for name, share in match.summary()[f'distortions_{key}'].items():
+                shares[name] = shares.get(name, 0.0) + share / len(duels)
+        summary[f'distortions_{key}'] = dict(sorted(shares.items(), key=lambda item: -item[1]))
+    return summary
+
+
 def duel(a, b, reference, *, masks=None, segmenter=None, model=None, device=None, names=('A', 'B')) -> Duel:
     """Compare two restorations of one reference region by region.
 

@@ -1,6 +1,6 @@
 """Reference mode's region fidelity: multi-scale gradient-magnitude similarity, in torch.
 
-Used by ``compare(..., reference=True)``, the pyiqa metric ``panda``, BasicSR's
+Used by ``compare`` (reference mode), the pyiqa metric ``panda``, BasicSR's
 ``calculate_panda`` and ``PandaRegionLoss``: gradient-magnitude similarity (GMSD's) at five
 scales of a Gaussian pyramid with MS-SSIM's weights, the luminance similarity at the coarsest
 scale and FSIMc's chroma similarity, each pooled over the whole region at its own scale,

@@ -61,6 +61,23 @@ class PandaMetric(nn.Module):
         self.segmenter = build_segmenter(segmenter)
         self._register_load_state_dict_pre_hook(_bare_network_keys)
 
+    def to(self, *args, **kwargs):
+        """``nn.Module.to``, refusing a device this machine does not have with a
+        ``PandaInputError`` (pyiqa's ``create_metric('panda', device='cuda')`` calls it)."""
+        for value in (*args, kwargs.get('device')):
+            if torch.is_tensor(value):
+                value = value.device
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = f'cuda:{value}'
+            if isinstance(value, (str, torch.device)):
+                check_device(value)
+        return super().to(*args, **kwargs)
+
+    def cuda(self, device=None):
+        """``nn.Module.cuda``, refusing CUDA where there is none with a ``PandaInputError``."""
+        check_device(f'cuda:{device}' if isinstance(device, int) else device or 'cuda')
+        return super().cuda(device)
+
     def load_weights(self, path: str | os.PathLike) -> None:
         """Replace the network by the weights of a file (pyiqa: ``metric.net.load_weights``).
 

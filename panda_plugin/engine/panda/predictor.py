@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import torch
 
-from panda_plugin.core.errors import PandaInputError
+from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.region_labels import RegionLabels, label_field
+from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
 from panda_plugin.engine.panda.models.heads import decode
 from panda_plugin.engine.panda.models.panda_arch import PANDA
-from panda_plugin.engine.panda.reference import reference_graphs, reference_scores
+from panda_plugin.engine.panda.reference import reference_graphs, reference_scores, swap_warning
 from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
 from panda_plugin.engine.panda.texture import batch_texture
 from panda_plugin.engine.regions import build_segmenter, load_masks
@@ -22,20 +24,22 @@ _MODELS: dict = {}
 
 
 def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_method=None, model=None,
-            device=None, reference: bool = False) -> DistortionGraph:
-    """Predict the distortion graph of ``anchor`` relative to ``target``.
+            device=None, pairwise: bool = False, reference: bool | None = None) -> DistortionGraph:
+    """The distortion graph of ``anchor`` (e.g. a restored image) against ``target`` (its reference).
 
     Regions come from ``masks`` when given, from ``points`` (one click per object) when
     given, otherwise from ``segmenter`` run on the target (in restoration the target is the
     reference, whose edges are the true ones).
 
-    By default both images are of unknown quality (the paper's pairwise mode: the network
-    predicts every label; swapping the images mirrors the graph). With ``reference=True``
-    the target is the reference: each anchor region's score is its fidelity to the target
-    region (1 exactly when identical) and its texture how well its texture statistics match
-    (``engine.texture``), the target scores 1 and is ``clean``, relations and
-    severities follow from the score gap, and the network gives the distortion type (see
-    ``engine.panda.reference``).
+    By default the target is the reference (reference mode, as in ``panda score``, the pyiqa
+    metric and BasicSR): each anchor region's score is its fidelity to the target region (1
+    exactly when identical) and its texture how well its texture statistics match
+    (``engine.panda.texture``), the target scores 1 and is ``clean``, relations and severities
+    follow from the score gap, and the network gives the distortion type (see
+    ``engine.panda.reference``). A ``PandaWarning`` says when the target looks clearly more degraded
+    than the anchor (the two were probably given the wrong way round). With ``pairwise=True``
+    both images are of unknown quality (the paper's mode: the network predicts every label;
+    swapping the images mirrors the graph).
 
     Args:
         anchor: Path, PIL image, HxWx3 uint8 RGB array or 3xHxW [0,1] tensor.
@@ -50,12 +54,15 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
         model: A ``PANDA`` network, or a weights name or path for ``load_model``.
             Default: ``'panda-tiny'``.
         device: Torch device. Default: the model's device (CPU for loaded weights).
-        reference: Treat ``target`` as the reference of ``anchor``. Default: False.
+        pairwise: The paper's pairwise mode instead of reference mode. Default: False.
+        reference: Deprecated (reference mode is the default): ``reference=True`` is the
+            default, ``reference=False`` is ``pairwise=True``.
 
     Returns:
         The validated graph; its metadata names the weights, the region source and the
-        mode (``'pairwise'`` or ``'reference'``).
+        mode (``'reference'`` or ``'pairwise'``).
     """
+    pairwise = _pairwise(pairwise, reference)
     given = [name for name, value in (('masks', masks), ('segmenter', segmenter), ('points', points))
              if value is not None]
     if len(given) > 1:
@@ -68,8 +75,26 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
     where = next(network.parameters()).device
     labels = torch.from_numpy(label_map)[None].to(where)
     anchors, targets = (rgb8_to_tensor(image, where)[None] for image in (anchor_image, target_image))
-    return predict_graphs(network, anchors, targets, labels, reference=reference,
-                          metadata={'regions': os.fspath(regions)})[0]
+    graph = predict_graphs(network, anchors, targets, labels, reference=not pairwise,
+                           metadata={'regions': os.fspath(regions)})[0]
+    names = [f'{os.fspath(image)!r}' if isinstance(image, (str, os.PathLike)) else f'({side})'
+             for image, side in ((anchor, 'anchor'), (target, 'target'))]
+    message = swap_warning(graph, restored=names[0], reference=names[1])
+    if message:
+        warnings.warn(message, PandaWarning, stacklevel=2)
+    return graph
+
+
+def _pairwise(pairwise: bool, reference: bool | None) -> bool:
+    """``compare``'s mode from ``pairwise`` and the deprecated ``reference`` keyword."""
+    if reference is None:
+        return bool(pairwise)
+    if pairwise and reference:
+        raise PandaInputError('pairwise=True and reference=True exclude each other; reference mode is the '
+                              'default, so give pairwise=True alone for the pairwise mode')
+    warnings.warn(f'compare(reference={reference!r}) is deprecated: reference mode is the default; '
+                  'use pairwise=True for the pairwise mode', DeprecationWarning, stacklevel=3)
+    return not reference
 
 
 def region_proposer(segmenter=None, points=None, points_method=None) -> tuple:
@@ -125,7 +150,8 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
             caller has them already. Default: computed here.
         region_textures: Reference mode only: the region textures of ``texture.batch_texture``
             when the caller has them already. Default: computed here.
-        metadata: Stored with every graph, beside the weights name and the mode.
+        metadata: Stored with every graph, beside the weights name and the mode (and in
+            reference mode ``network_relation``, see ``engine.panda.reference``).
 
     Returns:
         One graph per pair.
@@ -139,7 +165,9 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
             region_scores = reference_scores(anchor, target, label_maps)
         if region_textures is None:
             region_textures = batch_texture(anchor, target, label_maps)
-    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, metadata,
+        sides = [image_scores(outputs[label_field(side, 'score')], label_maps).tolist() for side in ('anchor', 'target')]
+    per_image = [{**metadata, 'network_relation': relation_from_scores(a, t)} for a, t in zip(*sides)]
+    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, per_image,
                             region_textures)
 
 
