@@ -13,7 +13,7 @@ from panda_plugin.core.atomic import write_atomic
 SCORE_COLUMNS = ('name', 'mode', 'restored', 'reference', 'score', 'texture', 'relation', 'regions', 'lowest_region_score',
                  'main_distortion', 'swap_warning')
 #: The columns in pairwise mode: the two images are anchor and target, each with its score.
-PAIRWISE_COLUMNS = ('name', 'mode', 'anchor', 'target', 'score', 'texture', 'target_image_score', 'relation', 'regions',
+PAIRWISE_COLUMNS = ('name', 'mode', 'anchor', 'target', 'score', 'target_image_score', 'relation', 'regions',
                     'lowest_region_score', 'main_distortion')
 
 

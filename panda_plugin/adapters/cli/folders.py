@@ -143,7 +143,7 @@ def _write_outputs(args, results, folder: bool) -> None:
         for row in worst_regions(results, args.worst):
             print(f'  {row["name"]} region {row["region"]} ({100 * row["area"]:.1f}% at {row["bbox"]}): '
                   f'{row["score"]:.3f} {row["distortion"]}/{row["severity"]}'
-                  + ('' if row['texture'] is None else f', texture {row["texture"]:.3f}'))
+                  + ('' if row.get('texture') is None else f', texture {row["texture"]:.3f}'))
     if args.csv:
         print(f'wrote {write_csv(score_rows(results), args.csv, score_columns(results))}')
     if args.spatial:
