@@ -273,7 +273,8 @@ def test_graph_board_events_read_back(references, tmp_path):
     events = EventAccumulator(str(tmp_path), size_guidance={'images': 0, 'scalars': 0, 'tensors': 0}).Reload()
     scalars = set(events.Tags()['scalars'])
     # the first 5 regions of the first image; the second image gets none
-    assert {t for t in scalars if '/region_' in t} == {f'panda/val/noisy/region_{i}' for i in range(5)}
+    assert {t for t in scalars if '/region_' in t} == {f'panda/val/noisy/region_{i}{number}' for i in range(5)
+                                                       for number in ('', '/texture')}
     for step in passes:
         assert events.Scalars('panda/val/noisy/region_3')[list(passes).index(step)].value == pytest.approx(
             graphs[step, 'noisy'].regions[3].anchor.score, abs=1e-6)
@@ -289,7 +290,8 @@ def test_graph_board_events_read_back(references, tmp_path):
     layout = layout_pb2.Layout()
     layout.ParseFromString(events.Tensors('custom_scalars__config__')[-1].tensor_proto.string_val[0])
     charts = {chart.title: list(chart.multiline.tag) for category in layout.category for chart in category.chart}
-    assert charts == {'noisy: score per region': [r'^panda/val/noisy/region_\d+$']}
+    assert charts == {'noisy: score per region': [r'^panda/val/noisy/region_\d+$'],
+                      'noisy: texture per region': [r'^panda/val/noisy/region_\d+/texture$']}
     picture = events.Images('panda/val/graph/noisy')[0]
     assert (picture.width, picture.height) == (3 * 384 + 4 * 8, 26 + 20 + 384 + 8 + 34)
     table = events.Tensors('panda/val/worst_regions/text_summary')[0].tensor_proto.string_val[0].decode()
