@@ -182,16 +182,15 @@ def _loss_option(loss, key: str):
 def test_option_files_build_their_network_and_losses(path):
     """Each option file's network is the arch it names with every option in effect (read back
     from the layers), and each loss holds the file's weights."""
-    import yaml
     from basicsr.archs import build_network
     from basicsr.losses import build_loss
-    from basicsr.utils.options import ordered_yaml
 
     from panda_plugin.adapters.basicsr.registry import register_plugin
+    from panda_plugin.core.option_file import load_option_file
     from panda_plugin.engine.regions import build_segmenter
 
     register_plugin()
-    options = yaml.load(path.read_text(encoding='utf-8'), Loader=ordered_yaml()[0])
+    options = load_option_file(path)
     if options['model_type'] == 'DPRestorationModel':  # no network: its dp block is checked instead
         from panda_plugin.adapters.basicsr.dp_model import dp_options
 

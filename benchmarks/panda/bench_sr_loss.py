@@ -30,9 +30,9 @@ import tempfile
 import time
 
 import torch
-import yaml
 
 from panda_plugin.adapters.basicsr.registry import register_plugin
+from panda_plugin.core.option_file import load_option_file
 
 OPTIONS = 'options/train_MSRResNet_x4_panda.yml'
 
@@ -151,10 +151,7 @@ def main() -> None:
     if args.quality:
         args.iterations = args.quality
     register_plugin()
-    from basicsr.utils.options import ordered_yaml
-
-    with open(args.options, encoding='utf-8') as handle:
-        options = yaml.load(handle, Loader=ordered_yaml()[0])
+    options = load_option_file(args.options)
     print(f'machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, '
           f'torch {torch.__version__}, {torch.get_num_threads()} threads')
     if args.quality:

@@ -4,7 +4,7 @@
 makes BasicSR's own option parsing safe for every caller, ``panda train``, ``panda test`` and
 BasicSR's ``train_pipeline``/``test_pipeline`` alike:
 
-- ``basicsr.utils.options.ordered_yaml`` gives ``core.option_file.OptionLoader`` (no tag runs
+- BasicSR's loader-and-dumper pair gives ``core.option_file.OptionLoader`` (no tag runs
   code, aliases and size are limited), and the loaded file must hold what BasicSR's
   ``parse_options`` reads (a mapping with ``name``, ``num_gpu``, ``datasets`` and ``path``);
 - ``parse_options`` in ``basicsr.train`` and ``basicsr.test`` is wrapped: once BasicSR has read
@@ -20,7 +20,10 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+from collections import OrderedDict
 from pathlib import Path
+
+import yaml
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.option_file import OptionLoader, load_option_file, load_options
@@ -51,7 +54,7 @@ def check_option_arguments(arguments: list[str]) -> None:
 
 
 class BasicSRLoader(OptionLoader):
-    """``OptionLoader`` for BasicSR's ``yaml.load(f, Loader=ordered_yaml()[0])``: also refuses a
+    """``OptionLoader`` in place of BasicSR's own option loader: also refuses a
     file that lacks what ``parse_options`` reads."""
 
     def __init__(self, stream):
@@ -318,6 +321,13 @@ def _check_train(options: dict, where: str, model_type: str, loss_registry) -> N
             raise PandaInputError(f'{where}: logger.{key} = {value!r}; accepted: an integer >= 1')
 
 
+class OrderedDumper(yaml.SafeDumper):
+    """Safe dumper that writes ``OrderedDict`` as a plain mapping, in its order."""
+
+
+OrderedDumper.add_representer(OrderedDict, lambda dumper, data: dumper.represent_dict(data.items()))
+
+
 def _safe_yaml_value(value: str):
     """``--force_yml`` value as YAML (BasicSR ``eval``s lists), with the option loader's limits."""
     return load_options(f'value: {value}', f'--force_yml value {value!r}')['value']
@@ -330,11 +340,9 @@ def install_safe_option_loading() -> None:
     options_module = importlib.import_module('basicsr.utils.options')
     if getattr(options_module.ordered_yaml, 'panda_safe', False):
         return
-    dumper = options_module.ordered_yaml()[1]
-
     def ordered_yaml():
-        """BasicSR's loader and dumper, with the plugin's safe loader."""
-        return BasicSRLoader, dumper
+        """The plugin's safe loader and a dumper that writes ordered mappings."""
+        return BasicSRLoader, OrderedDumper
 
     ordered_yaml.panda_safe = True
     options_module.ordered_yaml = ordered_yaml
