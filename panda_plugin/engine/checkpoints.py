@@ -100,3 +100,18 @@ def check_tensors_file(path: str | os.PathLike, what: str = 'checkpoint') -> Non
         raise _refusal(path, what, error) from None
     except Exception as error:  # torch and zip raise their own error types
         raise _refusal(path, what, error) from None
+
+
+def safetensors_out(out: str | os.PathLike) -> Path:
+    """An output path for weights, refused unless it ends with ``.safetensors``.
+
+    Args:
+        out: Destination path.
+
+    Returns:
+        The path.
+    """
+    out = Path(out)
+    if out.suffix != '.safetensors':
+        raise PandaInputError(f'output {str(out)!r} must end with .safetensors')
+    return out

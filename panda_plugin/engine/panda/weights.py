@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 from panda_plugin.core.atomic import atomic_path, check_output
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.option_file import load_option_file
-from panda_plugin.engine.checkpoints import load_tensors
+from panda_plugin.engine.checkpoints import load_tensors, safetensors_out
 from panda_plugin.engine.panda.models.panda_arch import PANDA
 from panda_plugin.engine.shipped import SHIPPED, read_weights, shipped_names
 
@@ -218,9 +218,7 @@ def export_weights(checkpoint: str | os.PathLike, option_file: str | os.PathLike
     Returns:
         The written path.
     """
-    out = Path(out)
-    if out.suffix != '.safetensors':
-        raise PandaInputError(f'output {str(out)!r} must end with .safetensors')
+    out = safetensors_out(out)
     check_output(out, '--out weights file')
     config = network_options(option_file)
     network = load_model(checkpoint, config=config)

@@ -16,6 +16,7 @@ from torch import nn
 
 from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.errors import PandaInputError
+from panda_plugin.engine.checkpoints import safetensors_out
 from panda_plugin.engine.points.clicks import Clicks
 from panda_plugin.engine.points.geodesic import WORK_SIZE, shortest_path_labels
 from panda_plugin.engine.points.models.boundary_arch import ClickBoundaryNet
@@ -105,9 +106,7 @@ def export_point_weights(network, out) -> Path:
     """
     from safetensors.torch import save_file
 
-    out = Path(out)
-    if out.suffix != '.safetensors':
-        raise PandaInputError(f'output {str(out)!r} must end with .safetensors')
+    out = safetensors_out(out)
     state = {name: value.detach().contiguous() for name, value in network.state_dict().items()}
     with atomic_path(out, 'weights file') as temporary:
         save_file(state, str(temporary), metadata={_METADATA_KEY: json.dumps(network.config, sort_keys=True),
