@@ -63,7 +63,7 @@ def test_a_build_fits_an_address_space_limit_far_below_a_terabyte(tmp_path, imag
 
 def test_ctrl_c_on_two_workers_is_one_line_and_the_rerun_resumes(tmp_path, images):
     out = tmp_path / 'db.lmdb'
-    command = build(images, out, '--pairs-per-image', '400', '--workers', '2')
+    command = build(images, out, '--pairs-per-image', '1000', '--workers', '2')
     process = subprocess.Popen(command, env=ENVIRONMENT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
     seen = ''
@@ -78,13 +78,14 @@ def test_ctrl_c_on_two_workers_is_one_line_and_the_rerun_resumes(tmp_path, image
         except subprocess.TimeoutExpired:
             pass
     _, err = process.communicate(timeout=60)
-    assert time.monotonic() - start < 30 and process.returncode == 130
+    # 130, or the signal's own status when a later press lands while the interpreter exits (a shell shows 130)
+    assert time.monotonic() - start < 30 and process.returncode in (130, -signal.SIGINT)
     lines = [line for line in (seen + err).splitlines() if not line.startswith(('train pairs', '\r'))]
     assert 'Traceback' not in err and 'KeyboardInterrupt' not in err
     assert [line for line in lines if line.strip() and 'pairs:' not in line] == ['panda make-dataset: interrupted']
     assert not out.exists() and out.with_name('db.lmdb.partial').is_dir()
     result = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0 and 'wrote 1200 train pairs from 3 images' in result.stdout, result.stderr[-2000:]
+    assert result.returncode == 0 and 'wrote 3000 train pairs from 3 images' in result.stdout, result.stderr[-2000:]
 
 
 def test_full_and_read_only_disks_are_one_line_and_the_build_resumes(tmp_path, images):

@@ -34,8 +34,13 @@ def ordered_map(function: Callable, tasks: Iterable, workers: int, start: str = 
             initializer(*initargs)
         yield from map(function, tasks)
         return
-    pool = multiprocessing.get_context(start).Pool(workers, initializer=_worker_start,
-                                                   initargs=(initializer, initargs))
+    # Ctrl-C held back while forking: it would land in an at-fork hook, which swallows it
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = multiprocessing.get_context(start).Pool(workers, initializer=_worker_start,
+                                                       initargs=(initializer, initargs))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     try:
         yield from pool.imap(function, tasks)
         pool.close()
@@ -46,5 +51,6 @@ def ordered_map(function: Callable, tasks: Iterable, workers: int, start: str = 
 
 def _worker_start(initializer: Callable | None, initargs: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if initializer is not None:
         initializer(*initargs)
