@@ -106,19 +106,35 @@ def test_report_columns_from_pyiqa(results, tmp_path):
 
     page = write_report(results, tmp_path / 'report.html', progress=False).read_text(encoding='utf-8')
     head = re.search(r'<table class="images".*?</thead>', page).group(0)
-    assert re.findall(r'<th[^>]*>([^<]+)</th>', head)[:5] == ['image', 'PANDA score', 'PSNR (dB)', 'SSIM', 'MS-SSIM']
+    assert re.findall(r'<th[^>]*>([^<]+)</th>', head)[:6] == ['image', 'PANDA score', 'texture', 'PSNR (dB)', 'SSIM',
+                                                              'MS-SSIM']
     pair = [torch.from_numpy(cv2.imread(str(p))[:, :, ::-1].copy()).permute(2, 0, 1)[None].float() / 255
             for p in (results[0].restored, results[0].reference)]
     psnr = float(pyiqa.create_metric('psnr', device='cpu')(*pair))
     row = re.search(r'<tr style="[^"]*"><td class=l><a href="#image-coffee">coffee</a></td>(.*?)</tr>', page).group(1)
     cells = re.findall(r'<td>([^<]*)</td>', row)
-    assert cells[1] == f'{psnr:.2f}' and cells[3] == '&ndash;'  # 96 px: too small for MS-SSIM
+    assert cells[2] == f'{psnr:.2f}' and cells[4] == '&ndash;'  # 96 px: too small for MS-SSIM
     assert 'MS-SSIM needs images of at least 176 px' in page
     # MS-SSIM from 176 px a side, 1 for an image against itself
     big = tmp_path / 'big.png'
     save_image(big, square_crop(packaged_image('skimage', 'coffee'), 192))
     same = PairResult('big', big, big, compare(big, big))
     assert classic_scores([same])[same.name]['ms_ssim'] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_report_texture_column_is_each_images_whole_texture(results, tmp_path):
+    page = write_report(results, tmp_path / 'report.html', progress=False).read_text(encoding='utf-8')
+    head = re.findall(r'<th[^>]*>([^<]+)</th>', re.search(r'<table class="images".*?</thead>', page).group(0))
+    column = head.index('texture')
+    textures = {}
+    for result in results:
+        name = re.escape(html.escape(result.name))
+        row = re.search(rf'<tr style="[^"]*"><td class=l><a href="[^"]*">{name}</a></td>(.*?)</tr>', page).group(1)
+        textures[result.name] = float(re.findall(r'<td>([^<]*)</td>', row)[column - 1])
+        assert textures[result.name] == pytest.approx(result.graph.anchor_texture, abs=1e-6)
+        assert 0 < textures[result.name] < 1  # blurred: texture lost, not identical
+    assert len(set(textures.values())) == 2
+    assert '<label for="order-texture">texture</label>' in page
 
 
 def test_worst_regions_at_most_n_from_one_image(results, tmp_path):
@@ -195,9 +211,11 @@ def test_report_in_headless_chromium_at_1280_px(results, tmp_path):
     assert all(width >= 100 and 'linear-gradient' in style for width, style in check['bars'])
     classic = classic_scores(results)
     by = {'order-score': [r.name for r in results], 'order-name': sorted(r.name for r in results),
+          'order-texture': [r.name for r in sorted(results, key=lambda r: r.graph.anchor_texture)],
           **{f'order-{m}': sorted(classic, key=lambda n, m=m: classic[n][m]) for m in ('psnr', 'ssim')}}
     assert by['order-score'] != by['order-name']
-    assert set(check['orders']) == {'order-score', 'order-name', 'order-psnr', 'order-ssim'}  # no MS-SSIM at 96 px
+    assert set(check['orders']) == {'order-score', 'order-texture', 'order-name', 'order-psnr',
+                                    'order-ssim'}  # no MS-SSIM at 96 px
     for key, orders in check['orders'].items():
         sections = [re.sub(r': [0-9.]+$', '', title) for title in orders['sections']]
         assert orders['table'] == sections

@@ -1,6 +1,6 @@
 """The HTML report of a folder comparison: one self-contained file (pictures inlined as
-base64, no script) that fits a 1280-px window. The images table (PANDA score, and PSNR, SSIM
-and MS-SSIM when pyiqa is installed), the worst regions across the folder, and per image its
+base64, no script) that fits a 1280-px window. The images table (PANDA score, the whole-image
+texture score when the graphs carry one, and PSNR, SSIM and MS-SSIM when pyiqa is installed), the worst regions across the folder, and per image its
 picture (restored | reference | score map in reference mode), a colour bar and its worst
 regions. Sort links reorder the table and the sections together, in CSS alone."""
 from __future__ import annotations
@@ -68,7 +68,11 @@ def write_report(results, path: str | os.PathLike, *, title: str = 'PANDA report
     rows = {row['name']: row for row in score_rows(results)}
     classic = classic_scores(results, progress=progress)
     measures = list(CLASSIC_MEASURES) if any(classic.values()) else []
-    keys = {'score': ('PANDA score', lambda r: float(rows[r.name]['score'])), 'name': ('name', lambda r: r.name)}
+    textured = bool(results) and all(rows[r.name]['texture'] for r in results)
+    keys = {'score': ('PANDA score', lambda r: float(rows[r.name]['score']))}
+    if textured:
+        keys['texture'] = ('texture', lambda r: float(rows[r.name]['texture']))
+    keys['name'] = ('name', lambda r: r.name)
     keys.update({m: (CLASSIC_MEASURES[m], lambda r, m=m: classic[r.name].get(m, np.inf)) for m in measures
                  if any(m in values for values in classic.values())})
     ranks = {key: {r.name: rank for rank, r in enumerate(sorted(results, key=lambda r, f=f: (f(r), r.name)))}
@@ -87,12 +91,13 @@ def write_report(results, path: str | os.PathLike, *, title: str = 'PANDA report
     parts.append('<div class="ordered"><nav class="sort">Order (table and sections): '
                  + ''.join(f'<label for="order-{key}">{_e(label)}</label>' for key, (label, _) in keys.items())
                  + ' (lowest first)</nav>')
-    head = ('image', 'PANDA score', *(CLASSIC_MEASURES[m] for m in measures), 'relation', 'regions',
-            'lowest region', 'main distortion')
+    head = ('image', 'PANDA score', *(['texture'] if textured else []), *(CLASSIC_MEASURES[m] for m in measures),
+            'relation', 'regions', 'lowest region', 'main distortion')
     table_rows = []
     for result in results:
         row = rows[result.name]
         cells = (f'<a href="#{_anchor(result.name)}">{_e(result.name)}</a>', row['score'],
+                 *([row['texture']] if textured else []),
                  *(_classic_cell(classic[result.name], m) for m in measures), row['relation'], row['regions'],
                  row['lowest_region_score'], row['main_distortion'])
         table_rows.append((_order_vars(ranks, result.name), cells))
