@@ -14,7 +14,12 @@ pyiqa's ``psnr``, ``ssim``, ``ms_ssim``, ``fsim``, ``vif``, ``gmsd``, ``nlpd`` a
 their defaults (none needs a weights file). For ``gmsd`` and ``nlpd`` lower is better; their
 sign is flipped so that every correlation is positive when a measure agrees with people.
 
-Usage: python benchmarks/bench_human.py DATA_DIR [--json OUT] [--measures panda ssim ...]
+To spread one run over processes, ``--part K/N`` scores every N-th image from the K-th (every
+measure on each of them) and ``--merge A.json B.json ...`` reports the parts together (each
+image exactly once).
+
+Usage: python benchmarks/bench_human.py DATA_DIR [--json OUT] [--measures panda ssim ...] [--part K/N]
+       python benchmarks/bench_human.py DATA_DIR --merge PART.json ... [--json OUT]
 """
 from __future__ import annotations
 
@@ -70,7 +75,8 @@ def logistic5(x, b1, b2, b3, b4, b5):
 
 def plcc_logistic(predicted: np.ndarray, human: np.ndarray) -> float:
     """Pearson correlation of ``human`` with the 5-parameter logistic of ``predicted`` fit to it
-    (least squares; the best of a few starting slopes, the linear fit if none converges).
+    (least squares; the best of a few starting slopes, the linear fit if none converges or
+    there are no more points than the logistic's five parameters).
 
     Args:
         predicted: Scores of a measure (higher = better).
@@ -82,6 +88,8 @@ def plcc_logistic(predicted: np.ndarray, human: np.ndarray) -> float:
     x, y = np.asarray(predicted, np.float64), np.asarray(human, np.float64)
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return 0.0
+    if len(x) <= 5:
+        return float(pearsonr(x, y)[0])
     scale = np.std(x)
     best, best_error = x, np.inf
     for slope in (0.3, 1.0, 3.0, 10.0):
@@ -185,21 +193,73 @@ def table(results: dict, key: str, groups: list[str]) -> str:
     return '\n'.join(lines)
 
 
+def parse_part(text: str) -> tuple[int, int]:
+    """``K/N`` -> (K, N) with 1 <= K <= N."""
+    try:
+        k, n = (int(v) for v in text.split('/'))
+    except ValueError:
+        k = n = 0
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f'--part {text!r}; accepted: K/N with 1 <= K <= N, e.g. 1/3')
+    return k, n
+
+
+def merged_scores(rows: list[dict], data_dir: Path, paths: list[Path]) -> tuple[dict, dict, list[str]]:
+    """The per-image scores of partial runs, in the order of ``rows``.
+
+    Args:
+        rows: ``read_scores`` rows of ``data_dir``.
+        data_dir: The folder the parts were run on.
+        paths: JSON files written with ``--part``.
+
+    Returns:
+        ``({measure: [score per row]}, {measure: seconds summed}, [command of each part])``.
+    """
+    by_image, seconds, commands = {}, {}, []
+    for path in paths:
+        part = json.loads(Path(path).read_text())
+        if Path(part['data_dir']).resolve() != data_dir.resolve():
+            raise SystemExit(f'{path}: a part of {part["data_dir"]}; accepted: parts of {data_dir}')
+        commands.append(part['command'])
+        for name, value in part['seconds_per_measure'].items():
+            seconds[name] = seconds.get(name, 0.0) + value
+        for score in part['scores']:
+            if score['dist_image'] in by_image:
+                raise SystemExit(f'{path}: {score["dist_image"]} is in two parts; accepted: each image once')
+            by_image[score['dist_image']] = score
+    names = [str(row['dist_image'].relative_to(data_dir)) for row in rows]
+    missing = [name for name in names if name not in by_image]
+    if missing:
+        raise SystemExit(f'the parts lack {len(missing)} images of {data_dir} (first: {missing[0]}); '
+                         'accepted: parts that together hold every image')
+    measures = [m for m in MEASURES if all(m in by_image[name] for name in names)]
+    return {m: [by_image[name][m] for name in names] for m in measures}, seconds, commands
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('data_dir', type=Path, help='folder with scores.csv and the images')
     parser.add_argument('--json', type=Path, help='write the results here')
     parser.add_argument('--measures', nargs='+', default=list(MEASURES), choices=MEASURES,
                         help='measures to compute (default: all)')
+    parser.add_argument('--part', type=parse_part, help='K/N: score only every N-th image from the K-th')
+    parser.add_argument('--merge', type=Path, nargs='+', help='report the JSON files of --part runs together')
     args = parser.parse_args(argv)
     rows = read_scores(args.data_dir)
     start = time.time()
-    scored = score_all(rows, args.measures)
+    command = 'python benchmarks/bench_human.py ' + ' '.join(map(str, sys.argv[1:] if argv is None else argv))
+    if args.merge:
+        values, seconds, commands = merged_scores(rows, args.data_dir, args.merge)
+        command = [*commands, command]
+    else:
+        if args.part:
+            rows = rows[args.part[0] - 1::args.part[1]]
+        scored = score_all(rows, args.measures)
+        values, seconds = scored['values'], scored['seconds']
     dmos = np.array([row['dmos'] for row in rows])
     groups = np.array([row['distortion'] for row in rows])
     references = np.array([row['ref_image'].stem for row in rows])
-    results = {name: agreement(np.array(values), dmos, groups, references)
-               for name, values in scored['values'].items()}
+    results = {name: agreement(np.array(v), dmos, groups, references) for name, v in values.items()}
     group_names = sorted(set(groups))
     print(f'\n{args.data_dir}: {len(rows)} images of {len(set(references))} references')
     print('\nSRCC with -DMOS\n' + table(results, 'srcc', group_names))
@@ -210,13 +270,13 @@ def main(argv=None) -> dict:
             loro = result['leave_one_reference_out']
             print(f'  {name:8s} {loro["min"]:.3f} / {loro["mean"]:.3f}')
     record = {
-        'command': 'python benchmarks/bench_human.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
+        'command': command,
         'data_dir': str(args.data_dir), 'images': len(rows), 'references': len(set(references)),
         'machine': f'{platform.machine()}, {torch.get_num_threads()} torch threads, {platform.python_version()}',
-        'wall_seconds': time.time() - start, 'seconds_per_measure': scored['seconds'],
+        'wall_seconds': time.time() - start, 'seconds_per_measure': seconds,
         'results': results,
         'scores': [{'dist_image': str(row['dist_image'].relative_to(args.data_dir)), 'distortion': row['distortion'],
-                    'dmos': row['dmos'], **{name: scored['values'][name][i] for name in scored['values']}}
+                    'dmos': row['dmos'], **{name: values[name][i] for name in values}}
                    for i, row in enumerate(rows)],
     }
     if args.json:

@@ -108,5 +108,12 @@ def test_bench_human_on_a_made_up_folder(tmp_path, photo):
         result = record['results'][measure]
         assert result['noise']['n'] == 8 and result['all']['srcc'] > 0.9, (measure, result)
         assert 0.9 < result['all']['plcc'] <= 1.0
+    parts = [tmp_path / f'part{k}.json' for k in (1, 2)]
+    for k, part in enumerate(parts, 1):
+        bench.main([str(tmp_path), '--json', str(part), '--measures', 'panda', 'psnr', '--part', f'{k}/2'])
+    merged = bench.main([str(tmp_path), '--merge', *map(str, parts)])
+    assert merged['scores'] == record['scores'] and merged['results'] == record['results']
+    with pytest.raises(SystemExit, match='lack 4 images'):
+        bench.main([str(tmp_path), '--merge', str(parts[0])])
     with pytest.raises(SystemExit, match='scores.csv'):
         bench.main([str(tmp_path / 'missing')])
