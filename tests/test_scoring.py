@@ -43,6 +43,9 @@ def test_pyiqa_metric_scores_regions(astronaut, blurred_quadrant):
     scores = build_scorer('pyiqa:ssim')(degraded, astronaut, label_map)
     assert scores[1] < 0.9 and scores[1] == scores.min()
     np.testing.assert_allclose(np.delete(scores, 1), 1.0, atol=1e-3)
+    some = build_scorer('pyiqa:ssim')(degraded, astronaut, label_map, regions=[1, 3])
+    np.testing.assert_array_equal(some[[1, 3]], scores[[1, 3]])
+    assert np.isnan(some[[0, 2]]).all()
 
 
 def test_interior_pooling_ignores_borders():

@@ -22,8 +22,13 @@ Sections (``--sections``, default all); results are merged into ``--out``:
 - ``time``: seconds per 512x512 pair of the texture score beside ``compare`` in reference
   mode (superpixels and network included), in the same run.
 
+``--part K/N`` resamples every N-th photograph from the K-th (the conditions' seeds stay those
+of the whole run) and keeps every region's values; ``--merge A.json B.json ...`` joins such
+parts into one ``resample`` section.
+
 Usage: python -m benchmarks.panda.bench_texture [--sections resample live time] [--photos DIR]
-    [--live PATH/TO/live-dev] [--out docs/results/panda/texture.json]
+    [--live PATH/TO/live-dev] [--out docs/results/panda/texture.json] [--part K/N]
+       python -m benchmarks.panda.bench_texture --merge PART.json ... --out OUT.json
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ import cv2
 import numpy as np
 import torch
 
+from benchmarks.bench_human import parse_part
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.image_io import list_images, load_image
 from panda_plugin.engine.panda.reference import reference_scores
@@ -131,24 +137,38 @@ def tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()[None] / 255
 
 
-def region_scores(restored: np.ndarray, reference: np.ndarray, label_map: np.ndarray, ms_ssim=None) -> dict:
-    """Texture, fidelity (and MS-SSIM) of every region."""
+def region_scores(restored: np.ndarray, reference: np.ndarray, label_map: np.ndarray, ms_ssim=None,
+                  regions=None) -> dict:
+    """Texture, fidelity (and MS-SSIM of ``regions``, default all) of every region."""
     pair = tensor(restored), tensor(reference)
     with torch.no_grad():
         scores = {'texture': batch_texture(*pair, [label_map])[0].numpy(),
                   'fidelity': reference_scores(*pair, [label_map])[0].numpy()}
     if ms_ssim is not None:
-        scores['ms_ssim'] = ms_ssim(restored, reference, label_map)
+        scores['ms_ssim'] = ms_ssim(restored, reference, label_map, regions)
     return scores
 
 
-def resample_section(images: list, ms_ssim, seed: int = 0) -> dict:
-    """Shares of textured regions passing each condition's limit, per measure."""
+def resample_section(images: list, ms_ssim, seed: int = 0, part: tuple[int, int] = (1, 1)) -> dict:
+    """Shares of textured regions passing each condition's limit, per measure, and every
+    region's values (``values``, ``flat_values``; ``merge_resample`` joins parts).
+
+    Args:
+        images: ``photographs`` list.
+        ms_ssim: ``ms_ssim_scorer()`` or None.
+        seed: Seed of the conditions (per photograph: ``[seed, its number]``).
+        part: (K, N): only every N-th photograph from the K-th.
+
+    Returns:
+        JSON-ready dict.
+    """
     segmenter = build_segmenter('superpixel')
     rows = {condition: {m: [] for m in ('texture', 'fidelity', 'ms_ssim')} for condition in CONDITIONS}
     flat_rows = {'texture': [], 'fidelity': [], 'ms_ssim': []}
     counts = {}
     for number, (name, image) in enumerate(images):
+        if number % part[1] != part[0] - 1:
+            continue
         rng = np.random.default_rng([seed, number])
         label_map = np.asarray(segmenter(image), np.int64)
         grads = gradient(image, label_map)
@@ -161,16 +181,36 @@ def resample_section(images: list, ms_ssim, seed: int = 0) -> dict:
                     restored = resampled(image, label_map, textured, rng)
                 else:
                     restored = np.where(inside, degraded(image, condition, rng), image)
-                scores = region_scores(restored, image, label_map, ms_ssim)
+                scores = region_scores(restored, image, label_map, ms_ssim, textured)
                 for measure, values in scores.items():
                     rows[condition][measure] += values[textured].tolist()
         if len(flat):
             inside = np.isin(label_map, flat)[..., None]
             restored = np.where(inside, degraded(image, 'grain0.03', rng), image)
-            scores = region_scores(restored, image, label_map, ms_ssim)
+            scores = region_scores(restored, image, label_map, ms_ssim, flat)
             for measure, values in scores.items():
                 flat_rows[measure] += values[flat].tolist()
         print(name, counts[name], flush=True)
+    return {**resample_table(rows, flat_rows), 'counts': counts, 'values': rows, 'flat_values': flat_rows}
+
+
+def merge_resample(parts: list[dict]) -> dict:
+    """One ``resample`` result from the results of ``resample_section`` parts."""
+    rows = {condition: {m: [] for m in ('texture', 'fidelity', 'ms_ssim')} for condition in CONDITIONS}
+    flat_rows = {'texture': [], 'fidelity': [], 'ms_ssim': []}
+    counts = {}
+    for part in parts:
+        counts.update(part['counts'])
+        for condition, measures in part['values'].items():
+            for measure, values in measures.items():
+                rows[condition][measure] += values
+        for measure, values in part['flat_values'].items():
+            flat_rows[measure] += values
+    return {**resample_table(rows, flat_rows), 'counts': counts, 'values': rows, 'flat_values': flat_rows}
+
+
+def resample_table(rows: dict, flat_rows: dict) -> dict:
+    """Shares passing each condition's limit and medians, from every region's values."""
     table = {}
     for condition, measures in rows.items():
         table[condition] = {}
@@ -183,7 +223,7 @@ def resample_section(images: list, ms_ssim, seed: int = 0) -> dict:
                                          'regions': len(values)}
     flat = {measure: {'share_below_0.9': float((np.asarray(v) < 0.9).mean()), 'median': float(np.median(v)),
                       'regions': len(v)} for measure, v in flat_rows.items() if v}
-    return {'counts': counts, 'textured': table, 'flat_grain0.03': flat}
+    return {'textured': table, 'flat_grain0.03': flat}
 
 
 def ms_ssim_scorer():
@@ -269,19 +309,25 @@ def main() -> None:
     parser.add_argument('--live', type=Path, help='LIVE development folder (scores.csv), for the live section')
     parser.add_argument('--no-ms-ssim', action='store_true')
     parser.add_argument('--out', type=Path, default=None, help='JSON file for the results')
+    parser.add_argument('--part', type=parse_part, default=(1, 1),
+                        help='K/N: resample only every N-th photograph from the K-th (to spread a run over processes)')
+    parser.add_argument('--merge', type=Path, nargs='+', help='JSON files of --part runs: join their resample sections')
     args = parser.parse_args()
     torch.set_num_threads(2)
     report = json.loads(args.out.read_text(encoding='utf-8')) if args.out and args.out.is_file() else {}
-    if 'resample' in args.sections:
+    if args.merge:
+        report['resample'] = merge_resample([json.loads(p.read_text(encoding='utf-8'))['resample'] for p in args.merge])
+    elif 'resample' in args.sections:
         images = photographs(args.photos)
-        report['resample'] = resample_section(images, None if args.no_ms_ssim else ms_ssim_scorer())
-        print(json.dumps({k: v for k, v in report['resample'].items() if k != 'counts'}, indent=1))
-    if 'live' in args.sections:
+        report['resample'] = resample_section(images, None if args.no_ms_ssim else ms_ssim_scorer(), part=args.part)
+    if args.merge or 'resample' in args.sections:
+        print(json.dumps({k: report['resample'][k] for k in ('textured', 'flat_grain0.03')}, indent=1))
+    if 'live' in args.sections and not args.merge:
         if args.live is None or not (args.live / 'scores.csv').is_file():
             parser.error(f'--live {args.live}: the live section needs the folder of scores.csv')
         report['live'] = live_section(args.live)
         print(json.dumps(report['live'], indent=1))
-    if 'time' in args.sections:
+    if 'time' in args.sections and not args.merge:
         report['time'] = time_section()
         print(json.dumps(report['time'], indent=1))
     if args.out:

@@ -103,13 +103,15 @@ class PyiqaRegionScorer:
         self.calibration = calibration
         self.min_crop = min_crop
 
-    def __call__(self, distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarray) -> np.ndarray:
+    def __call__(self, distorted: np.ndarray, clean: np.ndarray, label_map: np.ndarray,
+                 regions=None) -> np.ndarray:
         """Score every region of ``distorted`` against ``clean``.
 
         Args:
             distorted: HxWx3 uint8 RGB image.
             clean: HxWx3 uint8 RGB reference of the same size.
             label_map: int32 HxW label map.
+            regions: Ids of the regions to score (the others are NaN). Default: all.
 
         Returns:
             float64 array of N scores in [0, 1].
@@ -119,8 +121,12 @@ class PyiqaRegionScorer:
         check_scorer_inputs(distorted, clean, label_map)
         boxes, _ = boxes_and_areas(label_map)
         height, width = label_map.shape
+        wanted = set(range(len(boxes)) if regions is None else (int(r) for r in regions))
         raw = []
         for index, (x, y, w, h) in enumerate(boxes):
+            if index not in wanted:
+                raw.append(np.nan)
+                continue
             x0, x1 = _pad_span(x, w, self.min_crop, width)
             y0, y1 = _pad_span(y, h, self.min_crop, height)
             inside = (label_map[y0:y1, x0:x1] == index)[..., None]
