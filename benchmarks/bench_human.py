@@ -213,14 +213,16 @@ def merged_scores(rows: list[dict], data_dir: Path, paths: list[Path]) -> tuple[
         paths: JSON files written with ``--part``.
 
     Returns:
-        ``({measure: [score per row]}, {measure: seconds summed}, [command of each part])``.
+        ``({measure: [score per row]}, {measure: seconds summed}, [command of each part],
+        [machine of each part])``.
     """
-    by_image, seconds, commands = {}, {}, []
+    by_image, seconds, commands, machines = {}, {}, [], []
     for path in paths:
         part = json.loads(Path(path).read_text())
         if Path(part['data_dir']).resolve() != data_dir.resolve():
             raise SystemExit(f'{path}: a part of {part["data_dir"]}; accepted: parts of {data_dir}')
         commands.append(part['command'])
+        machines.append(part['machine'])
         for name, value in part['seconds_per_measure'].items():
             seconds[name] = seconds.get(name, 0.0) + value
         for score in part['scores']:
@@ -233,7 +235,7 @@ def merged_scores(rows: list[dict], data_dir: Path, paths: list[Path]) -> tuple[
         raise SystemExit(f'the parts lack {len(missing)} images of {data_dir} (first: {missing[0]}); '
                          'accepted: parts that together hold every image')
     measures = [m for m in MEASURES if all(m in by_image[name] for name in names)]
-    return {m: [by_image[name][m] for name in names] for m in measures}, seconds, commands
+    return {m: [by_image[name][m] for name in names] for m in measures}, seconds, commands, machines
 
 
 def main(argv=None) -> dict:
@@ -248,9 +250,10 @@ def main(argv=None) -> dict:
     rows = read_scores(args.data_dir)
     start = time.time()
     command = 'python benchmarks/bench_human.py ' + ' '.join(map(str, sys.argv[1:] if argv is None else argv))
+    machine = f'{platform.machine()}, {torch.get_num_threads()} torch threads, {platform.python_version()}'
     if args.merge:
-        values, seconds, commands = merged_scores(rows, args.data_dir, args.merge)
-        command = [*commands, command]
+        values, seconds, commands, machines = merged_scores(rows, args.data_dir, args.merge)
+        command, machine = [*commands, command], sorted(set(machines))
     else:
         if args.part:
             rows = rows[args.part[0] - 1::args.part[1]]
@@ -272,8 +275,7 @@ def main(argv=None) -> dict:
     record = {
         'command': command,
         'data_dir': str(args.data_dir), 'images': len(rows), 'references': len(set(references)),
-        'machine': f'{platform.machine()}, {torch.get_num_threads()} torch threads, {platform.python_version()}',
-        'wall_seconds': time.time() - start, 'seconds_per_measure': seconds,
+        'machine': machine, 'wall_seconds': time.time() - start, 'seconds_per_measure': seconds,
         'results': results,
         'scores': [{'dist_image': str(row['dist_image'].relative_to(args.data_dir)), 'distortion': row['distortion'],
                     'dmos': row['dmos'], **{name: values[name][i] for name in values}}
