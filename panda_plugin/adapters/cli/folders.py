@@ -11,11 +11,10 @@ from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.taxonomy import SAME_THRESHOLD
 
 
-def _batch_size(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'batch size {value}; accepted: an integer >= 1')
-    return value
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f'{text!r}; accepted: an integer >= 1')
+    return int(text)
 
 
 def add_compare_options(parser) -> None:
@@ -27,8 +26,11 @@ def add_compare_options(parser) -> None:
     parser.add_argument('--pairwise', action='store_true',
                         help="the paper's pairwise mode: two images of unknown quality, every label from the network "
                              '(default: reference mode, the second image or folder is the reference)')
-    parser.add_argument('--batch-size', type=_batch_size, default=8, help='folders: pairs per network call')
+    parser.add_argument('--batch-size', type=_positive, default=8, help='folders: pairs per network call')
     parser.add_argument('--worst', type=_row_count, default=20, help='rows of the worst-regions table (default 20)')
+    parser.add_argument('--worst-per-image', type=_positive, default=5,
+                        help='folders: at most this many worst regions from one image, in the printed list '
+                             "and the report (default 5)")
 
 
 def check_paths(named: dict) -> bool:
@@ -140,7 +142,7 @@ def _write_outputs(args, results, folder: bool) -> None:
                     write(result, out / f'{result.name}{suffix}')
                 print(f'wrote {len(results)} {suffix[1:].upper()} files to {out}')
         print('worst regions:')
-        for row in worst_regions(results, args.worst):
+        for row in worst_regions(results, args.worst, most_per_image=args.worst_per_image):
             print(f'  {row["name"]} region {row["region"]} ({100 * row["area"]:.1f}% at {row["bbox"]}): '
                   f'{row["score"]:.3f} {row["distortion"]}/{row["severity"]}'
                   + ('' if row.get('texture') is None else f', texture {row["texture"]:.3f}'))
@@ -159,7 +161,7 @@ def _write_outputs(args, results, folder: bool) -> None:
     if args.report:
         from panda_plugin.adapters.reports import write_report
 
-        print(f'wrote {write_report(results, args.report, worst=args.worst)}')
+        print(f'wrote {write_report(results, args.report, worst=args.worst, per_image=args.worst_per_image)}')
 
 
 def add_score(commands) -> None:
@@ -174,7 +176,7 @@ def add_score(commands) -> None:
     parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
     parser.add_argument('--device', help='torch device (default cpu)')
-    parser.add_argument('--batch-size', type=_batch_size, default=8, help='pairs per network call (default 8)')
+    parser.add_argument('--batch-size', type=_positive, default=8, help='pairs per network call (default 8)')
     parser.set_defaults(handler=_score)
 
 
