@@ -10,9 +10,8 @@ from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.image_io import check_image_size
 from panda_plugin.engine.panda.fidelity import padded
 from panda_plugin.engine.panda.predictor import image_scores, label_maps_of, predict_graphs
-from panda_plugin.engine.panda.reference import reference_scores
+from panda_plugin.engine.panda.reference import reference_measures
 from panda_plugin.engine.panda.spatial import score_map
-from panda_plugin.engine.panda.texture import batch_texture
 from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS, check_device, load_model
 from panda_plugin.engine.regions import build_segmenter
 
@@ -111,15 +110,19 @@ class PandaMetric(nn.Module):
                                   f'{tuple(reference.shape)}; they must have the same shape')
         self.network.eval()
         label_maps = label_maps_of(reference, self.segmenter)
-        region_scores = self.region_scores(restored, reference, label_maps)
+        if return_graph:
+            fidelity, texture = reference_measures(restored, reference, label_maps)
+            region_scores = fidelity if self.score == 'fidelity' else texture
+        else:
+            region_scores = self.region_scores(restored, reference, label_maps)
         if spatial:
             scores = score_map(region_scores, label_maps, restored.dtype)
         else:
             scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
         if not return_graph:
             return scores
-        given = {'region_scores' if self.score == 'fidelity' else 'region_textures': region_scores}
-        return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True, **given)
+        return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True,
+                                      region_scores=fidelity, region_textures=texture)
 
     def region_scores(self, restored: torch.Tensor, reference: torch.Tensor, label_maps: torch.Tensor) -> list:
         """The region scores the metric averages (fidelity or texture, see ``score``).
@@ -132,9 +135,9 @@ class PandaMetric(nn.Module):
         Returns:
             One tensor of region scores per image, differentiable in ``restored``.
         """
-        if self.score == 'texture':
-            return batch_texture(restored, reference, label_maps)
-        return reference_scores(restored, reference, label_maps)
+        fidelity, texture = reference_measures(restored, reference, label_maps, fidelity=self.score == 'fidelity',
+                                               texture=self.score == 'texture')
+        return texture if fidelity is None else fidelity
 
 
 def _bare_network_keys(state_dict, prefix, *_):

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import region_count
-from panda_plugin.engine.panda.fidelity import identical_regions, work_size
+from panda_plugin.engine.panda.reference_inputs import ReferenceInputs, reference_inputs
 
 #: Octaves of the oriented pyramid (differences at 1, 2, 4 and 8 pixels).
 SCALES = 4
@@ -73,7 +73,7 @@ _ORIENTATIONS = (((0, 0), (0, 1)), ((0, 0), (1, 0)), ((0, 0), (1, 1)), ((0, 1), 
 
 
 def batch_texture(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
-    """Texture scores of every region of a batch of restored images.
+    """Texture scores of every region of a batch of restored images (``texture_of``).
 
     Args:
         restored: Bx3xHxW images in [0, 1] (values outside are clipped).
@@ -84,13 +84,23 @@ def batch_texture(restored: torch.Tensor, reference: torch.Tensor, label_maps) -
         One float64 tensor of region scores in [0, 1] per image, differentiable in
         ``restored``; 1 exactly for regions identical in both images.
     """
+    return texture_of(reference_inputs(restored, reference, label_maps))
+
+
+def texture_of(inputs: ReferenceInputs) -> list:
+    """Texture scores of every region of a prepared batch: its lowest family (``terms_of``).
+
+    Args:
+        inputs: The batch (``reference_inputs``).
+
+    Returns:
+        One float64 tensor of region scores in [0, 1] per image, differentiable in the
+        restored images; 1 exactly for regions identical in both images.
+    """
     results = []
-    for index, terms in enumerate(texture_terms(restored, reference, label_maps)):
+    for terms, identical in zip(terms_of(inputs), inputs.identical):
         score = terms.min(1).values.clamp(0.0, 1.0)
-        label_map = label_maps[index]
-        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
-        same = identical_regions(restored[index], reference[index], label_map)
-        results.append(torch.where(same, torch.ones_like(score), score))
+        results.append(torch.where(identical, torch.ones_like(score), score))
     return results
 
 
@@ -114,7 +124,7 @@ def region_texture(restored: torch.Tensor, reference: torch.Tensor, label_map: n
 
 
 def texture_terms(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
-    """The similarity of every statistic family of every region (before pooling).
+    """The similarity of every statistic family of every region (``terms_of``).
 
     Args:
         restored: Bx3xHxW images in [0, 1].
@@ -122,20 +132,27 @@ def texture_terms(restored: torch.Tensor, reference: torch.Tensor, label_maps) -
         label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
 
     Returns:
+        One NxF float64 tensor per image, columns in the order of ``FAMILIES``.
+    """
+    return terms_of(reference_inputs(restored, reference, label_maps))
+
+
+def terms_of(inputs: ReferenceInputs) -> list:
+    """The similarity of every statistic family of every region of a prepared batch (before
+    pooling).
+
+    Args:
+        inputs: The batch (``reference_inputs``).
+
+    Returns:
         One NxF float64 tensor per image, columns in the order of ``FAMILIES``; a family a
         region is too small for is 1.
     """
-    if restored.shape != reference.shape or restored.dim() != 4 or restored.shape[1] != 3:
-        raise PandaInputError(f'restored {tuple(restored.shape)} and reference {tuple(reference.shape)}; '
-                              'accepted: two Bx3xHxW batches of the same shape')
-    batch = restored.shape[0]
-    images = torch.cat([restored, reference]).float().clamp(0, 1)
-    work = work_size(images)
+    batch, images, work = inputs.batch, inputs.images, inputs.work
     native = work.shape == images.shape
     channels = opponent(work)
     results = []
-    for index, label_map in enumerate(label_maps):
-        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
+    for index, label_map in enumerate(inputs.label_maps):
         count = region_count(label_map)
         current = channels[[index, index + batch]]
         labels = _labels_at(label_map, current.shape[-2:], images.device)
@@ -160,16 +177,18 @@ def texture_terms(restored: torch.Tensor, reference: torch.Tensor, label_maps) -
                     columns[f'{name}{scale}'] = value
         columns['structure'] = torch.stack(structure).mean(0)
         if not native:
-            luma = opponent(images[[index, index + batch]])[:, :1]
-            blocks = _block_labels(torch.as_tensor(np.asarray(label_map, np.int64), device=images.device), count)
+            luma = opponent(images[[index, index + batch]], 1)
+            blocks = _block_labels(torch.as_tensor(label_map, device=images.device), count)
             columns['grid'] = octave_similarity(octave_statistics(luma, blocks, count, False, True))['grid']
         results.append(torch.stack([columns[name] for name in FAMILIES], 1))
     return results
 
 
-def opponent(images: torch.Tensor) -> torch.Tensor:
-    """Luma, red-green and yellow-blue channels of Bx3xHxW sRGB images."""
-    return torch.einsum('ij,bjhw->bihw', images.new_tensor(_OPPONENT), images)
+def opponent(images: torch.Tensor, channels: int = 3) -> torch.Tensor:
+    """Luma, red-green and yellow-blue channels (the first ``channels`` of them) of Bx3xHxW
+    sRGB images, as weighted sums of the colour planes."""
+    return torch.stack([sum(weight * images[:, plane] for plane, weight in enumerate(row))
+                        for row in _OPPONENT[:channels]], 1)
 
 
 def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, structure: bool,
@@ -277,8 +296,14 @@ def _block_labels(labels: torch.Tensor, count: int) -> torch.Tensor:
 
 
 def _downsample(images: torch.Tensor) -> torch.Tensor:
-    """Binomial (1, 2, 1) blur and 2x decimation."""
-    return F.avg_pool2d(F.avg_pool2d(images, 2, stride=1), 2)
+    """Binomial (1, 2, 1) blur and 2x decimation: ``avg_pool2d(avg_pool2d(x, 2, stride=1), 2)``
+    written as sums of slices (the same up to float rounding, many times faster on CPU)."""
+    pairs = images[..., :, :-1] + images[..., :, 1:]
+    width = pairs.shape[-1] // 2 * 2
+    rows = pairs[..., :, 0:width:2] + pairs[..., :, 1:width:2]
+    pairs = rows[..., :-1, :] + rows[..., 1:, :]
+    height = pairs.shape[-2] // 2 * 2
+    return (pairs[..., 0:height:2, :] + pairs[..., 1:height:2, :]) / 16
 
 
 def _labels_at(label_map: np.ndarray, size, device) -> torch.Tensor:
