@@ -301,8 +301,11 @@ def main() -> None:
     parser.add_argument('--folder-pairs', type=int, default=100)
     parser.add_argument('--per-pair-calls', type=int, default=100,
                         help='per-pair processes actually run (the time is scaled to --folder-pairs)')
+    parser.add_argument('--threads', type=int, help='torch threads (default: torch\'s own choice)')
     parser.add_argument('--json', help='write the results as JSON')
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     result = {'command': 'python -m benchmarks.panda.bench_compare ' + ' '.join(sys.argv[1:]),
               'machine': f'{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, '
                          f'torch {torch.__version__}, {torch.get_num_threads()} threads',

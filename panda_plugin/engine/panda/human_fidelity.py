@@ -114,8 +114,9 @@ def distances_of(inputs: ReferenceInputs) -> list:
     shares[-1] = CHROMA_WEIGHT
     results = []
     for index, label_map in enumerate(inputs.label_maps):
-        stacked = torch.stack([_resized(values[index], label_map.shape) for values in maps], -1)
-        means = RegionPooling(label_map, 0, device)(stacked)
+        pooling = RegionPooling(label_map, 0, device)
+        # one map at a time: a 2048x2048 pair never holds all seven at full size
+        means = torch.stack([pooling(_resized(values[index], label_map.shape)) for values in maps], -1)
         results.append(-(torch.log1p(-shares * means) * weights).sum(1))
     return results
 

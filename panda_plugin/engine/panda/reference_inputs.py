@@ -58,7 +58,7 @@ def reference_inputs(restored: torch.Tensor, reference: torch.Tensor, label_maps
     maps = [np.asarray(m.cpu().numpy() if torch.is_tensor(m) else m, np.int64) for m in label_maps]
     if len(maps) != restored.shape[0]:
         raise PandaInputError(f'{len(maps)} label maps for {restored.shape[0]} images; accepted: one per image')
-    images = torch.cat([restored, reference]).float().clamp(0, 1).contiguous()
+    images = torch.cat([restored, reference]).float().clamp_(0, 1).contiguous()
     identical = [identical_regions(restored[index], reference[index], label_map)
                  for index, label_map in enumerate(maps)]
     return ReferenceInputs(images, work_size(images), maps, identical)

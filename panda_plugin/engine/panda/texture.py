@@ -177,9 +177,9 @@ def terms_of(inputs: ReferenceInputs) -> list:
                     columns[f'{name}{scale}'] = value
         columns['structure'] = torch.stack(structure).mean(0)
         if not native:
-            luma = opponent(images[[index, index + batch]], 1)
+            # the block grid at full resolution: only the luma's horizontal and vertical differences
             blocks = _block_labels(torch.as_tensor(label_map, device=images.device), count)
-            columns['grid'] = octave_similarity(octave_statistics(luma, blocks, count, False, True))['grid']
+            columns['grid'] = _grid_similarity(grid_share(opponent(images[index::batch], 1), blocks, count)).double()
         results.append(torch.stack([columns[name] for name in FAMILIES], 1))
     return results
 
@@ -222,10 +222,7 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
             moments.append(sum(band * _difference(channels[:, :1], *pair, shift=shift)
                                for band, pair in zip(luma, _ORIENTATIONS)))
     if grid:
-        height, width = luma[0].shape[-2:]
-        across = (torch.arange(width, device=channels.device) % GRID == GRID - 1).to(channels.dtype)
-        down = (torch.arange(height, device=channels.device) % GRID == GRID - 1).to(channels.dtype)
-        moments += [moments[0] * across + moments[1] * down[:, None], moments[0] + moments[1]]
+        moments += _grid_moments(moments[0], moments[1])
     sums, counts = _pool(torch.cat(moments, 1), blocks[:-2, :-2], count)
     means = sums / counts.clamp(min=1)[:, None]
     colours = channels.shape[1] - 1
@@ -235,9 +232,41 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
         stats['horizontal'] = means[..., 4 + colours] / energy
         stats['vertical'] = means[..., 5 + colours] / energy
     if grid:
-        floor = 2 * VARIANCE_FLOOR * counts
-        stats['grid'] = (sums[..., -2] + floor / GRID) / (sums[..., -1] + floor)
+        stats['grid'] = _grid_ratio(sums[..., -2], sums[..., -1], counts)
     return stats
+
+
+def grid_share(luma: torch.Tensor, blocks: torch.Tensor, count: int) -> torch.Tensor:
+    """The block-grid share of ``octave_statistics`` alone, from the horizontal and vertical
+    luma differences only (what a full-resolution pair needs when the other statistics come
+    from its work-size copy).
+
+    Args:
+        luma: 2x1xhxw luma of the pair.
+        blocks: hxw region index of each pixel's 2x2 block (``_block_labels``).
+        count: Number of regions N.
+
+    Returns:
+        2xN shares.
+    """
+    horizontal, vertical = (_difference(luma, *pair) for pair in _ORIENTATIONS[:2])
+    sums, counts = _pool(torch.cat(_grid_moments(horizontal * horizontal, vertical * vertical), 1),
+                         blocks[:-2, :-2], count)
+    return _grid_ratio(sums[..., 0], sums[..., 1], counts)
+
+
+def _grid_moments(horizontal: torch.Tensor, vertical: torch.Tensor) -> list:
+    """The squared differences that cross the lines of the ``GRID`` block grid, and all of them."""
+    height, width = horizontal.shape[-2:]
+    across = (torch.arange(width, device=horizontal.device) % GRID == GRID - 1).to(horizontal.dtype)
+    down = (torch.arange(height, device=horizontal.device) % GRID == GRID - 1).to(horizontal.dtype)
+    return [horizontal * across + vertical * down[:, None], horizontal + vertical]
+
+
+def _grid_ratio(across: torch.Tensor, total: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Grid share of each region from its summed moments (``_grid_moments``), floored."""
+    floor = 2 * VARIANCE_FLOOR * counts
+    return (across + floor / GRID) / (total + floor)
 
 
 def _difference(channels: torch.Tensor, start: tuple, end: tuple, shift: tuple = (0, 0)) -> torch.Tensor:
@@ -262,9 +291,15 @@ def octave_similarity(stats: dict) -> dict:
         result['structure'] = (1 - ((stats['horizontal'][0] - stats['horizontal'][1]).abs()
                                     + (stats['vertical'][0] - stats['vertical'][1]).abs()) / 4).clamp(min=0)
     if 'grid' in stats:
-        restored, reference = stats['grid'].unbind(0)
-        result['grid'] = _similarity(torch.maximum(restored, reference), reference, GRID_FLOOR)
+        result['grid'] = _grid_similarity(stats['grid'])
     return {name: value.double() for name, value in result.items()}
+
+
+def _grid_similarity(shares: torch.Tensor) -> torch.Tensor:
+    """Similarity of the restored grid share to the reference's, counted only where the restored
+    region has more of it (2xN shares to N)."""
+    restored, reference = shares.unbind(0)
+    return _similarity(torch.maximum(restored, reference), reference, GRID_FLOOR)
 
 
 def _similarity(a: torch.Tensor, b: torch.Tensor, floor: float) -> torch.Tensor:

@@ -78,10 +78,14 @@ class RegionStatistics(nn.Module):
         Returns:
             (anchor vectors, target vectors), each BxRxdim.
         """
-        maps = self.maps(torch.cat([anchor, target]))
-        grid = (min(self.grid, maps.shape[-2]), min(self.grid, maps.shape[-1]))
-        first = F.adaptive_avg_pool2d(maps, grid)
-        second = F.adaptive_avg_pool2d(maps * maps, grid)
+        grid = (min(self.grid, anchor.shape[-2]), min(self.grid, anchor.shape[-1]))
+        # one image at a time, so that a large pair never holds the maps of all its images
+        first, second = [], []
+        for image in torch.cat([anchor, target]).split(1):
+            maps = self.maps(image)
+            first.append(F.adaptive_avg_pool2d(maps, grid))
+            second.append(F.adaptive_avg_pool2d(maps * maps, grid))
+        first, second = torch.cat(first), torch.cat(second)
         masks = region_masks(label_map, count, grid)
         weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
         weights = torch.cat([weights, weights])
