@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from panda_plugin.engine.panda.fidelity import WINDOW_SIGMA, RegionPooling, gaussian_blur
-from panda_plugin.engine.panda.reference_inputs import ReferenceInputs, reference_inputs
+from panda_plugin.engine.panda.reference_inputs import LUMA, ReferenceInputs, mix, reference_inputs
 
 #: Weights of the five scales of the reference-mode measure (MS-SSIM's, Wang et al. 2003),
 #: finest first; each scale is the previous one halved (``halve``).
@@ -38,7 +38,6 @@ SCORE_EXPONENT = 0.41
 #: Added to the squared gradient before its square root, so that flat areas keep a finite
 #: derivative.
 _MAGNITUDE_FLOOR = 1e-12
-_LUMA = (0.299, 0.587, 0.114)
 _IQ = ((0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
 
 
@@ -63,9 +62,9 @@ def reference_maps(work: torch.Tensor) -> list:
         ``len(SCALE_WEIGHTS) + 2`` float32 maps of shape Bxh_sxw_s.
     """
     count = work.shape[0] // 2
-    chroma = _mix(work, _IQ)
+    chroma = mix(work, _IQ)
     chroma = 1 - (1 - _dissimilarity(chroma[:count], chroma[count:], CHROMA_CONSTANT)).prod(1)
-    luma = _mix(work, (_LUMA,))
+    luma = mix(work, (LUMA,))
     maps = []
     for scale in range(len(SCALE_WEIGHTS)):
         if scale:
@@ -108,7 +107,7 @@ def distances_of(inputs: ReferenceInputs) -> list:
         region) per image, differentiable in the restored images.
     """
     maps = reference_maps(inputs.work)
-    device = inputs.images.device
+    device = inputs.work.device
     weights = torch.tensor(SCALE_WEIGHTS + SCALE_WEIGHTS[-1:] + (1.0,), dtype=torch.float64, device=device)
     shares = torch.ones_like(weights)
     shares[-1] = CHROMA_WEIGHT
@@ -198,12 +197,6 @@ def _resized(values: torch.Tensor, shape) -> torch.Tensor:
     if tuple(values.shape) == tuple(shape):
         return values
     return F.interpolate(values[None, None], size=tuple(shape), mode='bilinear', align_corners=False)[0, 0]
-
-
-def _mix(images: torch.Tensor, rows) -> torch.Tensor:
-    """Channels that are fixed linear mixtures of RGB (one per row), as a weighted sum of
-    the colour planes (a batched matrix product costs several copies on CPU)."""
-    return torch.stack([sum(weight * images[:, channel] for channel, weight in enumerate(row)) for row in rows], 1)
 
 
 def _dissimilarity(x: torch.Tensor, y: torch.Tensor, constant: float) -> torch.Tensor:

@@ -9,6 +9,8 @@ metric, monitoring) converts, resizes and compares the images once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from operator import add
 
 import numpy as np
 import torch
@@ -16,22 +18,26 @@ import torch
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.panda.fidelity import identical_regions, work_size
 
+#: Luma from RGB (ITU-R BT.601), the first channel of both measures.
+LUMA = (0.299, 0.587, 0.114)
+
 
 @dataclass
 class ReferenceInputs:
     """A batch of restored images and references, ready for the region measures.
 
     Attributes:
-        images: 2Bx3xHxW float32 in [0, 1] (contiguous): the B restored images, then their B
-            references; differentiable in the restored images.
-        work: ``images`` at ``WORK_SIZE`` pixels on the long side at most (``images`` itself
-            when it is that small).
+        work: 2Bx3xhxw float32 in [0, 1] (contiguous): the B restored images, then their B
+            references, at ``WORK_SIZE`` pixels on the long side at most; differentiable in the
+            restored images.
+        luma: The luma (``LUMA``) of the same 2B images at full resolution (2Bx1xHxW) when
+            ``work`` is smaller than the images, else None.
         label_maps: B HxW int64 label maps (numpy).
         identical: B tensors of N booleans: the regions whose pixels are equal in both images.
     """
 
-    images: torch.Tensor
     work: torch.Tensor
+    luma: torch.Tensor | None
     label_maps: list
     identical: list
 
@@ -58,7 +64,24 @@ def reference_inputs(restored: torch.Tensor, reference: torch.Tensor, label_maps
     maps = [np.asarray(m.cpu().numpy() if torch.is_tensor(m) else m, np.int64) for m in label_maps]
     if len(maps) != restored.shape[0]:
         raise PandaInputError(f'{len(maps)} label maps for {restored.shape[0]} images; accepted: one per image')
-    images = torch.cat([restored, reference]).float().clamp_(0, 1).contiguous()
     identical = [identical_regions(restored[index], reference[index], label_map)
                  for index, label_map in enumerate(maps)]
-    return ReferenceInputs(images, work_size(images), maps, identical)
+    images = torch.cat([restored, reference]).float().clamp_(0, 1).contiguous()
+    work = work_size(images)
+    luma = None if work.shape == images.shape else mix(images, (LUMA,))
+    return ReferenceInputs(work, luma, maps, identical)
+
+
+def mix(images: torch.Tensor, rows) -> torch.Tensor:
+    """Channels that are fixed linear mixtures of RGB, one per row of weights, as weighted
+    sums of the colour planes (a batched matrix product costs several copies on CPU).
+
+    Args:
+        images: Bx3xHxW.
+        rows: Weight triples.
+
+    Returns:
+        BxKxHxW, K the number of rows.
+    """
+    planes = images.unbind(1)
+    return torch.stack([reduce(add, (weight * plane for weight, plane in zip(row, planes))) for row in rows], 1)

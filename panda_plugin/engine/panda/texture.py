@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import region_count
-from panda_plugin.engine.panda.reference_inputs import ReferenceInputs, reference_inputs
+from panda_plugin.engine.panda.reference_inputs import LUMA, ReferenceInputs, mix, reference_inputs
 
 #: Octaves of the oriented pyramid (differences at 1, 2, 4 and 8 pixels).
 SCALES = 4
@@ -66,7 +66,7 @@ FAMILIES = tuple([f'luma{s}' for s in range(SCALES)] + [f'colour{s}' for s in ra
 #: Added under square roots so that gradients stay finite where a variance is 0.
 _EPSILON = 1e-12
 #: Luma and opponent colour channels from RGB (rows).
-_OPPONENT = ((0.299, 0.587, 0.114), (1.0, -1.0, 0.0), (0.5, 0.5, -1.0))
+_OPPONENT = (LUMA, (1.0, -1.0, 0.0), (0.5, 0.5, -1.0))
 #: The two pixels of the horizontal, vertical, diagonal and anti-diagonal differences of
 #: the 2x2 block at a pixel, as (row, column) offsets.
 _ORIENTATIONS = (((0, 0), (0, 1)), ((0, 0), (1, 0)), ((0, 0), (1, 1)), ((0, 1), (1, 0)))
@@ -148,15 +148,14 @@ def terms_of(inputs: ReferenceInputs) -> list:
         One NxF float64 tensor per image, columns in the order of ``FAMILIES``; a family a
         region is too small for is 1.
     """
-    batch, images, work = inputs.batch, inputs.images, inputs.work
-    native = work.shape == images.shape
+    batch, work, device = inputs.batch, inputs.work, inputs.work.device
     channels = opponent(work)
     results = []
     for index, label_map in enumerate(inputs.label_maps):
         count = region_count(label_map)
         current = channels[[index, index + batch]]
-        labels = _labels_at(label_map, current.shape[-2:], images.device)
-        columns = {name: torch.ones(count, dtype=torch.float64, device=images.device) for name in FAMILIES}
+        labels = _labels_at(label_map, current.shape[-2:], device)
+        columns = {name: torch.ones(count, dtype=torch.float64, device=device) for name in FAMILIES}
         structure = []
         for scale in range(SCALES):
             if scale:
@@ -165,7 +164,8 @@ def terms_of(inputs: ReferenceInputs) -> list:
                 current = _downsample(current)
                 labels = labels[1::2, 1::2][:current.shape[-2], :current.shape[-1]]
             blocks = _block_labels(labels, count)
-            stats = octave_statistics(current, blocks, count, scale < STRUCTURE_SCALES, grid=native and not scale)
+            stats = octave_statistics(current, blocks, count, scale < STRUCTURE_SCALES,
+                                      grid=inputs.luma is None and not scale)
             present = stats['count'] >= MIN_PIXELS
             for name, value in octave_similarity(stats).items():
                 value = torch.where(present, value, torch.ones_like(value))
@@ -176,19 +176,17 @@ def terms_of(inputs: ReferenceInputs) -> list:
                 else:
                     columns[f'{name}{scale}'] = value
         columns['structure'] = torch.stack(structure).mean(0)
-        if not native:
+        if inputs.luma is not None:
             # the block grid at full resolution: only the luma's horizontal and vertical differences
-            blocks = _block_labels(torch.as_tensor(label_map, device=images.device), count)
-            columns['grid'] = _grid_similarity(grid_share(opponent(images[index::batch], 1), blocks, count)).double()
+            blocks = _block_labels(torch.as_tensor(label_map, device=device), count)
+            columns['grid'] = _grid_similarity(grid_share(inputs.luma[index::batch], blocks, count)).double()
         results.append(torch.stack([columns[name] for name in FAMILIES], 1))
     return results
 
 
-def opponent(images: torch.Tensor, channels: int = 3) -> torch.Tensor:
-    """Luma, red-green and yellow-blue channels (the first ``channels`` of them) of Bx3xHxW
-    sRGB images, as weighted sums of the colour planes."""
-    return torch.stack([sum(weight * images[:, plane] for plane, weight in enumerate(row))
-                        for row in _OPPONENT[:channels]], 1)
+def opponent(images: torch.Tensor) -> torch.Tensor:
+    """Luma, red-green and yellow-blue channels of Bx3xHxW sRGB images."""
+    return mix(images, _OPPONENT)
 
 
 def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, structure: bool,
