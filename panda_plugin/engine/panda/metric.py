@@ -1,6 +1,7 @@
 """The PANDA full-reference metric as a torch module: one score per restored image."""
 from __future__ import annotations
 
+import math
 import os
 
 import torch
@@ -166,8 +167,6 @@ def checked_rgb(images: torch.Tensor, name: str) -> torch.Tensor:
     if not images.is_floating_point():
         raise PandaInputError(f'{name}: a {images.dtype} tensor; accepted: a floating-point tensor in [0, 1] '
                               '(divide 8-bit images by 255)')
-    if not torch.isfinite(images).all():
-        raise PandaInputError(f'{name} contains NaN or infinite values')
     check_values(images, name)
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
@@ -177,14 +176,17 @@ RANGE_TOLERANCE = 1e-3
 
 
 def check_values(images: torch.Tensor, name: str) -> None:
-    """Refuse image tensors outside [0, 1] (e.g. [0, 255]) or smaller than ``MIN_SIDE``.
+    """Refuse image tensors with NaN or infinite values, outside [0, 1] (e.g. [0, 255]) or
+    smaller than ``MIN_SIDE`` (one pass over the values).
 
     Args:
         images: Bx3xHxW or Bx1xHxW tensor.
         name: What to call the images in the message.
     """
     check_image_size(images.shape[-2], images.shape[-1], name)
-    low, high = float(images.detach().min()), float(images.detach().max())
+    low, high = (float(value) for value in torch.aminmax(images.detach()))
+    if not (math.isfinite(low) and math.isfinite(high)):  # NaN and infinities reach the extremes
+        raise PandaInputError(f'{name} contains NaN or infinite values')
     if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
         raise PandaInputError(f'{name} values span [{low:.4g}, {high:.4g}]; accepted: [0, 1] '
                               '(divide 8-bit images by 255, clamp network outputs to [0, 1])')
