@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
-import time
 import warnings
 from pathlib import Path
 
 from panda_plugin.adapters.cli import folders as cli_folders
 from panda_plugin.adapters.cli.graph_text import graph_table
+from panda_plugin.adapters.cli.interrupts import one_stop_per_press
 from panda_plugin.adapters.cli.points import (
     METHOD_CHOICES,
     POINTS_HELP,
@@ -368,35 +366,15 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format='%(levelname)s %(name)s: %(message)s')
-    on_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, _stop_once) if on_main_thread else None
     try:
-        return args.handler(args)
+        with one_stop_per_press():
+            return args.handler(args)
     except PandaInputError as error:
         print(f'panda {args.command}: error: {error}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        if on_main_thread:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print(f'panda {args.command}: interrupted', file=sys.stderr)
+        print(f'\npanda {args.command}: interrupted', file=sys.stderr)  # a progress bar may hold the line
         return 130
-    finally:
-        if on_main_thread:
-            signal.signal(signal.SIGINT, previous)
-
-
-_REPEAT_SECONDS = 2.0
-_last_stop = [float('-inf')]
-
-
-def _stop_once(signum, frame) -> None:
-    # Ctrl-C pressed again within a moment is the same stop: it must not cut short the clean-up or
-    # the last line. A press after that stops again (the first can be lost inside a finalizer).
-    now = time.monotonic()
-    if now - _last_stop[0] < _REPEAT_SECONDS:
-        return
-    _last_stop[0] = now
-    raise KeyboardInterrupt
 
 
 if __name__ == '__main__':
