@@ -17,7 +17,9 @@ Sections (``--sections``, all by default):
   2048x2048 pair in reference mode, above the same process right after ``import torch``;
 - ``loss``: one training iteration of BasicSR's MSRResNet (x4, batch 4, 128-px crops) with
   L1 alone and with L1 plus ``PandaRegionLoss`` as in ``options/train_MSRResNet_x4_panda.yml``,
-  interleaved.
+  interleaved;
+- ``consistency``: pairwise mode on the held-out Grace Hopper photograph degraded by quadrant:
+  the image against itself, anchor and target swapped, the same call twice.
 
 Usage: python -m benchmarks.panda.bench_compare [--repeats 15] [--json docs/results/panda/bench_compare.json]
 """
@@ -40,7 +42,7 @@ import cv2
 import numpy as np
 import torch
 
-SECTIONS = ('speed', 'profile', 'folder', 'memory', 'loss')
+SECTIONS = ('speed', 'profile', 'folder', 'memory', 'loss', 'consistency')
 #: Held-out packaged photographs (never trained on), as (package, name).
 PHOTOS = (('matplotlib', 'grace_hopper.jpg'), ('skimage', 'coffee'), ('skimage', 'rocket'),
           ('skimage', 'immunohistochemistry'), ('skimage', 'gravel'))
@@ -294,6 +296,28 @@ def loss_section(repeats: int) -> dict:
             'ratio': round(medians['L1 + PandaRegionLoss'] / medians['L1 alone'], 3)}
 
 
+def consistency_section() -> dict:
+    """The checks of docs/benchmarks.md (pairwise mode, superpixel regions, 512x512)."""
+    import panda_plugin
+    from panda_plugin.adapters.cli.main import DEMO_QUADRANTS, quadrant_label_map
+    from panda_plugin.engine.data.bundled import packaged_image
+    from panda_plugin.engine.distortions import degrade_regions
+    from panda_plugin.engine.image_io import square_crop
+
+    target = square_crop(packaged_image('matplotlib', 'grace_hopper.jpg'), 512)
+    anchor = degrade_regions(target, quadrant_label_map(512), DEMO_QUADRANTS, seed=0)
+    itself = panda_plugin.compare(target, target, pairwise=True)
+    forward = panda_plugin.compare(anchor, target, pairwise=True)
+    backward = panda_plugin.compare(target, anchor, masks=forward.label_map, pairwise=True)
+    mirrored = np.mean([a.relation == b.relation for a, b in zip(forward.mirror().regions, backward.regions)])
+    return {'self_regions': len(itself.regions),
+            'self_all_same': all(r.relation == 'same' for r in itself.regions),
+            'self_all_clean': all(r.anchor.distortion == r.target.distortion == 'clean' for r in itself.regions),
+            'self_max_score_gap': max(abs(r.anchor.score - r.target.score) for r in itself.regions),
+            'swap_mirror_fraction': float(mirrored),
+            'identical_json_twice': panda_plugin.compare(anchor, target, pairwise=True).to_json() == forward.to_json()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeats', type=int, default=15, help='timed calls per row (speed, profile, loss)')
@@ -321,8 +345,10 @@ def main() -> None:
             result['folder'] = folder_section(args.folder_pairs, args.per_pair_calls)
         elif section == 'memory':
             result['memory'] = memory_section()
-        else:
+        elif section == 'loss':
             result['loss'] = loss_section(args.repeats)
+        else:
+            result['consistency'] = consistency_section()
         print(json.dumps({section: result[section]}, indent=1), flush=True)
     result['load_average_at_end'] = os.getloadavg()
     if args.json:
