@@ -13,8 +13,9 @@ Sections (``--sections``, all by default):
 - ``folder``: ``panda compare DIR DIR`` on ``--folder-pairs`` pairs (one process) against
   ``panda compare A B`` once per pair (one process each, as a shell loop does), and the same
   two in one process (``compare_pairs`` against ``compare`` per pair);
-- ``memory``: the peak resident memory (``ru_maxrss``) of a fresh process comparing a
-  2048x2048 pair in reference mode, above the same process right after ``import torch``;
+- ``memory``: the peak resident memory (``VmHWM``; ``ru_maxrss`` would carry the parent's
+  peak over ``fork``) of a fresh process comparing a 2048x2048 pair in reference mode, above
+  the same process right after ``import torch``;
 - ``loss``: one training iteration of BasicSR's MSRResNet (x4, batch 4, 128-px crops) with
   L1 alone and with L1 plus ``PandaRegionLoss`` as in ``options/train_MSRResNet_x4_panda.yml``,
   interleaved;
@@ -48,8 +49,11 @@ PHOTOS = (('matplotlib', 'grace_hopper.jpg'), ('skimage', 'coffee'), ('skimage',
           ('skimage', 'immunohistochemistry'), ('skimage', 'gravel'))
 
 MEMORY_PROBE = """
-import resource, sys, torch
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+import sys, torch
+def peak():  # this process's resident high-water mark (VmHWM), in GiB
+    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))
+    return int(line.split()[1]) / 2**20
+base = peak()
 import cv2, numpy as np, panda_plugin
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.image_io import square_crop
@@ -57,10 +61,9 @@ side = int(sys.argv[1])
 clean = cv2.resize(square_crop(packaged_image('matplotlib', 'grace_hopper.jpg'), 512), (side, side),
                    interpolation=cv2.INTER_CUBIC)
 restored = cv2.GaussianBlur(clean, (0, 0), 1.5 * side / 512)
-loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+loaded = peak()
 graph = panda_plugin.compare(restored, clean)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(base / 2**20, loaded / 2**20, peak / 2**20, len(graph.regions))
+print(base, loaded, peak(), len(graph.regions))
 """
 
 
@@ -262,7 +265,8 @@ def memory_section(side: int = 2048) -> dict:
     base, loaded, peak, regions = (float(value) for value in probe.stdout.split())
     return {'side': side, 'regions': int(regions), 'after_import_torch_gib': round(base, 3),
             'after_imports_and_pair_gib': round(loaded, 3), 'peak_gib': round(peak, 3),
-            'peak_above_import_torch_gib': round(peak - base, 3), 'measure': 'ru_maxrss (resident high-water mark)'}
+            'peak_above_import_torch_gib': round(peak - base, 3),
+            'measure': 'VmHWM of /proc/self/status (resident high-water mark of the probe process)'}
 
 
 def loss_section(repeats: int) -> dict:
