@@ -151,7 +151,12 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
     plot_curves(report, out / 'dp_curve.png')
     write_atomic(out / 'sweep.json', json.dumps(finite(report), indent=1), 'sweep JSON')
     if tensorboard:
-        log_tensorboard(report, result.images, tensorboard)
+        from torch.utils.tensorboard import SummaryWriter
+
+        from panda_plugin.adapters.tensorboard import GraphBoard
+
+        with SummaryWriter(str(tensorboard)) as writer:
+            GraphBoard().write_sweep(writer, report, result.images)
     return report
 
 
@@ -186,37 +191,6 @@ def region_report(images: dict, methods: list, regions: str, out: Path, progress
                           for k, v in summary['by_kind'].items())
         progress(f'{name} regions {low} -> {high}: {kinds}')
     return report
-
-
-def log_tensorboard(report: dict, images: dict, logdir) -> None:
-    """Scalars per lambda (step = 100 lambda), the restorations and the region summaries.
-
-    Args:
-        report: The sweep report.
-        images: ``{image name: {method: uint8 image}}``.
-        logdir: TensorBoard log folder.
-    """
-    from torch.utils.tensorboard import SummaryWriter
-
-    with SummaryWriter(str(logdir)) as writer:
-        for method, run_ in report['runs'].items():
-            if not method.startswith('lambda='):
-                continue
-            step = round(100 * float(method.split('=')[1]))
-            for key, value in run_['mean'].items():
-                if np.isfinite(value):
-                    writer.add_scalar(f'dp_mean/{key}', value, step)
-            for name, seen in images.items():
-                writer.add_image(f'dp/{name}', seen[method], step, dataformats='HWC')
-        for name, summary in report.get('regions', {}).items():
-            low, high = summary['low'], summary['high']
-            lines = [f'| region | kind | gradient | PANDA gain | MSE increase | relation | fidelity {low} -> {high} '
-                     f'| texture {low} -> {high} |', '|---|---|---|---|---|---|---|---|']
-            lines += [f"| {r['id']} | {r['kind']} | {r['gradient']:.1f} | {r['perceptual_gain']:+.3f} | "
-                      f"{r['fidelity_loss']:+.5f} | {r['relation_high_vs_low']} | {r['fidelity'][low]:.3f} -> "
-                      f"{r['fidelity'][high]:.3f} | {r['texture'][low]:.3f} -> {r['texture'][high]:.3f} |"
-                      for r in summary['regions']]
-            writer.add_text(f'dp_regions/{name}', '\n'.join(lines), 0)
 
 
 #: Largest side of the centre crops (a 2048 x 2048 sweep already takes hours on a CPU).

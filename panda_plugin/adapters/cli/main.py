@@ -317,7 +317,7 @@ def _add_pipelines(commands) -> None:
 
 
 def _pipeline(args) -> int:
-    from panda_plugin.adapters.option_checks import check_option_arguments
+    from panda_plugin.adapters.option_loading import check_option_arguments
 
     check_option_arguments(args.arguments)  # before torch and BasicSR are imported
     from panda_plugin.adapters.basicsr import training
