@@ -26,7 +26,7 @@ import torch
 
 import panda_plugin
 from benchmarks.timing import median_seconds
-from panda_plugin.adapters.cli.main import DEMO_QUADRANTS, quadrant_label_map
+from panda_plugin.adapters.cli.panda import DEMO_QUADRANTS, quadrant_label_map
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions
 from panda_plugin.engine.image_io import square_crop
