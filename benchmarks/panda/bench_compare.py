@@ -303,7 +303,7 @@ def loss_section(repeats: int) -> dict:
 def consistency_section() -> dict:
     """The checks of docs/benchmarks.md (pairwise mode, superpixel regions, 512x512)."""
     import panda_plugin
-    from panda_plugin.adapters.cli.main import DEMO_QUADRANTS, quadrant_label_map
+    from panda_plugin.adapters.cli.panda import DEMO_QUADRANTS, quadrant_label_map
     from panda_plugin.engine.data.bundled import packaged_image
     from panda_plugin.engine.distortions import degrade_regions
     from panda_plugin.engine.image_io import square_crop
