@@ -56,7 +56,10 @@ def main() -> None:
     parser.add_argument('--only', nargs='*', default=[])
     parser.add_argument('--out', required=True)
     args = parser.parse_args()
-    state = blend(_params(args.start), _params(args.tuned), args.alpha, tuple(args.only))
+    try:
+        state = blend(_params(args.start), _params(args.tuned), args.alpha, tuple(args.only))
+    except PandaInputError as error:
+        parser.error(str(error))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     torch.save({'params': state}, args.out)
     print(f'wrote {args.out}')
