@@ -77,11 +77,11 @@ BREAKAGES = [
              "'geodesic'", 'test_learned_is_the_default_and_beats_geodesic_on_held_out_scenes'),
     Breakage('demo-no-picture', 'panda demo does not render pair.png', '_demo', 'drop_call', 'render',
              'test_demo_writes_its_five_files'),
-    Breakage('score-clipped-0.9', 'reference-mode region scores are clipped at 0.9', 'reference_scores', 'wrap',
+    Breakage('score-clipped-0.9', 'reference-mode region scores are clipped at 0.9', 'fidelity_of', 'wrap',
              '[s.clamp(max=0.9) for s in result]',
              'test_tensors_outside_0_1_are_refused or test_cli_compare_with_panoptic_segmenter '
              'or test_monitoring_scores_the_ground_truth_against_itself_one'),
-    Breakage('texture-constant', 'every region\'s texture score is 0.5', 'batch_texture', 'wrap',
+    Breakage('texture-constant', 'every region\'s texture score is 0.5', 'texture_of', 'wrap',
              '[torch.full_like(s, 0.5) for s in result]',
              'test_a_shifted_sample_of_the_texture_scores_above_a_blurred_one '
              'or test_grain_on_a_flat_region_lowers_the_score', optional=True),

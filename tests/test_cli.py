@@ -63,3 +63,27 @@ def test_demo_writes_its_five_files(tmp_path, capsys):
     assert np.abs(left.astype(int) - right).mean() > 5   # the degraded anchor beside the clean target
     table = capsys.readouterr().out
     assert table.count('reference mode') == 1 and 'blur/severe' in table and 'whole image: restored' in table
+
+
+def test_every_command_is_a_typed_function_of_its_options(image_folder, tmp_path, capsys):
+    """Each sub-command's handler is a plain function whose parameters are the parser's
+    destinations, with the parser's defaults; it runs from Python without argparse."""
+    import argparse
+    import inspect
+
+    from panda_plugin.adapters.cli.main import build_parser
+    from panda_plugin.adapters.cli.points import regions_command
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert len(commands) == 16
+    for name, parser in commands.items():
+        handler = parser.get_default('handler')
+        destinations = {action.dest for action in parser._actions} | ({'pipeline'} if name in ('train', 'test') else set())
+        parameters = inspect.signature(handler).parameters
+        assert set(parameters) <= destinations and handler.__name__.endswith('_command'), name
+        for parameter in parameters.values():
+            if parameter.default is not inspect.Parameter.empty:
+                assert parser.get_default(parameter.name) == parameter.default, (name, parameter.name)
+    image = sorted(image_folder.iterdir())[0]
+    assert regions_command(image, out=tmp_path / 'labels.png', segmenter='grid:2x2') == 0
+    assert 'grid:2x2: 4 regions' in capsys.readouterr().out and (tmp_path / 'labels.png').is_file()

@@ -294,6 +294,36 @@ def test_realistic_split_pairs_clean_images_with_themselves_and_restored_outputs
     assert kinds <= {'identity', 'whole', 'restored', 'restored_pair'} and len(kinds) >= 3
 
 
+def test_light_split_pairs_light_noise_and_grain_named_noise_minor(image_folder, tmp_path):
+    out = tmp_path / 'light.lmdb'
+    make_dataset(image_folder, out, BuildSettings(split='light', pairs_per_image=12, size=48, seed=1), progress=False)
+    reader = RecordReader(out)
+    versions = set()
+    for position in range(len(reader)):
+        labels = reader.read(position)['labels']
+        assert labels['kind'] in ('light', 'identity', 'whole')
+        if labels['kind'] == 'light':
+            side = 'anchor' if labels['anchor']['version'] != 'clean' else 'target'
+            assert labels[side]['version'].startswith('light:')
+            versions.add(labels[side]['version'].split(':')[1])
+            assert set(labels[side]['distortion']) == {DISTORTIONS.index('noise')}
+            assert set(labels[side]['severity']) == {1}
+    assert versions == {'noise', 'grain'}
+
+
+def test_film_grain_has_the_asked_spread_and_is_mostly_common_to_the_channels():
+    from panda_plugin.engine.distortions.degradations import film_grain, gaussian_noise
+
+    grey = np.full((256, 256, 3), 0.5, np.float32)
+    grain = film_grain(grey, 0.03, np.random.default_rng(0)) - grey
+    noise = gaussian_noise(grey, 0.03, np.random.default_rng(0)) - grey
+    assert grain.std(axis=(0, 1)) == pytest.approx([0.03] * 3, rel=0.05)
+    assert np.corrcoef(grain[..., 0].ravel(), grain[..., 1].ravel())[0, 1] > 0.7
+    assert abs(np.corrcoef(noise[..., 0].ravel(), noise[..., 1].ravel())[0, 1]) < 0.05
+    # correlated over neighbouring pixels, unlike independent noise
+    assert np.corrcoef(grain[:, :-1, 0].ravel(), grain[:, 1:, 0].ravel())[0, 1] > 0.5
+
+
 def test_photo_views_crop_at_native_resolution_and_hold_out_the_bench():
     from panda_plugin.engine.data.photos import HELD_OUT, photo_views, subset_of
 

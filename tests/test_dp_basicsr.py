@@ -46,6 +46,19 @@ def test_panda_test_runs_the_sr_option_file_on_a_32px_image_as_dp_sweep_does(tmp
     assert logged == pytest.approx(sweep.report['runs']['lambda=0.5']['mean']['psnr'], abs=0.05)
 
 
+def test_dp_model_validates_like_the_other_plugin_models():
+    from panda_plugin.adapters.basicsr.dp_model import DPRestorationModel
+    from panda_plugin.adapters.basicsr.final_validation import FinalValidationMixin
+    from panda_plugin.adapters.basicsr.panda_model import PandaModel
+    from panda_plugin.adapters.basicsr.sr_model import PandaSRModel
+
+    for model in (DPRestorationModel, PandaSRModel, PandaModel):
+        assert model.validation is FinalValidationMixin.validation, model
+    # the mixin comes before BasicSR's models, so its validation is the one BasicSR calls
+    order = DPRestorationModel.__mro__
+    assert order.index(FinalValidationMixin) < order.index(next(c for c in order if c.__name__ == 'SRModel'))
+
+
 def test_dp_options_are_checked(tmp_path):
     from panda_plugin.adapters.basicsr.dp_model import dp_options
 

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from panda_plugin.adapters.cli import main
 from panda_plugin.adapters.cli.dp import MEASURE_NOTES, TRADEOFF_STEPS, steps_warning
@@ -63,6 +64,14 @@ def test_dp_sweep_runs_end_to_end(tmp_path, tiny_prior, small_astronaut, capsys)
     assert set(regions['by_kind']['flat']['texture']) == {'lambda=0', 'lambda=1'}
     assert (out / 'dp_curve.png').is_file() and (out / 'regions_astronaut.png').is_file()
     assert (out / 'dp_plane.png').is_file()
+    events = EventAccumulator(str(tmp_path / 'tb'), size_guidance={'images': 0, 'scalars': 0, 'tensors': 0}).Reload()
+    assert set(events.Tags()['scalars']) == {f'dp_mean/{key}' for key in (*report['measures'], 'seconds')}
+    assert [(e.step, e.value) for e in events.Scalars('dp_mean/psnr')] == [
+        (0, pytest.approx(report['runs']['lambda=0']['mean']['psnr'])),
+        (100, pytest.approx(report['runs']['lambda=1']['mean']['psnr']))]
+    assert [(e.step, e.width) for e in events.Images('dp/astronaut')] == [(0, 32), (100, 32)]
+    table = events.Tensors('dp_regions/astronaut/text_summary')[0].tensor_proto.string_val[0].decode()
+    assert table.count('\n| ') == 16 and '| fidelity lambda=0 -> lambda=1 |' in table
     assert set(report['measure_notes']) == {*report['measures'], 'seconds'}
     assert 'lower' in report['measure_notes']['panda_fd'] and 'fidelity' in report['measure_notes']['psnr']
     captured = capsys.readouterr()

@@ -67,7 +67,7 @@ def test_ctrl_c_on_two_workers_is_one_line_and_the_rerun_resumes(tmp_path, image
     process = subprocess.Popen(command, env=ENVIRONMENT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
     seen = ''
-    while 'pairs:' not in seen and process.poll() is None:
+    while '%|' not in seen and process.poll() is None:  # the progress bar is drawn: the build is under way
         seen += process.stderr.read(1)
     start = time.monotonic()
     # what Ctrl-C in a terminal does: the whole group; pressed again while the workers start
@@ -82,7 +82,8 @@ def test_ctrl_c_on_two_workers_is_one_line_and_the_rerun_resumes(tmp_path, image
     assert time.monotonic() - start < 30 and process.returncode in (130, -signal.SIGINT)
     lines = [line for line in (seen + err).splitlines() if not line.startswith(('train pairs', '\r'))]
     assert 'Traceback' not in err and 'KeyboardInterrupt' not in err
-    assert [line for line in lines if line.strip() and 'pairs:' not in line] == ['panda make-dataset: interrupted']
+    assert [line for line in lines if line.strip() and 'pairs:' not in line] == ['panda make-dataset: interrupted'], \
+        repr(seen + err)
     assert not out.exists() and out.with_name('db.lmdb.partial').is_dir()
     result = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and 'wrote 3000 train pairs from 3 images' in result.stdout, result.stderr[-2000:]

@@ -191,6 +191,52 @@ with open({str(evil)!r}) as handle:
     assert sorted(p.name for p in tmp_path.iterdir()) == ['evil.yml'] and not marker.exists()
 
 
+def force_yml_payload(marker: Path) -> str:
+    """A ``--force_yml`` entry whose key BasicSR's ``exec`` would run: it creates ``marker``."""
+    return f'name"]+str(__import__("pathlib").Path({str(marker)!r}).touch())#=x'
+
+
+def test_force_yml_keys_are_plain_names_or_integers():
+    from panda_plugin.adapters.option_loading import check_force_yml
+
+    check_force_yml(['-opt', 'x.yml', '--force_yml', 'train:ema_decay=0.999', 'datasets:val_1:name=a', 'x:0=1'])
+    accepted = r'accepted: KEY:SUB:...=VALUE, each key a plain name \(letters, digits, _\) or an integer$'
+    for arguments, named in ((['--force_yml', 'name"]=1'], "key 'name\"]'"), (['--force_y', 'a:b()=1'], "key 'b\\(\\)'"),
+                             (['--force_yml=a: b=1'], "key ' b'"), (['--force_yml', 'ok=1', 'a=b=c'], "entry 'a=b=c'")):
+        with pytest.raises(PandaInputError, match=f'^--force_yml {named}.*; {accepted}'):
+            check_force_yml(['-opt', 'x.yml', *arguments])
+
+
+def test_force_yml_keys_never_reach_basicsr_exec(tmp_path):
+    marker = tmp_path / 'MARKER'
+    options = tmp_path / 'ok.yml'
+    options.write_text('name: ok\nmodel_type: SRModel\nnum_gpu: 0\ndatasets:\n  test_1: {name: a, type: x}\n')
+    result = run_panda('test', '-opt', options, '--force_yml', force_yml_payload(marker), cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == '', result
+    assert result.stderr.startswith("panda test: error: --force_yml key 'name\"]+str(__import__(\"pathlib\")")
+    assert result.stderr.count('\n') == 1 and not marker.exists()
+    # BasicSR's own parse_options after ``import panda_plugin``; unwrapped, the same entry runs its payload
+    script = f"""
+import sys
+import panda_plugin
+from panda_plugin.adapters.import_hooks import import_basicsr
+import_basicsr()
+from basicsr.utils import options
+for parse in (options.parse_options, options.parse_options.__wrapped__):
+    sys.argv = ['basicsr', '-opt', {str(options)!r}, '--force_yml', {force_yml_payload(marker)!r}]
+    try:
+        parse('.', is_train=False)
+    except Exception as error:
+        print(type(error).__name__, error)
+    print('marker', __import__('os').path.exists({str(marker)!r}))
+"""
+    result = subprocess.run([sys.executable, '-c', script], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, 'PYTHONPATH': str(ROOT)}, timeout=300)
+    lines = [line for line in result.stdout.splitlines() if line.startswith(('Panda', 'marker'))]
+    assert result.returncode == 0 and lines[0].startswith("PandaInputError --force_yml key 'name\"]+str("), result
+    assert lines[1:] == ['marker False', 'marker True']  # the check, not the payload, made the difference
+
+
 # The checks of the option tree ----------------------------------------------------------------
 
 @pytest.fixture

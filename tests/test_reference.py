@@ -15,12 +15,13 @@ from panda_plugin.adapters.basicsr.metric import calculate_panda
 from panda_plugin.adapters.cli import main
 from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.core.taxonomy import DISTORTION_TYPES, SAME_THRESHOLD, SIGNIFICANT_THRESHOLD
+from panda_plugin.engine.colour import rgb_to_lab
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.distortions import degrade_regions
 from panda_plugin.engine.distortions.degradations import gaussian_blur
 from panda_plugin.engine.image_io import save_image, square_crop
 from panda_plugin.engine.panda.fidelity import gaussian_blur as torch_blur
-from panda_plugin.engine.panda.fidelity import region_fidelity, rgb_to_lab
+from panda_plugin.engine.panda.fidelity import region_fidelity
 from panda_plugin.engine.panda.metric import shared_metric
 from panda_plugin.engine.panda.reference import INDISTINGUISHABLE
 from panda_plugin.engine.panda.region_loss import PandaRegionLoss
@@ -179,6 +180,17 @@ def test_cli_reference_mode_by_default(coffee, tmp_path, capsys):
 def test_measure_matches_cielab_and_opencv_blur(coffee):
     lab = rgb_to_lab(tensor(coffee))[0].permute(1, 2, 0).numpy()
     np.testing.assert_allclose(lab, skimage.color.rgb2lab(coffee), atol=0.01)
+    # the click networks' convention is scikit-image's; the two differ only in the lightness of dark colours
+    ramp = torch.linspace(0, 1, 256, dtype=torch.float64).view(1, 1, 1, -1).expand(1, 3, 2, -1)
+    click = rgb_to_lab(ramp, 'skimage')[0].permute(1, 2, 0).numpy()
+    expected = skimage.color.rgb2lab(ramp[0].permute(1, 2, 0).numpy())
+    np.testing.assert_allclose(click[..., 0], expected[..., 0], atol=1e-9)  # its lightness exactly
+    np.testing.assert_allclose(click, expected, atol=0.01)
+    difference = (rgb_to_lab(ramp) - rgb_to_lab(ramp, 'skimage')).abs().amax(dim=(0, 2))
+    dark = rgb_to_lab(ramp)[0, 0, 0] <= 8
+    assert difference[0, dark].max() > 1e-6 and difference[0, ~dark].max() < 1e-12 and difference[1:].max() < 1e-12
+    with pytest.raises(PandaInputError, match="colour convention 'cie'; accepted: opencv, skimage"):
+        rgb_to_lab(ramp, 'cie')
     values = np.random.default_rng(0).random((40, 50)).astype(np.float32)
     expected = cv2.GaussianBlur(values, (0, 0), 1.5)
     np.testing.assert_allclose(torch_blur(torch.from_numpy(values)[None, None], 1.5)[0, 0].numpy(), expected,

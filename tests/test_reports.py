@@ -78,6 +78,25 @@ def test_compare_folders_command_writes_csv_report_and_maps(folders, tmp_path, c
     assert 'is a folder' in capsys.readouterr().err
 
 
+def _printed_worst(text: str) -> list[str]:
+    """Image names of the printed worst-regions list, in order."""
+    lines = text.split('worst regions:\n', 1)[1].splitlines()
+    return [line.strip().split(' region ')[0] for line in lines if line.startswith('  ') and ' region ' in line]
+
+
+def test_compare_folders_caps_worst_regions_per_image(folders, capsys):
+    assert main(['compare', str(folders / 'restored'), str(folders / 'reference'), '--worst', '10',
+                 '--worst-per-image', '2']) == 0
+    names = _printed_worst(capsys.readouterr().out)
+    assert sorted(names) == ['coffee', 'coffee', 'rocket <&>', 'rocket <&>']
+    assert main(['compare', str(folders / 'restored'), str(folders / 'reference')]) == 0
+    names = _printed_worst(capsys.readouterr().out)
+    assert len(names) == 10 and all(names.count(name) == 5 for name in set(names))  # default: 5 per image
+    with pytest.raises(SystemExit):
+        main(['compare', str(folders / 'restored'), str(folders / 'reference'), '--worst-per-image', '0'])
+    assert "'0'; accepted: an integer >= 1" in capsys.readouterr().err
+
+
 def test_score_command_like_pyiqa(folders, tmp_path, capsys):
     assert main(['score', '-t', str(folders / 'restored'), '-r', str(folders / 'reference'),
                  '--csv', str(tmp_path / 'scores.csv')]) == 0

@@ -121,3 +121,25 @@ def test_export_weights_command_turns_a_trained_checkpoint_into_weights(one_pair
         [(r.anchor, r.target, r.relation) for r in expected.regions]
     assert main(['export-weights', str(checkpoint), '--opt', str(tmp_path / 'tiny_2.yml'), '--out', 'tiny.pt']) == 2
     assert "output 'tiny.pt' must end with .safetensors" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_trainable_prefixes_train_only_the_distortion_head(one_pair, tmp_path, monkeypatch):
+    """``train.trainable: [heads.distortion]``: every other tensor, batch-norm statistics included,
+    stays as in the starting weights."""
+    import torch
+
+    monkeypatch.chdir(tmp_path)
+    start = run(tmp_path, one_pair, 'start', 2) / 'models' / 'net_g_2.pth'
+    options = tmp_path / 'head.yml'
+    options.write_text(OPTIONS.format(name='head', data=one_pair, iters=2, batch=1)
+                       .replace('pretrain_network_g: ~', f'pretrain_network_g: {start}')
+                       .replace('  warmup_iter: -1', '  warmup_iter: -1\n  trainable: [heads.distortion]'))
+    assert main(['train', '-opt', str(options)]) == 0
+    before = torch.load(start, weights_only=True)['params']
+    after = torch.load(tmp_path / 'experiments' / 'head' / 'models' / 'net_g_2.pth', weights_only=True)['params']
+    changed = {key for key, value in after.items() if not torch.equal(value, before[key])}
+    assert changed and all(key.startswith('heads.distortion.') for key in changed)
+    assert any(key.startswith('encoder.') and 'running_mean' in key for key in before)
+    options.write_text(options.read_text().replace('[heads.distortion]', '[heads.typo]'))
+    assert main(['train', '-opt', str(options)]) == 2

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 import panda_plugin
-from panda_plugin.adapters.cli.main import DEMO_QUADRANTS, quadrant_label_map
+from panda_plugin.adapters.cli.panda import DEMO_QUADRANTS, quadrant_label_map
 from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.data.bundled import PACKAGED, packaged_image
 from panda_plugin.engine.distortions import degrade_regions

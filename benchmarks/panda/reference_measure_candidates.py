@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from panda_plugin.engine.colour import rgb_to_lab
 from panda_plugin.engine.panda import fidelity as oracle_fidelity
 from panda_plugin.engine.panda import human_fidelity as fidelity
 
@@ -60,7 +61,7 @@ def distance(restored: torch.Tensor, reference: torch.Tensor, weights=MS_SSIM, p
         similarity = (1 - fidelity._dissimilarity(chroma[:1], chroma[1:], fidelity.CHROMA_CONSTANT)).prod(1)
         total -= float(torch.log1p(-chroma_weight * (1 - similarity).mean()))
     elif colour == 'lab':
-        lab = oracle_fidelity.rgb_to_lab(both)
+        lab = rgb_to_lab(both)
         difference = fidelity.gaussian_blur(lab[:1] - lab[1:], fidelity.WINDOW_SIGMA)
         total -= float(torch.log(torch.exp(-difference.pow(2).sum(1).sqrt() / oracle_fidelity.COLOUR_SCALE).mean()))
     return total

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.engine.points.models.separation_loss import rgb_to_lab
+from panda_plugin.engine.colour import rgb_to_lab
 
 #: Neighbour offsets (dy, dx); each unordered pair of pixels 2 apart in 8 directions once.
 _OFFSETS = [(2, -2), (2, 0), (2, 2), (0, 2)]
@@ -39,7 +39,7 @@ def colour_affinity(images: torch.Tensor, threshold: float = 0.3) -> list:
         One bool tensor per offset of ``_OFFSETS``: pair (p, p + offset) counts, over the
         pixels p whose neighbour lies inside (see ``_pairs``).
     """
-    lab = rgb_to_lab(images)
+    lab = rgb_to_lab(images, 'skimage')
     planes = []
     for dy, dx in _OFFSETS:
         first, second = _pairs(lab, dy, dx)

@@ -5,7 +5,7 @@
 each package's own import finishes, or at once when it is already imported. BasicSR 1.4.2
 imports ``torchvision.transforms.functional_tensor``, which torchvision 0.17 removed, so
 the old name is mapped onto ``torchvision.transforms.functional`` just before BasicSR loads.
-BasicSR's option parsing is made safe and checked (``adapters.option_checks``) before
+BasicSR's option parsing is made safe and checked (``adapters.option_loading``) before
 anything else, and on a machine without CUDA, BasicSR's two CUDA-only functions (resuming, and
 starting distributed training) get CPU versions once it is imported (``adapters.basicsr.cpu``).
 """
@@ -69,7 +69,7 @@ def _register_pyiqa() -> None:
 def _register_basicsr() -> None:
     from panda_plugin.adapters.basicsr.cpu import install_cpu_fallbacks
     from panda_plugin.adapters.basicsr.registry import register_plugin
-    from panda_plugin.adapters.option_checks import install_safe_option_loading
+    from panda_plugin.adapters.option_loading import install_safe_option_loading
 
     install_safe_option_loading()  # first: no option file is read unsafely, even if registering fails
     register_plugin()

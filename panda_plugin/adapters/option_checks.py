@@ -1,32 +1,20 @@
-"""BasicSR option files read safely and checked before BasicSR builds anything.
+"""BasicSR option trees checked before BasicSR builds anything.
 
-``install_safe_option_loading`` (run by ``import panda_plugin`` as soon as BasicSR is imported)
-makes BasicSR's own option parsing safe for every caller, ``panda train``, ``panda test`` and
-BasicSR's ``train_pipeline``/``test_pipeline`` alike:
-
-- BasicSR's loader-and-dumper pair gives ``core.option_file.OptionLoader`` (no tag runs
-  code, aliases and size are limited), and the loaded file must hold what BasicSR's
-  ``parse_options`` reads (a mapping with ``name``, ``num_gpu``, ``datasets`` and ``path``);
-- ``parse_options`` in ``basicsr.train`` and ``basicsr.test`` is wrapped: once BasicSR has read
-  the file (and applied ``--force_yml``) the whole option tree is checked by
-  ``check_basicsr_options`` before the pipeline creates any folder, loads any data or builds
-  any network;
-- ``--force_yml`` values are read as YAML by the same loader (BasicSR ``eval``s them).
+``check_parse_needs`` refuses a file that lacks what BasicSR's ``parse_options`` reads (a
+mapping with ``name``, ``num_gpu``, ``datasets`` and ``path``); ``check_basicsr_options``
+checks the whole tree once BasicSR has read it (and applied ``--force_yml``), before the
+pipeline creates any folder, loads any data or builds any network. The safe reading itself is
+``adapters.option_loading``.
 
 Every problem is one ``PandaInputError`` line with the file, the key path and what is accepted.
 """
 from __future__ import annotations
 
-import functools
 import inspect
 import os
-from collections import OrderedDict
 from pathlib import Path
 
-import yaml
-
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.core.option_file import OptionLoader, load_option_file, load_options
 from panda_plugin.core.options import check_call_options
 
 #: Model types that fill in their own loss type when ``train.loss_opt`` has none.
@@ -35,42 +23,9 @@ _DEFAULT_LOSS_MODELS = ('ClickBoundaryModel', 'PanopticSegmenterModel')
 _BASICSR_DATASET_KEYS = ('phase', 'scale')
 
 
-def _where(path) -> str:
+def where_file(path) -> str:
+    """How messages name an option file."""
     return f'option file {str(path)!r}'
-
-
-def check_option_arguments(arguments: list[str]) -> None:
-    """Read the ``-opt`` file of BasicSR's arguments safely and refuse what BasicSR could not
-    parse, without importing torch or BasicSR (BasicSR reads it again through the same loader,
-    then ``check_basicsr_options`` checks the whole tree).
-
-    Args:
-        arguments: BasicSR's arguments, e.g. ``['-opt', 'options/x.yml', '--auto_resume']``.
-    """
-    option_file = arguments[arguments.index('-opt') + 1] if '-opt' in arguments[:-1] else None
-    if option_file is None:
-        raise PandaInputError('no option file; give -opt PATH.yml')
-    check_parse_needs(load_option_file(option_file), _where(option_file))
-
-
-class BasicSRLoader(OptionLoader):
-    """``OptionLoader`` in place of BasicSR's own option loader: also refuses a
-    file that lacks what ``parse_options`` reads."""
-
-    def __init__(self, stream):
-        raw = getattr(stream, 'buffer', stream)  # BasicSR opens the file as text: read the bytes
-        name = getattr(stream, 'name', None)
-        super().__init__(raw, _where(name) if name else 'option file')
-
-    def get_single_data(self):
-        """The checked top-level mapping."""
-        options = super().get_single_data()
-        if not isinstance(options, dict):
-            kind = 'empty' if options is None else f'a {type(options).__name__}'
-            raise PandaInputError(f'{self.where} is {kind} at the top level; accepted: a mapping of options '
-                                  '(name:, model_type:, datasets:, ...)')
-        check_parse_needs(options, self.where)
-        return options
 
 
 def check_parse_needs(options: dict, where: str) -> None:
@@ -319,49 +274,3 @@ def _check_train(options: dict, where: str, model_type: str, loss_registry) -> N
         value = _require(logger, key, int, where, 'an integer >= 1', 'logger.')
         if value < 1:
             raise PandaInputError(f'{where}: logger.{key} = {value!r}; accepted: an integer >= 1')
-
-
-class OrderedDumper(yaml.SafeDumper):
-    """Safe dumper that writes ``OrderedDict`` as a plain mapping, in its order."""
-
-
-OrderedDumper.add_representer(OrderedDict, lambda dumper, data: dumper.represent_dict(data.items()))
-
-
-def _safe_yaml_value(value: str):
-    """``--force_yml`` value as YAML (BasicSR ``eval``s lists), with the option loader's limits."""
-    return load_options(f'value: {value}', f'--force_yml value {value!r}')['value']
-
-
-def install_safe_option_loading() -> None:
-    """Make BasicSR's option parsing safe and checked (see the module docstring); idempotent."""
-    import importlib
-
-    options_module = importlib.import_module('basicsr.utils.options')
-    if getattr(options_module.ordered_yaml, 'panda_safe', False):
-        return
-    def ordered_yaml():
-        """The plugin's safe loader and a dumper that writes ordered mappings."""
-        return BasicSRLoader, OrderedDumper
-
-    ordered_yaml.panda_safe = True
-    options_module.ordered_yaml = ordered_yaml
-    options_module._postprocess_yml_value = _safe_yaml_value
-    for name in ('basicsr.train', 'basicsr.test'):
-        module = importlib.import_module(name)
-        module.parse_options = _checked(module.parse_options)
-    options_module.parse_options = _checked(options_module.parse_options)
-
-
-def _checked(parse_options):
-    if getattr(parse_options, 'panda_safe', False):
-        return parse_options
-
-    @functools.wraps(parse_options)
-    def checked_parse_options(root_path, is_train=True):
-        opt, args = parse_options(root_path, is_train=is_train)
-        check_basicsr_options(opt, _where(args.opt), is_train)
-        return opt, args
-
-    checked_parse_options.panda_safe = True
-    return checked_parse_options

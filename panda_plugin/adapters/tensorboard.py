@@ -1,4 +1,5 @@
-"""Distortion graphs of a validation pass, written to TensorBoard."""
+"""PANDA in TensorBoard: the distortion graphs of a validation pass (BasicSR monitoring) and
+the region summaries of a DP lambda sweep (``panda dp-sweep --tensorboard``), one writer class."""
 from __future__ import annotations
 
 import re
@@ -51,8 +52,9 @@ def _suffix(number: str) -> str:
 
 @dataclass
 class GraphBoard:
-    """Writes the graphs of each validation pass; remembers, per dataset, the distortions seen
-    so far (their area curves go on at 0 once they are gone) and the region charts laid out.
+    """Writes the graphs of each validation pass (``write``) and DP lambda sweeps
+    (``write_sweep``); remembers, per dataset, the distortions seen so far (their area curves
+    go on at 0 once they are gone) and the region charts laid out.
 
     Args:
         pictures: How many images get a picture. Default: 4.
@@ -106,6 +108,37 @@ class GraphBoard:
             title = f'{image.name} @ {step}: restored vs reference, image score {image.graph.anchor_score:.4f}'
             picture = reference_picture(image.graph, image.restored, image.reference, title=title)
             writer.add_image(f'{prefix}/graph/{image.name}', picture, step, dataformats='HWC')
+
+    def write_sweep(self, writer, report: dict, images: dict) -> None:
+        """Write a DP lambda sweep (``engine.dp.sweep``), step = 100 lambda.
+
+        Tags: ``dp_mean/<measure>`` (mean of each finite measure at each lambda), ``dp/<image>``
+        (the restoration at each lambda) and ``dp_regions/<image>`` (markdown table of the region
+        summaries between the lambda ends, at step 0).
+
+        Args:
+            writer: A ``torch.utils.tensorboard.SummaryWriter``.
+            report: The sweep report (``sweep.json``).
+            images: ``{image name: {method: HxWx3 uint8 image}}``.
+        """
+        for method, run in report['runs'].items():
+            if not method.startswith('lambda='):
+                continue
+            step = round(100 * float(method.split('=')[1]))
+            for key, value in run['mean'].items():
+                if np.isfinite(value):
+                    writer.add_scalar(f'dp_mean/{key}', value, step)
+            for name, seen in images.items():
+                writer.add_image(f'dp/{name}', seen[method], step, dataformats='HWC')
+        for name, summary in report.get('regions', {}).items():
+            low, high = summary['low'], summary['high']
+            lines = [f'| region | kind | gradient | PANDA gain | MSE increase | relation | fidelity {low} -> {high} '
+                     f'| texture {low} -> {high} |', '|---|---|---|---|---|---|---|---|']
+            lines += [f"| {r['id']} | {r['kind']} | {r['gradient']:.1f} | {r['perceptual_gain']:+.3f} | "
+                      f"{r['fidelity_loss']:+.5f} | {r['relation_high_vs_low']} | {r['fidelity'][low]:.3f} -> "
+                      f"{r['fidelity'][high]:.3f} | {r['texture'][low]:.3f} -> {r['texture'][high]:.3f} |"
+                      for r in summary['regions']]
+            writer.add_text(f'dp_regions/{name}', '\n'.join(lines), 0)
 
     def _write_region_curves(self, writer, dataset: str, step: int, images: list[ValidatedImage]) -> None:
         charts = self._charts.setdefault(dataset, {})

@@ -6,6 +6,7 @@ import torch
 from basicsr.models.base_model import BaseModel
 from basicsr.models.sr_model import SRModel
 
+from panda_plugin.adapters.basicsr.final_validation import FinalValidationMixin
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.options import check_choice, check_number, reject_unknown
 
@@ -60,14 +61,16 @@ def dp_options(opt: dict) -> dict:
     return dp
 
 
-class DPRestorationModel(SRModel):
+class DPRestorationModel(FinalValidationMixin, SRModel):
     """Variance-scaled reverse diffusion (exact conditional score or DPS) as a BasicSR model (no training).
 
     Options: ``dp:`` (see ``DP_DEFAULTS``); ``scale`` must equal the SR factor (1 otherwise).
     Each test item's ``gt`` is degraded by the model (the measurement of ``panda dp-sweep``,
     with the same seeds), unless the item has an ``lq``: then that is the measurement (values
     in [0, 1], made by the same operator: average pooling for ``sr``). The restoration goes
-    through BasicSR's validation: its metrics (e.g. ``calculate_psnr``) and saved images.
+    through BasicSR's validation: its metrics (e.g. ``calculate_psnr``) and saved images, which
+    like every plugin model never carries an iteration past ``train.total_iter``
+    (``FinalValidationMixin``).
     """
 
     #: No ``network_g``: the prior is the score model.

@@ -26,7 +26,9 @@ class PandaModel(CPUDistributedMixin, RandomStateMixin, FinalValidationMixin, Sc
 
     Options: ``network_g`` (type PANDA), ``train.loss_opt`` (type PandaLoss; default the
     paper's weights), ``train.optim_g`` (``Adam`` or ``AdamW``), ``train.scheduler``,
-    ``find_unused_parameters`` (distributed runs; default true here),
+    ``train.trainable`` (a list of parameter-name prefixes, e.g. ``[heads.distortion]``: only
+    those are trained, and the rest of the network runs as at inference, batch-norm statistics
+    fixed), ``find_unused_parameters`` (distributed runs; default true here),
     ``val.metrics`` (any of ``relation_acc``, ``relation_f1``, ``distortion_acc``,
     ``distortion_f1``, ``severity_acc``, ``severity_f1``, ``srcc``, ``plcc``).
     """
@@ -37,13 +39,15 @@ class PandaModel(CPUDistributedMixin, RandomStateMixin, FinalValidationMixin, Sc
         # parameters get no gradient, which DistributedDataParallel must be told about.
         opt.setdefault('find_unused_parameters', True)
         self.build_network_g(opt)
+        self.trainable = ()
         if self.is_train:
             self.init_training_settings()
 
     def init_training_settings(self) -> None:
-        """Loss, optimizer and scheduler from ``opt['train']``."""
-        self.net_g.train()
+        """Trainable parameters, loss, optimizer and scheduler from ``opt['train']``."""
         train_opt = self.opt['train']
+        self.trainable = trainable_prefixes(train_opt.get('trainable'), self.get_bare_model(self.net_g))
+        self._training_mode()
         self.ema_decay = 0
         loss_opt = train_opt.get('loss_opt')
         self.criterion = build_loss(dict(loss_opt)).to(self.device) if loss_opt else PandaLoss().to(self.device)
@@ -85,8 +89,13 @@ class PandaModel(CPUDistributedMixin, RandomStateMixin, FinalValidationMixin, Sc
         net.eval()
         with torch.no_grad():
             outputs = self._forward(net)
-        net.train()
+        self._training_mode()
         return outputs
+
+    def _training_mode(self) -> None:
+        """Train mode, or inference mode when only ``train.trainable`` parts are trained (their
+        layers behave alike in both; the frozen encoder keeps its batch-norm statistics)."""
+        self.net_g.train(self.is_train and not self.trainable)
 
     def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
         """Validation on rank 0 only (the metrics pool over every region)."""
@@ -124,3 +133,30 @@ def split_valid(outputs: dict, batch: dict) -> tuple[RegionLabels, RegionLabels]
     labels = RegionLabels.from_fields(batch).map(lambda value: value[:, :count][valid].cpu().numpy())
     predictions = decode(outputs).map(lambda value: value[valid].cpu().numpy())
     return labels, predictions
+
+
+def trainable_prefixes(prefixes, network) -> tuple[str, ...]:
+    """Freeze every parameter whose name starts with none of the prefixes.
+
+    Args:
+        prefixes: ``train.trainable``: None (train everything) or a list of parameter-name
+            prefixes such as ``heads.distortion``.
+        network: The bare PANDA network.
+
+    Returns:
+        The prefixes (empty when everything is trained).
+    """
+    if prefixes is None:
+        return ()
+    names = [name for name, _ in network.named_parameters()]
+    if not isinstance(prefixes, list) or not prefixes or not all(isinstance(p, str) for p in prefixes):
+        raise PandaInputError(f'train.trainable = {prefixes!r}; accepted: a list of parameter-name prefixes '
+                              'such as [heads.distortion]')
+    for prefix in prefixes:
+        if not any(name.startswith(prefix) for name in names):
+            raise PandaInputError(f'train.trainable: {prefix!r} names no parameter; accepted: prefixes of '
+                                  f'parameter names such as heads.distortion, heads.severity, decoder')
+    for name, parameter in network.named_parameters():
+        if not name.startswith(tuple(prefixes)):
+            parameter.requires_grad_(False)
+    return tuple(prefixes)

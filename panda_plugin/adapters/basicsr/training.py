@@ -4,7 +4,7 @@ registered.
 ``import panda_plugin`` already registers every PANDA arch, model, loss, dataset and metric when
 BasicSR is imported, and on a machine without CUDA gives BasicSR CPU versions of its resume and
 distributed start-up (``adapters.basicsr.cpu``), and reads and checks option files safely
-(``adapters.option_checks``). These commands add: the option file is read first, before
+(``adapters.option_loading``). These commands add: the option file is read first, before
 torch and BasicSR are imported, BasicSR's logger is reset so that each run writes its own log file, and ``panda train``
 resumes with the plugin's ``load_resume_state`` (states of the run's own folder, loaded onto the
 current device) on every machine. BasicSR reads its options from ``sys.argv`` and looks
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from panda_plugin.adapters.basicsr.cpu import load_resume_state
 from panda_plugin.adapters.basicsr.registry import register_plugin
-from panda_plugin.adapters.option_checks import check_option_arguments
+from panda_plugin.adapters.option_loading import check_option_arguments
 
 __all__ = ['load_resume_state', 'register_plugin', 'reset_basicsr_logger', 'test', 'train']
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from panda_plugin.adapters.cli.arguments import set_handler
 from panda_plugin.adapters.pictures.dp import plot_curves, plot_plane, plot_regions
 from panda_plugin.core.atomic import prepare_folder, write_atomic
 from panda_plugin.core.errors import PandaInputError
@@ -151,7 +152,12 @@ def run(images, settings, out, prior=None, regions: str = 'grid:4x4', progress=N
     plot_curves(report, out / 'dp_curve.png')
     write_atomic(out / 'sweep.json', json.dumps(finite(report), indent=1), 'sweep JSON')
     if tensorboard:
-        log_tensorboard(report, result.images, tensorboard)
+        from torch.utils.tensorboard import SummaryWriter
+
+        from panda_plugin.adapters.tensorboard import GraphBoard
+
+        with SummaryWriter(str(tensorboard)) as writer:
+            GraphBoard().write_sweep(writer, report, result.images)
     return report
 
 
@@ -188,37 +194,6 @@ def region_report(images: dict, methods: list, regions: str, out: Path, progress
     return report
 
 
-def log_tensorboard(report: dict, images: dict, logdir) -> None:
-    """Scalars per lambda (step = 100 lambda), the restorations and the region summaries.
-
-    Args:
-        report: The sweep report.
-        images: ``{image name: {method: uint8 image}}``.
-        logdir: TensorBoard log folder.
-    """
-    from torch.utils.tensorboard import SummaryWriter
-
-    with SummaryWriter(str(logdir)) as writer:
-        for method, run_ in report['runs'].items():
-            if not method.startswith('lambda='):
-                continue
-            step = round(100 * float(method.split('=')[1]))
-            for key, value in run_['mean'].items():
-                if np.isfinite(value):
-                    writer.add_scalar(f'dp_mean/{key}', value, step)
-            for name, seen in images.items():
-                writer.add_image(f'dp/{name}', seen[method], step, dataformats='HWC')
-        for name, summary in report.get('regions', {}).items():
-            low, high = summary['low'], summary['high']
-            lines = [f'| region | kind | gradient | PANDA gain | MSE increase | relation | fidelity {low} -> {high} '
-                     f'| texture {low} -> {high} |', '|---|---|---|---|---|---|---|---|']
-            lines += [f"| {r['id']} | {r['kind']} | {r['gradient']:.1f} | {r['perceptual_gain']:+.3f} | "
-                      f"{r['fidelity_loss']:+.5f} | {r['relation_high_vs_low']} | {r['fidelity'][low]:.3f} -> "
-                      f"{r['fidelity'][high]:.3f} | {r['texture'][low]:.3f} -> {r['texture'][high]:.3f} |"
-                      for r in summary['regions']]
-            writer.add_text(f'dp_regions/{name}', '\n'.join(lines), 0)
-
-
 #: Largest side of the centre crops (a 2048 x 2048 sweep already takes hours on a CPU).
 MAX_SIZE = 2048
 
@@ -249,57 +224,77 @@ def add_parser(commands) -> None:
                     'OUT/sweep.json, OUT/dp_curve.png, restored images and per-region PANDA maps.',
         epilog=measures_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('images', nargs='+', help='images or folders, or bundled:bench (held out)')
-    parser.add_argument('--degrade', default='noise:0.1',
-                        help='noise:SIGMA, blur:SIGMA[:NOISE] or sr:FACTOR[:NOISE] on [-1, 1] images')
-    parser.add_argument('--lambdas', type=_floats, default=(0.0, 0.5, 1.0), help='e.g. 0,0.5,1')
-    parser.add_argument('--size', type=int, default=128, help='side of the centre crops (default 128)')
-    parser.add_argument('--steps', type=int, default=100,
-                        help='reverse diffusion steps (default 100; see below for the lambda = 1 end)')
-    parser.add_argument('--average', type=_floats, default=(), help='N of the averaging baseline, e.g. 1,4,16')
+    parser.add_argument('--degrade', help='noise:SIGMA, blur:SIGMA[:NOISE] or sr:FACTOR[:NOISE] on [-1, 1] images')
+    parser.add_argument('--lambdas', type=_floats, help='e.g. 0,0.5,1')
+    parser.add_argument('--size', type=int, help='side of the centre crops (default 128)')
+    parser.add_argument('--steps', type=int, help='reverse diffusion steps (default 100; see below for the lambda = 1 end)')
+    parser.add_argument('--average', type=_floats, help='N of the averaging baseline, e.g. 1,4,16')
     parser.add_argument('--deterministic', action='store_true', help='add deterministic (DDIM) sampling')
-    parser.add_argument('--scale', type=float, default=1.0, help='DPS guidance weight (default 1; 3 suits blur)')
-    parser.add_argument('--conditioning', default='auto',
+    parser.add_argument('--scale', type=float, help='DPS guidance weight (default 1; 3 suits blur)')
+    parser.add_argument('--conditioning',
                         help='conditional score: exact (a patch mixture with noise:SIGMA, or with sr:F when F '
                              'divides its patch side, e.g. gmm8 with sr:4), dps, or auto (default: exact where '
                              'possible, dps otherwise)')
-    parser.add_argument('--regions', default='grid:4x4', help='fixed regions of the graphs (grid:RxC or none)')
-    parser.add_argument('--prior', default='gmm',
+    parser.add_argument('--regions', help='fixed regions of the graphs (grid:RxC or none)')
+    parser.add_argument('--prior',
                         help='image prior: gmm (default, the shipped 6x6 patch mixture), gmm8 (8x8, exact for '
                              'sr:4), gmm:PATH.npz or PATH.npz')
     parser.add_argument('--tensorboard', help='also log scalars, images and region tables to this folder')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=int)
     parser.add_argument('--out', required=True, help='output folder')
-    parser.set_defaults(handler=_dp_sweep)
+    set_handler(parser, dp_sweep_command)
 
 
-def _dp_sweep(args) -> int:
+def dp_sweep_command(images, *, out, degrade: str = 'noise:0.1', lambdas: tuple = (0.0, 0.5, 1.0), size: int = 128,
+                     steps: int = 100, average: tuple = (), deterministic: bool = False, scale: float = 1.0,
+                     conditioning: str = 'auto', regions: str = 'grid:4x4', prior: str = 'gmm', tensorboard=None,
+                     seed: int = 0) -> int:
+    """Run ``panda dp-sweep``: restore degraded images along lambda, write everything to ``out``.
+
+    Args:
+        images: Images or folders, or ``bundled:bench``.
+        out: Output folder.
+        degrade: ``noise:SIGMA``, ``blur:SIGMA[:NOISE]`` or ``sr:FACTOR[:NOISE]``.
+        lambdas: The lambdas swept.
+        size: Side of the centre crops.
+        steps: Reverse diffusion steps.
+        average: N of the averaging baseline (e.g. ``(1, 4, 16)``).
+        deterministic: Add deterministic (DDIM) sampling.
+        scale: DPS guidance weight.
+        conditioning: ``exact``, ``dps`` or ``auto``.
+        regions: Fixed regions of the graphs (``grid:RxC`` or ``none``).
+        prior: Image prior (``gmm``, ``gmm8``, ``gmm:PATH.npz`` or ``PATH.npz``).
+        tensorboard: Also log scalars, images and region tables to this folder.
+        seed: Random seed.
+
+    Returns:
+        Exit status 0.
+    """
     from panda_plugin.engine.data.reference_images import read_images
     from panda_plugin.engine.dp.guidance import resolve_conditioning
     from panda_plugin.engine.dp.operators import parse_degradation
     from panda_plugin.engine.dp.priors import load_prior
     from panda_plugin.engine.dp.sweep import SweepSettings, method_names, sweep_steps
 
-    if not 32 <= args.size <= MAX_SIZE:
-        raise PandaInputError(f'--size {args.size}; accepted: an integer in [32, {MAX_SIZE}]')
-    if args.seed < 0:
-        raise PandaInputError(f'--seed {args.seed}; accepted: an integer >= 0')
-    settings = SweepSettings(args.degrade, args.lambdas, args.steps, args.seed, args.average, args.deterministic,
-                             args.scale, args.conditioning)
+    if not 32 <= size <= MAX_SIZE:
+        raise PandaInputError(f'--size {size}; accepted: an integer in [32, {MAX_SIZE}]')
+    if seed < 0:
+        raise PandaInputError(f'--seed {seed}; accepted: an integer >= 0')
+    settings = SweepSettings(degrade, lambdas, steps, seed, average, deterministic, scale, conditioning)
     settings.check()
     warning = steps_warning(settings)
     if warning:
         print(f'panda dp-sweep: warning: {warning}', file=sys.stderr)
-    print(f'loading the prior ({args.prior}) and the images', flush=True)
-    prior = load_prior(args.prior, args.seed)
-    resolve_conditioning(prior, parse_degradation(args.degrade), args.conditioning)  # before anything is written
-    images = read_images(args.images, args.size)
-    print(f'{len(images)} images of {args.size} px, {len(method_names(settings))} restorations each, '
-          f'{sweep_steps(settings, len(images))} reverse steps in all')
-    report = run(images, settings, args.out, prior, args.regions, progress=tqdm.write,
-                 tensorboard=args.tensorboard, bar=True)
+    print(f'loading the prior ({prior}) and the images', flush=True)
+    model = load_prior(prior, seed)
+    resolve_conditioning(model, parse_degradation(degrade), conditioning)  # before anything is written
+    pictures = read_images(images, size)
+    print(f'{len(pictures)} images of {size} px, {len(method_names(settings))} restorations each, '
+          f'{sweep_steps(settings, len(pictures))} reverse steps in all')
+    report = run(pictures, settings, out, model, regions, progress=tqdm.write, tensorboard=tensorboard, bar=True)
     for method, run_ in report['runs'].items():
         mean = run_['mean']
         print(f'{method:>14}: ' + ', '.join(f'{k} {v:.4g}' for k, v in mean.items()))
-    print(f'wrote {Path(args.out) / "sweep.json"} ({report["seconds"]:.0f} s)')
+    print(f'wrote {Path(out) / "sweep.json"} ({report["seconds"]:.0f} s)')
     return 0
 

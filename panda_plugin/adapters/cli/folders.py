@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from panda_plugin.adapters.cli.arguments import set_handler
 from panda_plugin.core.atomic import check_output, prepare_folder, write_atomic
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.taxonomy import SAME_THRESHOLD
 
 
-def _batch_size(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'batch size {value}; accepted: an integer >= 1')
-    return value
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f'{text!r}; accepted: an integer >= 1')
+    return int(text)
 
 
 def add_compare_options(parser) -> None:
@@ -27,8 +28,34 @@ def add_compare_options(parser) -> None:
     parser.add_argument('--pairwise', action='store_true',
                         help="the paper's pairwise mode: two images of unknown quality, every label from the network "
                              '(default: reference mode, the second image or folder is the reference)')
-    parser.add_argument('--batch-size', type=_batch_size, default=8, help='folders: pairs per network call')
-    parser.add_argument('--worst', type=_row_count, default=20, help='rows of the worst-regions table (default 20)')
+    parser.add_argument('--batch-size', type=_positive, help='folders: pairs per network call')
+    parser.add_argument('--worst', type=_row_count, help='rows of the worst-regions table (default 20)')
+    parser.add_argument('--worst-per-image', type=_positive,
+                        help='folders: most worst regions from one image, printed and in the report (default 5)')
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What compare, score and duel write besides stdout (None: not written).
+
+    Args:
+        json: Graph JSON (a folder of them when comparing folders; one file for a duel).
+        viz: Picture (a folder of them when comparing folders).
+        csv: Per-image scores as CSV.
+        report: Self-contained HTML report.
+        spatial: Quality map PNG (a folder of them when comparing folders).
+        worst: Rows of the worst-regions table (stdout and report). Default: 20.
+        worst_per_image: At most this many of those rows from one image, and the rows of each
+            image's table in the report. Default: 5.
+    """
+
+    json: str | None = None
+    viz: str | None = None
+    csv: str | None = None
+    report: str | None = None
+    spatial: str | None = None
+    worst: int = 20
+    worst_per_image: int = 5
 
 
 def check_paths(named: dict) -> bool:
@@ -57,11 +84,11 @@ def check_paths(named: dict) -> bool:
     return all(folders.values())
 
 
-def is_folder_run(args) -> bool:
+def is_folder_run(anchor, target, pairwise: bool) -> bool:
     """Whether ``panda compare`` was given two folders (missing paths and one folder with one
     file are errors)."""
-    names = ('anchor', 'target') if args.pairwise else ('restored', 'reference')
-    return check_paths({names[0]: args.anchor, names[1]: args.target})
+    names = ('anchor', 'target') if pairwise else ('restored', 'reference')
+    return check_paths({names[0]: anchor, names[1]: target})
 
 
 def warn_swapped(command: str, results) -> None:
@@ -82,33 +109,46 @@ _OUTPUTS = (('json', '--json file', True), ('viz', '--viz picture', True), ('csv
             ('report', '--report file', False), ('spatial', '--spatial picture', True))
 
 
-def check_outputs(args, folder: bool) -> None:
+def check_outputs(outputs: Outputs, folder: bool, one_json: bool = False) -> None:
     """Refuse output paths that cannot be written before any image is read (``core.atomic``).
 
     Args:
-        args: Parsed arguments of ``compare``, ``score`` or ``duel``.
-        folder: Folders are compared (``--json``, ``--viz`` and ``--spatial`` are then folders,
-            except ``duel --json``, one file for all).
+        outputs: The outputs of ``compare``, ``score`` or ``duel``.
+        folder: Folders are compared (``--json``, ``--viz`` and ``--spatial`` are then folders).
+        one_json: ``--json`` is one file for all folders (``duel``).
     """
     for option, what, per_image in _OUTPUTS:
-        path = getattr(args, option, None)
+        path = getattr(outputs, option)
         if path:
-            many = folder and per_image and not (getattr(args, 'command', None) == 'duel' and option == 'json')
+            many = folder and per_image and not (one_json and option == 'json')
             check_output(path, what.replace('file', 'folder').replace('picture', 'folder') if many else what,
                          folder=many)
 
 
-def compare_folders(args) -> int:
-    """``panda compare DIR_RESTORED DIR_REFERENCE``: reference mode unless ``--pairwise``."""
+def compare_folders(anchor, target, outputs: Outputs, *, segmenter=None, weights=None, device=None,
+                    pairwise: bool = False, batch_size: int = 8) -> int:
+    """``panda compare DIR_RESTORED DIR_REFERENCE``: reference mode unless ``pairwise``.
+
+    Args:
+        anchor: Folder of restored images (anchors in pairwise mode).
+        target: Folder of references (targets in pairwise mode), paired by file name.
+        outputs: What to write.
+        segmenter: Region proposer spec. Default: superpixel.
+        weights: Weights file or shipped name. Default: the shipped weights.
+        device: Torch device. Default: CPU.
+        pairwise: The paper's pairwise mode.
+        batch_size: Pairs per network call.
+
+    Returns:
+        Exit status 0.
+    """
     from panda_plugin.engine.panda.folder_compare import compare_pairs
     from panda_plugin.engine.panda.folders import pair_folders
 
-    if args.masks:
-        raise PandaInputError('--masks is for one pair of images; folders use --segmenter')
-    pairs = pair_folders(args.anchor, args.target)
-    results = compare_pairs(pairs, segmenter=args.segmenter, model=args.weights, device=args.device,
-                            reference=not args.pairwise, batch_size=args.batch_size)
-    mode = 'pairwise' if args.pairwise else 'reference'
+    pairs = pair_folders(anchor, target)
+    results = compare_pairs(pairs, segmenter=segmenter, model=weights, device=device, reference=not pairwise,
+                            batch_size=batch_size)
+    mode = 'pairwise' if pairwise else 'reference'
     scores = [result.graph.anchor_score for result in results]
     width = max(len(result.name) for result in results)
     for result in results:
@@ -116,50 +156,56 @@ def compare_folders(args) -> int:
     print(f'{len(results)} pairs ({mode} mode): mean score {sum(scores) / len(scores):.4f}, '
           f'lowest {min(scores):.4f} ({results[scores.index(min(scores))].name})')
     warn_swapped('compare', results)
-    _write_outputs(args, results, folder=True)
+    _write_outputs(outputs, results, folder=True)
     return 0
 
 
-def write_pair_outputs(args, anchor, target, graph) -> None:
-    """``--csv``, ``--report`` and ``--spatial`` of ``panda compare`` on one pair of files."""
+def write_pair_outputs(outputs: Outputs, anchor, target, graph) -> None:
+    """``--csv``, ``--report`` and ``--spatial`` of ``panda compare`` on one pair of files.
+
+    Args:
+        outputs: What to write.
+        anchor: Path of the restored image (anchor).
+        target: Path of the reference (target).
+        graph: Their distortion graph.
+    """
     from panda_plugin.engine.panda.folder_compare import PairResult
 
-    name = Path(args.anchor).stem
-    _write_outputs(args, [PairResult(name, Path(args.anchor), Path(args.target), graph)], folder=False)
+    _write_outputs(outputs, [PairResult(Path(anchor).stem, Path(anchor), Path(target), graph)], folder=False)
 
 
-def _write_outputs(args, results, folder: bool) -> None:
+def _write_outputs(outputs: Outputs, results, folder: bool) -> None:
     from panda_plugin.adapters.score_tables import score_columns, score_rows, worst_regions, write_csv
 
     if folder:
         for option, suffix, write in (('json', '.json', lambda r, p: r.graph.to_json(p, indent=2)),
                                       ('viz', '.png', lambda r, p: r.graph.render(p, r.restored, r.reference))):
-            if getattr(args, option, None):
-                out = prepare_folder(getattr(args, option), f'--{option} folder')
+            if getattr(outputs, option):
+                out = prepare_folder(getattr(outputs, option), f'--{option} folder')
                 for result in results:
                     write(result, out / f'{result.name}{suffix}')
                 print(f'wrote {len(results)} {suffix[1:].upper()} files to {out}')
         print('worst regions:')
-        for row in worst_regions(results, args.worst):
+        for row in worst_regions(results, outputs.worst, most_per_image=outputs.worst_per_image):
             print(f'  {row["name"]} region {row["region"]} ({100 * row["area"]:.1f}% at {row["bbox"]}): '
                   f'{row["score"]:.3f} {row["distortion"]}/{row["severity"]}'
                   + ('' if row.get('texture') is None else f', texture {row["texture"]:.3f}'))
-    if args.csv:
-        print(f'wrote {write_csv(score_rows(results), args.csv, score_columns(results))}')
-    if args.spatial:
+    if outputs.csv:
+        print(f'wrote {write_csv(score_rows(results), outputs.csv, score_columns(results))}')
+    if outputs.spatial:
         from panda_plugin.adapters.pictures.graph import save_score_map
 
         if folder:
-            out = prepare_folder(args.spatial, '--spatial folder')
+            out = prepare_folder(outputs.spatial, '--spatial folder')
             for result in results:
                 save_score_map(result.graph, out / f'{result.name}_map.png')
             print(f'wrote {len(results)} quality maps to {out}')
         else:
-            print(f'wrote {save_score_map(results[0].graph, args.spatial)}')
-    if args.report:
+            print(f'wrote {save_score_map(results[0].graph, outputs.spatial)}')
+    if outputs.report:
         from panda_plugin.adapters.reports import write_report
 
-        print(f'wrote {write_report(results, args.report, worst=args.worst)}')
+        print(f'wrote {write_report(results, outputs.report, worst=outputs.worst, per_image=outputs.worst_per_image)}')
 
 
 def add_score(commands) -> None:
@@ -174,28 +220,42 @@ def add_score(commands) -> None:
     parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
     parser.add_argument('--device', help='torch device (default cpu)')
-    parser.add_argument('--batch-size', type=_batch_size, default=8, help='pairs per network call (default 8)')
-    parser.set_defaults(handler=_score)
+    parser.add_argument('--batch-size', type=_positive, help='pairs per network call (default 8)')
+    set_handler(parser, score_command)
 
 
-def _score(args) -> int:
-    folders = check_paths({'-t': args.target, '-r': args.ref})
-    check_outputs(args, folders)
+def score_command(target, ref, *, csv=None, segmenter=None, weights=None, device=None, batch_size: int = 8) -> int:
+    """``panda score -t RESTORED -r REFERENCE``: one reference-mode score per image.
+
+    Args:
+        target: Restored image or folder.
+        ref: Reference image or folder (paired by file name).
+        csv: Per-image scores as CSV.
+        segmenter: Region proposer spec. Default: superpixel.
+        weights: Weights file or shipped name. Default: the shipped weights.
+        device: Torch device. Default: CPU.
+        batch_size: Pairs per network call.
+
+    Returns:
+        Exit status 0.
+    """
+    folders = check_paths({'-t': target, '-r': ref})
+    check_outputs(Outputs(csv=csv), folders)
     from panda_plugin.adapters.score_tables import score_rows, write_csv
     from panda_plugin.engine.panda.folder_compare import compare_pairs
     from panda_plugin.engine.panda.folders import ImageSet, pair_folders
 
-    target, ref = Path(args.target), Path(args.ref)
+    target, ref = Path(target), Path(ref)
     pairs = pair_folders(target, ref) if folders else [ImageSet(target.stem, (target, ref))]
-    results = compare_pairs(pairs, segmenter=args.segmenter, model=args.weights, device=args.device,
-                            batch_size=args.batch_size, progress=len(pairs) > 1)
+    results = compare_pairs(pairs, segmenter=segmenter, model=weights, device=device, batch_size=batch_size,
+                            progress=len(pairs) > 1)
     for result in results:
         print(f'{result.name}\t{result.graph.anchor_score:.6f}')
     if len(results) > 1:
         print(f'mean\t{sum(r.graph.anchor_score for r in results) / len(results):.6f}')
     warn_swapped('score', results)
-    if args.csv:
-        print(f'wrote {write_csv(score_rows(results), args.csv)}')
+    if csv:
+        print(f'wrote {write_csv(score_rows(results), csv)}')
     return 0
 
 
@@ -217,31 +277,47 @@ def add_duel(commands) -> None:
     parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
     parser.add_argument('--device', help='torch device (default cpu)')
-    parser.set_defaults(handler=_duel)
+    set_handler(parser, duel_command)
 
 
-def _duel(args) -> int:
-    import json
+def duel_command(a, b, *, reference, json=None, viz=None, report=None, masks=None, segmenter=None, weights=None,
+                 device=None) -> int:
+    """``panda duel A B --reference GT``: two restorations compared region by region.
 
-    folders = check_paths({'A': args.a, 'B': args.b, '--reference': args.reference})
-    check_outputs(args, folders)
+    Args:
+        a: First restored image or folder.
+        b: Second restored image or folder.
+        reference: Reference image or folder (folders paired by file name).
+        json: The duel as JSON (folders: one file for all).
+        viz: The duel picture (folders: a folder of them).
+        report: Self-contained HTML report.
+        masks: Regions of one image triple (label-map PNG, COCO panoptic PNG or RLE JSON).
+        segmenter: Region proposer spec. Default: superpixel.
+        weights: Weights file or shipped name. Default: the shipped weights.
+        device: Torch device. Default: CPU.
+
+    Returns:
+        Exit status 0.
+    """
+    import json as jsonlib
+
+    folders = check_paths({'A': a, 'B': b, '--reference': reference})
+    check_outputs(Outputs(json=json, viz=viz, report=report), folders, one_json=True)
     from panda_plugin.adapters.pictures.duel import save_duel_picture
     from panda_plugin.engine.panda.duel import duel, duel_folders, folder_summary
 
     if folders:
-        if args.masks:
+        if masks:
             raise PandaInputError('--masks is for one image triple; folders use --segmenter')
-        duels = duel_folders(args.a, args.b, args.reference, segmenter=args.segmenter, model=args.weights,
-                             device=args.device)
+        duels = duel_folders(a, b, reference, segmenter=segmenter, model=weights, device=device)
     else:
-        names = (Path(args.a).stem, Path(args.b).stem)
+        names = (Path(a).stem, Path(b).stem)
         if names[0] == names[1]:
-            names = (str(Path(args.a).parent.name or 'A') + '/' + names[0], str(Path(args.b).parent.name or 'B') + '/' + names[1])
+            names = (str(Path(a).parent.name or 'A') + '/' + names[0], str(Path(b).parent.name or 'B') + '/' + names[1])
         from panda_plugin.engine.panda.folders import ImageSet
 
-        one = duel(args.a, args.b, args.reference, masks=args.masks, segmenter=args.segmenter,
-                   model=args.weights, device=args.device, names=names)
-        duels = [(ImageSet(Path(args.a).stem, (Path(args.a), Path(args.b), Path(args.reference))), one)]
+        one = duel(a, b, reference, masks=masks, segmenter=segmenter, model=weights, device=device, names=names)
+        duels = [(ImageSet(Path(a).stem, (Path(a), Path(b), Path(reference))), one)]
     for images, match in duels:
         summary = match.summary()
         left, right = match.names
@@ -260,25 +336,25 @@ def _duel(args) -> int:
     summary = folder_summary([match for _, match in duels]) if folders else None
     if summary:
         print(summary_text(summary))
-    if args.json:
+    if json:
         data = duels[0][1].to_dict() if not folders else {
-            'schema': 'panda-duel-folder/1', 'a': args.a, 'b': args.b, 'reference': args.reference,
+            'schema': 'panda-duel-folder/1', 'a': a, 'b': b, 'reference': reference,
             'summary': summary, 'images': [{'name': images.name, **match.to_dict()} for images, match in duels]}
-        write_atomic(args.json, json.dumps(data, indent=1), '--json file')
-        print(f'wrote {args.json}')
-    if args.report:
+        write_atomic(json, jsonlib.dumps(data, indent=1), '--json file')
+        print(f'wrote {json}')
+    if report:
         from panda_plugin.adapters.duel_report import write_duel_report
 
         matches = [match for _, match in duels]
-        print(f'wrote {write_duel_report(duels, summary or folder_summary(matches), args.report)}')
-    if args.viz:
+        print(f'wrote {write_duel_report(duels, summary or folder_summary(matches), report)}')
+    if viz:
         if folders:
-            out = prepare_folder(args.viz, '--viz folder')
+            out = prepare_folder(viz, '--viz folder')
             for images, match in duels:
                 save_duel_picture(match, out / f'{images.name}_duel.png', *images.paths)
             print(f'wrote {len(duels)} duel pictures to {out}')
         else:
-            print(f'wrote {save_duel_picture(duels[0][1], args.viz, *duels[0][0].paths)}')
+            print(f'wrote {save_duel_picture(duels[0][1], viz, *duels[0][0].paths)}')
     return 0
 
 

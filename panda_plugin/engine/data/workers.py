@@ -7,8 +7,10 @@ can wait on workers that are still busy.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 
 
@@ -34,13 +36,9 @@ def ordered_map(function: Callable, tasks: Iterable, workers: int, start: str = 
             initializer(*initargs)
         yield from map(function, tasks)
         return
-    # Ctrl-C held back while forking: it would land in an at-fork hook, which swallows it
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+    with _ctrl_c_held_back():  # raised inside an at-fork hook, it would be swallowed there
         pool = multiprocessing.get_context(start).Pool(workers, initializer=_worker_start,
                                                        initargs=(initializer, initargs))
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     try:
         yield from pool.imap(function, tasks)
         pool.close()
@@ -51,6 +49,20 @@ def ordered_map(function: Callable, tasks: Iterable, workers: int, start: str = 
 
 def _worker_start(initializer: Callable | None, initargs: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if initializer is not None:
         initializer(*initargs)
+
+
+@contextlib.contextmanager
+def _ctrl_c_held_back() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        signal.raise_signal(signal.SIGINT)  # now handled as it would have been

@@ -1,5 +1,5 @@
-"""Signal degradations: gaussian blur, gaussian noise, JPEG compression, pixelation and
-oversharpening.
+"""Signal degradations: gaussian blur, gaussian noise, film grain, JPEG compression,
+pixelation and oversharpening.
 
 Every function takes an HxWx3 float32 RGB image in [0, 1] and returns a new float32 image
 in [0, 1]. Lengths (``sigma``, ``block``) are in pixels of the array given; the resolution
@@ -40,6 +40,33 @@ def gaussian_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) ->
     noisy *= np.float32(sigma)
     noisy += image
     return np.clip(noisy, 0.0, 1.0, out=noisy)
+
+
+#: Standard deviation (pixels) of the gaussian that correlates film grain.
+GRAIN_SIZE = 0.8
+#: Share of the grain's variance common to the three channels (the rest is per channel).
+GRAIN_MONO = 0.8
+
+
+def film_grain(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Add film-like grain: gaussian noise correlated over about ``GRAIN_SIZE`` pixels, mostly
+    common to the three channels.
+
+    Args:
+        image: HxWx3 float32 RGB image in [0, 1].
+        sigma: Standard deviation of the grain in every channel, on the [0, 1] scale.
+        rng: Source of the grain.
+
+    Returns:
+        The float32 result in [0, 1].
+    """
+    height, width = image.shape[:2]
+    fields = rng.standard_normal((height, width, 4), dtype=np.float32)
+    fields = cv2.GaussianBlur(fields, (0, 0), GRAIN_SIZE, borderType=cv2.BORDER_REFLECT_101)
+    fields /= np.maximum(fields.std(axis=(0, 1)), 1e-6)
+    grain = np.sqrt(GRAIN_MONO) * fields[..., :1] + np.sqrt(1 - GRAIN_MONO) * fields[..., 1:]
+    grained = image + np.float32(sigma) * grain
+    return np.clip(grained, 0.0, 1.0, out=grained)
 
 
 def jpeg_compress(image: np.ndarray, quality: int) -> np.ndarray:

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from panda_plugin.engine.panda.reference import reference_scores
-from panda_plugin.engine.panda.texture import batch_texture
+from panda_plugin.engine.panda.reference import reference_measures
 
 
 def gradient(reference: np.ndarray, labels: np.ndarray) -> dict:
@@ -49,8 +48,7 @@ def plane_points(outputs: dict, reference: np.ndarray, labels: np.ndarray) -> di
     target = (torch.from_numpy(np.ascontiguousarray(reference)).permute(2, 0, 1).float() / 255).expand_as(restored)
     label_maps = [labels] * len(methods)
     with torch.no_grad():
-        fidelity = reference_scores(restored, target, label_maps)
-        texture = batch_texture(restored, target, label_maps)
+        fidelity, texture = reference_measures(restored, target, label_maps)
     return {m: {'fidelity': fidelity[i].tolist(), 'texture': texture[i].tolist()} for i, m in enumerate(methods)}
 
 

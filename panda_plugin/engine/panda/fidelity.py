@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import region_count
+from panda_plugin.engine.colour import rgb_to_lab
 
 #: Pixels this close to a region border are left out of its score, so that the analysis
 #: window of a pixel never straddles two regions with different distortions.
@@ -133,28 +134,6 @@ def pixel_maps(restored: torch.Tensor, reference: torch.Tensor, components,
             similarity = similarity * torch.exp(-distance / colour_scale)
         maps[structural[0]] = similarity
     return maps
-
-
-def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
-    """sRGB in [0, 1] to CIELAB (D65), as OpenCV's ``COLOR_RGB2Lab`` on float images.
-
-    Args:
-        rgb: Bx3xHxW.
-
-    Returns:
-        Bx3xHxW: L in [0, 100], a and b.
-    """
-    linear = torch.where(rgb > 0.04045, ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-    matrix = rgb.new_tensor([[0.412453, 0.357580, 0.180423],
-                             [0.212671, 0.715160, 0.072169],
-                             [0.019334, 0.119193, 0.950227]])
-    matrix = matrix / rgb.new_tensor([0.950456, 1.0, 1.088754])[:, None]
-    xyz = torch.einsum('ij,bjhw->bihw', matrix, linear)
-    threshold = 0.008856
-    f = torch.where(xyz > threshold, xyz.clamp(min=threshold) ** (1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0)
-    y = xyz[:, 1:2]
-    lightness = torch.where(y > threshold, 116.0 * f[:, 1:2] - 16.0, 903.3 * y)
-    return torch.cat([lightness, 500.0 * (f[:, 0:1] - f[:, 1:2]), 200.0 * (f[:, 1:2] - f[:, 2:3])], 1)
 
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -72,8 +72,8 @@ def compare_pairs(pairs, *, segmenter=None, model=None, device=None, reference: 
             loaded = pending.result()
             pending = reader.submit(prepare, chunks[index + 1]) if index + 1 < len(chunks) else None
             for group in _by_size(loaded):
-                anchors = torch.stack([rgb8_to_tensor(item[1]) for item in group]).to(where)
-                targets = torch.stack([rgb8_to_tensor(item[2]) for item in group]).to(where)
+                anchors = torch.stack([rgb8_to_tensor(item[1]) for item in group]).to(where).contiguous()
+                targets = torch.stack([rgb8_to_tensor(item[2]) for item in group]).to(where).contiguous()
                 labels = torch.from_numpy(np.stack([item[3] for item in group])).to(where)
                 graphs = predict_graphs(network, anchors, targets, labels, reference=reference, metadata=metadata)
                 results += [(item[0], PairResult(item[0].name, *item[0].paths[:2], graph))

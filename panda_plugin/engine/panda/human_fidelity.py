@@ -6,7 +6,8 @@ scales of a Gaussian pyramid with MS-SSIM's weights, the luminance similarity at
 scale and FSIMc's chroma similarity, each pooled over the whole region at its own scale,
 combined MS-SSIM's way into a distance and calibrated on human scores (docs/calibration.md).
 No clipping anywhere: every non-identical pair has a gradient. A region whose pixels are
-identical in both images scores exactly 1. Entry point: ``reference_fidelity``.
+identical in both images scores exactly 1. Entry points: ``reference_fidelity``, and
+``fidelity_of`` for a batch prepared once for fidelity and texture (``reference_inputs``).
 """
 from __future__ import annotations
 
@@ -14,13 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from panda_plugin.engine.panda.fidelity import (
-    WINDOW_SIGMA,
-    RegionPooling,
-    gaussian_blur,
-    identical_regions,
-    work_size,
-)
+from panda_plugin.engine.panda.fidelity import WINDOW_SIGMA, RegionPooling, gaussian_blur
+from panda_plugin.engine.panda.reference_inputs import LUMA, ReferenceInputs, mix, reference_inputs
 
 #: Weights of the five scales of the reference-mode measure (MS-SSIM's, Wang et al. 2003),
 #: finest first; each scale is the previous one halved (``halve``).
@@ -42,11 +38,10 @@ SCORE_EXPONENT = 0.41
 #: Added to the squared gradient before its square root, so that flat areas keep a finite
 #: derivative.
 _MAGNITUDE_FLOOR = 1e-12
-_LUMA = (0.299, 0.587, 0.114)
 _IQ = ((0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
 
 
-def reference_maps(restored: torch.Tensor, reference: torch.Tensor) -> list:
+def reference_maps(work: torch.Tensor) -> list:
     """Per-pixel dissimilarity maps of the reference-mode measure, each 0 exactly where both
     images agree (``1 - similarity``, computed directly so that tiny differences keep their
     precision):
@@ -60,18 +55,16 @@ def reference_maps(restored: torch.Tensor, reference: torch.Tensor) -> list:
       [0, 2].
 
     Args:
-        restored: Bx3xHxW images in [0, 1] (values outside are clipped).
-        reference: Bx3xHxW references.
+        work: 2Bx3xhxw float32 in [0, 1]: B restored images, then their B references, at most
+            ``WORK_SIZE`` pixels on the long side (``ReferenceInputs.work``).
 
     Returns:
-        ``len(SCALE_WEIGHTS) + 2`` float32 maps of shape Bxh_sxw_s, scale 0 at most
-        ``WORK_SIZE`` pixels on the long side.
+        ``len(SCALE_WEIGHTS) + 2`` float32 maps of shape Bxh_sxw_s.
     """
-    count = restored.shape[0]
-    both = work_size(torch.cat([restored, reference], 0).float().clamp(0, 1))
-    chroma = torch.einsum('ij,bjhw->bihw', both.new_tensor(_IQ), both)
+    count = work.shape[0] // 2
+    chroma = mix(work, _IQ)
     chroma = 1 - (1 - _dissimilarity(chroma[:count], chroma[count:], CHROMA_CONSTANT)).prod(1)
-    luma = torch.einsum('j,bjhw->bhw', both.new_tensor(_LUMA), both)[:, None]
+    luma = mix(work, (LUMA,))
     maps = []
     for scale in range(len(SCALE_WEIGHTS)):
         if scale:
@@ -86,10 +79,7 @@ def reference_maps(restored: torch.Tensor, reference: torch.Tensor) -> list:
 
 def reference_distances(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
     """Distance of every region of the restored images from the same region of the
-    references: with every map of ``reference_maps`` averaged over the region at its own
-    scale (``g_s`` gradient at scale ``s``, ``l`` luminance, ``c`` chroma),
-    ``-sum_s w_s log(1 - g_s) - w_4 log(1 - l) - log(1 - CHROMA_WEIGHT c)``, ``w`` the
-    ``SCALE_WEIGHTS``: minus the log of the product of the similarities, MS-SSIM's way.
+    references (``distances_of``).
 
     Args:
         restored: Bx3xHxW images in [0, 1].
@@ -97,25 +87,41 @@ def reference_distances(restored: torch.Tensor, reference: torch.Tensor, label_m
         label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
 
     Returns:
-        One float64 tensor of region distances (>= 0, 0 when both images agree around the
-        region) per image, differentiable in ``restored``.
+        One float64 tensor of region distances per image, differentiable in ``restored``.
     """
-    maps = reference_maps(restored, reference)
-    weights = torch.tensor(SCALE_WEIGHTS + SCALE_WEIGHTS[-1:] + (1.0,), dtype=torch.float64, device=restored.device)
+    return distances_of(reference_inputs(restored, reference, label_maps))
+
+
+def distances_of(inputs: ReferenceInputs) -> list:
+    """Distance of every region of a prepared batch: with every map of ``reference_maps``
+    averaged over the region at its own scale (``g_s`` gradient at scale ``s``, ``l``
+    luminance, ``c`` chroma), ``-sum_s w_s log(1 - g_s) - w_4 log(1 - l) - log(1 -
+    CHROMA_WEIGHT c)``, ``w`` the ``SCALE_WEIGHTS``: minus the log of the product of the
+    similarities, MS-SSIM's way.
+
+    Args:
+        inputs: The batch (``reference_inputs``).
+
+    Returns:
+        One float64 tensor of region distances (>= 0, 0 when both images agree around the
+        region) per image, differentiable in the restored images.
+    """
+    maps = reference_maps(inputs.work)
+    device = inputs.work.device
+    weights = torch.tensor(SCALE_WEIGHTS + SCALE_WEIGHTS[-1:] + (1.0,), dtype=torch.float64, device=device)
     shares = torch.ones_like(weights)
     shares[-1] = CHROMA_WEIGHT
     results = []
-    for index, label_map in enumerate(label_maps):
-        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
-        stacked = torch.stack([_resized(values[index], label_map.shape) for values in maps], -1)
-        means = RegionPooling(label_map, 0, restored.device)(stacked)
+    for index, label_map in enumerate(inputs.label_maps):
+        pooling = RegionPooling(label_map, 0, device)
+        # one map at a time: a 2048x2048 pair never holds all seven at full size
+        means = torch.stack([pooling(_resized(values[index], label_map.shape)) for values in maps], -1)
         results.append(-(torch.log1p(-shares * means) * weights).sum(1))
     return results
 
 
 def reference_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
-    """Reference-mode score of every region of the restored images: ``1 / (1 + (d /
-    HALF_SCORE_DISTANCE) ** SCORE_EXPONENT)`` of its distance ``d`` (``reference_distances``).
+    """Reference-mode score of every region of the restored images (``fidelity_of``).
 
     Args:
         restored: Bx3xHxW images in [0, 1].
@@ -123,19 +129,29 @@ def reference_fidelity(restored: torch.Tensor, reference: torch.Tensor, label_ma
         label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
 
     Returns:
+        One float64 tensor of region scores in (0, 1] per image, differentiable in ``restored``.
+    """
+    return fidelity_of(reference_inputs(restored, reference, label_maps))
+
+
+def fidelity_of(inputs: ReferenceInputs) -> list:
+    """Reference-mode score of every region of a prepared batch: ``1 / (1 + (d /
+    HALF_SCORE_DISTANCE) ** SCORE_EXPONENT)`` of its distance ``d`` (``distances_of``).
+
+    Args:
+        inputs: The batch (``reference_inputs``).
+
+    Returns:
         One float64 tensor of region scores in (0, 1] per image: exactly 1 for a region
-        whose pixels are identical in both images, below 1 otherwise; differentiable in
-        ``restored``, with a finite gradient that vanishes only where the images agree.
+        whose pixels are identical in both images, below 1 otherwise; differentiable in the
+        restored images, with a finite gradient that vanishes only where the images agree.
     """
     results = []
-    for index, distance in enumerate(reference_distances(restored, reference, label_maps)):
-        label_map = label_maps[index]
-        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
+    for distance, identical in zip(distances_of(inputs), inputs.identical):
         positive = distance > 0
         safe = torch.where(positive, distance, torch.ones_like(distance))
         scores = 1.0 / (1.0 + (safe / HALF_SCORE_DISTANCE) ** SCORE_EXPONENT)
-        same = identical_regions(restored[index], reference[index], label_map) | ~positive
-        results.append(torch.where(same, torch.ones_like(scores), scores))
+        results.append(torch.where(identical | ~positive, torch.ones_like(scores), scores))
     return results
 
 

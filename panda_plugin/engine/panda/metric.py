@@ -1,6 +1,7 @@
 """The PANDA full-reference metric as a torch module: one score per restored image."""
 from __future__ import annotations
 
+import math
 import os
 
 import torch
@@ -10,9 +11,8 @@ from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.image_io import check_image_size
 from panda_plugin.engine.panda.fidelity import padded
 from panda_plugin.engine.panda.predictor import image_scores, label_maps_of, predict_graphs
-from panda_plugin.engine.panda.reference import reference_scores
+from panda_plugin.engine.panda.reference import reference_measures
 from panda_plugin.engine.panda.spatial import score_map
-from panda_plugin.engine.panda.texture import batch_texture
 from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS, check_device, load_model
 from panda_plugin.engine.regions import build_segmenter
 
@@ -111,15 +111,19 @@ class PandaMetric(nn.Module):
                                   f'{tuple(reference.shape)}; they must have the same shape')
         self.network.eval()
         label_maps = label_maps_of(reference, self.segmenter)
-        region_scores = self.region_scores(restored, reference, label_maps)
+        if return_graph:
+            fidelity, texture = reference_measures(restored, reference, label_maps)
+            region_scores = fidelity if self.score == 'fidelity' else texture
+        else:
+            region_scores = self.region_scores(restored, reference, label_maps)
         if spatial:
             scores = score_map(region_scores, label_maps, restored.dtype)
         else:
             scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
         if not return_graph:
             return scores
-        given = {'region_scores' if self.score == 'fidelity' else 'region_textures': region_scores}
-        return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True, **given)
+        return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True,
+                                      region_scores=fidelity, region_textures=texture)
 
     def region_scores(self, restored: torch.Tensor, reference: torch.Tensor, label_maps: torch.Tensor) -> list:
         """The region scores the metric averages (fidelity or texture, see ``score``).
@@ -132,9 +136,9 @@ class PandaMetric(nn.Module):
         Returns:
             One tensor of region scores per image, differentiable in ``restored``.
         """
-        if self.score == 'texture':
-            return batch_texture(restored, reference, label_maps)
-        return reference_scores(restored, reference, label_maps)
+        fidelity, texture = reference_measures(restored, reference, label_maps, fidelity=self.score == 'fidelity',
+                                               texture=self.score == 'texture')
+        return texture if fidelity is None else fidelity
 
 
 def _bare_network_keys(state_dict, prefix, *_):
@@ -163,8 +167,6 @@ def checked_rgb(images: torch.Tensor, name: str) -> torch.Tensor:
     if not images.is_floating_point():
         raise PandaInputError(f'{name}: a {images.dtype} tensor; accepted: a floating-point tensor in [0, 1] '
                               '(divide 8-bit images by 255)')
-    if not torch.isfinite(images).all():
-        raise PandaInputError(f'{name} contains NaN or infinite values')
     check_values(images, name)
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
@@ -174,14 +176,17 @@ RANGE_TOLERANCE = 1e-3
 
 
 def check_values(images: torch.Tensor, name: str) -> None:
-    """Refuse image tensors outside [0, 1] (e.g. [0, 255]) or smaller than ``MIN_SIDE``.
+    """Refuse image tensors with NaN or infinite values, outside [0, 1] (e.g. [0, 255]) or
+    smaller than ``MIN_SIDE`` (one pass over the values).
 
     Args:
         images: Bx3xHxW or Bx1xHxW tensor.
         name: What to call the images in the message.
     """
     check_image_size(images.shape[-2], images.shape[-1], name)
-    low, high = float(images.detach().min()), float(images.detach().max())
+    low, high = (float(value) for value in torch.aminmax(images.detach()))
+    if not (math.isfinite(low) and math.isfinite(high)):  # NaN and infinities reach the extremes
+        raise PandaInputError(f'{name} contains NaN or infinite values')
     if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
         raise PandaInputError(f'{name} values span [{low:.4g}, {high:.4g}]; accepted: [0, 1] '
                               '(divide 8-bit images by 255, clamp network outputs to [0, 1])')

@@ -14,9 +14,8 @@ from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
 from panda_plugin.engine.panda.models.heads import decode
 from panda_plugin.engine.panda.models.panda_arch import PANDA
-from panda_plugin.engine.panda.reference import reference_graphs, reference_scores, swap_warning
+from panda_plugin.engine.panda.reference import reference_graphs, reference_measures, swap_warning
 from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
-from panda_plugin.engine.panda.texture import batch_texture
 from panda_plugin.engine.regions import build_segmenter, load_masks
 from panda_plugin.engine.tensors import rgb8_to_tensor
 
@@ -74,7 +73,7 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
     network = resolve_model(model, device)
     where = next(network.parameters()).device
     labels = torch.from_numpy(label_map)[None].to(where)
-    anchors, targets = (rgb8_to_tensor(image, where)[None] for image in (anchor_image, target_image))
+    anchors, targets = (rgb8_to_tensor(image, where)[None].contiguous() for image in (anchor_image, target_image))
     graph = predict_graphs(network, anchors, targets, labels, reference=not pairwise,
                            metadata={'regions': os.fspath(regions)})[0]
     names = [f'{os.fspath(image)!r}' if isinstance(image, (str, os.PathLike)) else f'({side})'
@@ -146,10 +145,11 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
         target: Bx3xHxW target (reference) images in [0, 1].
         label_maps: BxHxW int64 label maps.
         reference: Reference mode (``engine.panda.reference``); default: the pairwise mode.
-        region_scores: Reference mode only: the region scores of ``reference_scores`` when the
-            caller has them already. Default: computed here.
-        region_textures: Reference mode only: the region textures of ``texture.batch_texture``
-            when the caller has them already. Default: computed here.
+        region_scores: Reference mode only: the region scores of ``reference_measures`` when
+            the caller has them already. Default: computed here.
+        region_textures: Reference mode only: the region textures of ``reference_measures``
+            when the caller has them already. Default: computed here (with the scores, from
+            one preparation of the images).
         metadata: Stored with every graph, beside the weights name and the mode (and in
             reference mode ``network_relation``, see ``engine.panda.reference``).
 
@@ -161,10 +161,11 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
         outputs = predict(network, anchor, target, label_maps)
         if not reference:
             return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
-        if region_scores is None:
-            region_scores = reference_scores(anchor, target, label_maps)
-        if region_textures is None:
-            region_textures = batch_texture(anchor, target, label_maps)
+        if region_scores is None or region_textures is None:
+            scores, textures = reference_measures(anchor, target, label_maps, fidelity=region_scores is None,
+                                                  texture=region_textures is None)
+            region_scores = scores if region_scores is None else region_scores
+            region_textures = textures if region_textures is None else region_textures
         sides = [image_scores(outputs[label_field(side, 'score')], label_maps).tolist() for side in ('anchor', 'target')]
     per_image = [{**metadata, 'network_relation': relation_from_scores(a, t)} for a, t in zip(*sides)]
     return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, per_image,

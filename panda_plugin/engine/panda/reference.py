@@ -37,7 +37,9 @@ import torch
 
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import relation_ids_from_scores
-from panda_plugin.engine.panda.human_fidelity import reference_fidelity
+from panda_plugin.engine.panda.human_fidelity import fidelity_of, reference_fidelity
+from panda_plugin.engine.panda.reference_inputs import reference_inputs
+from panda_plugin.engine.panda.texture import texture_of
 
 #: The two modes a graph can come from (``metadata['mode']``).
 MODES = ('pairwise', 'reference')
@@ -64,6 +66,27 @@ def reference_scores(restored: torch.Tensor, reference: torch.Tensor, label_maps
         One float64 tensor of region scores per image, differentiable in ``restored``.
     """
     return reference_fidelity(restored, reference, label_maps)
+
+
+def reference_measures(restored: torch.Tensor, reference: torch.Tensor, label_maps, fidelity: bool = True,
+                       texture: bool = True) -> tuple[list | None, list | None]:
+    """Region fidelity and texture of a batch, from one preparation of the images
+    (``reference_inputs``): the measuring half of the one reference-mode path behind
+    ``compare``, folders, the pyiqa metric, ``calculate_panda``, monitoring and the loss.
+
+    Args:
+        restored: Bx3xHxW images in [0, 1].
+        reference: Bx3xHxW references.
+        label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
+        fidelity: Measure fidelity (``human_fidelity.fidelity_of``). Default: True.
+        texture: Measure texture (``texture.texture_of``). Default: True.
+
+    Returns:
+        ``(scores, textures)``: one float64 tensor of region values per image for each measure
+        asked for (None for the other), differentiable in ``restored``.
+    """
+    inputs = reference_inputs(restored, reference, label_maps)
+    return fidelity_of(inputs) if fidelity else None, texture_of(inputs) if texture else None
 
 
 def reference_labels(scores, distortion_logits, textures=None) -> tuple[dict, dict, np.ndarray]:

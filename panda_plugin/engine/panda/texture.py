@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import region_count
-from panda_plugin.engine.panda.fidelity import identical_regions, work_size
+from panda_plugin.engine.panda.reference_inputs import LUMA, ReferenceInputs, mix, reference_inputs
 
 #: Octaves of the oriented pyramid (differences at 1, 2, 4 and 8 pixels).
 SCALES = 4
@@ -66,14 +66,14 @@ FAMILIES = tuple([f'luma{s}' for s in range(SCALES)] + [f'colour{s}' for s in ra
 #: Added under square roots so that gradients stay finite where a variance is 0.
 _EPSILON = 1e-12
 #: Luma and opponent colour channels from RGB (rows).
-_OPPONENT = ((0.299, 0.587, 0.114), (1.0, -1.0, 0.0), (0.5, 0.5, -1.0))
+_OPPONENT = (LUMA, (1.0, -1.0, 0.0), (0.5, 0.5, -1.0))
 #: The two pixels of the horizontal, vertical, diagonal and anti-diagonal differences of
 #: the 2x2 block at a pixel, as (row, column) offsets.
 _ORIENTATIONS = (((0, 0), (0, 1)), ((0, 0), (1, 0)), ((0, 0), (1, 1)), ((0, 1), (1, 0)))
 
 
 def batch_texture(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
-    """Texture scores of every region of a batch of restored images.
+    """Texture scores of every region of a batch of restored images (``texture_of``).
 
     Args:
         restored: Bx3xHxW images in [0, 1] (values outside are clipped).
@@ -84,13 +84,23 @@ def batch_texture(restored: torch.Tensor, reference: torch.Tensor, label_maps) -
         One float64 tensor of region scores in [0, 1] per image, differentiable in
         ``restored``; 1 exactly for regions identical in both images.
     """
+    return texture_of(reference_inputs(restored, reference, label_maps))
+
+
+def texture_of(inputs: ReferenceInputs) -> list:
+    """Texture scores of every region of a prepared batch: its lowest family (``terms_of``).
+
+    Args:
+        inputs: The batch (``reference_inputs``).
+
+    Returns:
+        One float64 tensor of region scores in [0, 1] per image, differentiable in the
+        restored images; 1 exactly for regions identical in both images.
+    """
     results = []
-    for index, terms in enumerate(texture_terms(restored, reference, label_maps)):
+    for terms, identical in zip(terms_of(inputs), inputs.identical):
         score = terms.min(1).values.clamp(0.0, 1.0)
-        label_map = label_maps[index]
-        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
-        same = identical_regions(restored[index], reference[index], label_map)
-        results.append(torch.where(same, torch.ones_like(score), score))
+        results.append(torch.where(identical, torch.ones_like(score), score))
     return results
 
 
@@ -114,7 +124,7 @@ def region_texture(restored: torch.Tensor, reference: torch.Tensor, label_map: n
 
 
 def texture_terms(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
-    """The similarity of every statistic family of every region (before pooling).
+    """The similarity of every statistic family of every region (``terms_of``).
 
     Args:
         restored: Bx3xHxW images in [0, 1].
@@ -122,24 +132,30 @@ def texture_terms(restored: torch.Tensor, reference: torch.Tensor, label_maps) -
         label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
 
     Returns:
+        One NxF float64 tensor per image, columns in the order of ``FAMILIES``.
+    """
+    return terms_of(reference_inputs(restored, reference, label_maps))
+
+
+def terms_of(inputs: ReferenceInputs) -> list:
+    """The similarity of every statistic family of every region of a prepared batch (before
+    pooling).
+
+    Args:
+        inputs: The batch (``reference_inputs``).
+
+    Returns:
         One NxF float64 tensor per image, columns in the order of ``FAMILIES``; a family a
         region is too small for is 1.
     """
-    if restored.shape != reference.shape or restored.dim() != 4 or restored.shape[1] != 3:
-        raise PandaInputError(f'restored {tuple(restored.shape)} and reference {tuple(reference.shape)}; '
-                              'accepted: two Bx3xHxW batches of the same shape')
-    batch = restored.shape[0]
-    images = torch.cat([restored, reference]).float().clamp(0, 1)
-    work = work_size(images)
-    native = work.shape == images.shape
+    batch, work, device = inputs.batch, inputs.work, inputs.work.device
     channels = opponent(work)
     results = []
-    for index, label_map in enumerate(label_maps):
-        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
+    for index, label_map in enumerate(inputs.label_maps):
         count = region_count(label_map)
         current = channels[[index, index + batch]]
-        labels = _labels_at(label_map, current.shape[-2:], images.device)
-        columns = {name: torch.ones(count, dtype=torch.float64, device=images.device) for name in FAMILIES}
+        labels = _labels_at(label_map, current.shape[-2:], device)
+        columns = {name: torch.ones(count, dtype=torch.float64, device=device) for name in FAMILIES}
         structure = []
         for scale in range(SCALES):
             if scale:
@@ -148,7 +164,8 @@ def texture_terms(restored: torch.Tensor, reference: torch.Tensor, label_maps) -
                 current = _downsample(current)
                 labels = labels[1::2, 1::2][:current.shape[-2], :current.shape[-1]]
             blocks = _block_labels(labels, count)
-            stats = octave_statistics(current, blocks, count, scale < STRUCTURE_SCALES, grid=native and not scale)
+            stats = octave_statistics(current, blocks, count, scale < STRUCTURE_SCALES,
+                                      grid=inputs.luma is None and not scale)
             present = stats['count'] >= MIN_PIXELS
             for name, value in octave_similarity(stats).items():
                 value = torch.where(present, value, torch.ones_like(value))
@@ -159,17 +176,17 @@ def texture_terms(restored: torch.Tensor, reference: torch.Tensor, label_maps) -
                 else:
                     columns[f'{name}{scale}'] = value
         columns['structure'] = torch.stack(structure).mean(0)
-        if not native:
-            luma = opponent(images[[index, index + batch]])[:, :1]
-            blocks = _block_labels(torch.as_tensor(np.asarray(label_map, np.int64), device=images.device), count)
-            columns['grid'] = octave_similarity(octave_statistics(luma, blocks, count, False, True))['grid']
+        if inputs.luma is not None:
+            # the block grid at full resolution: only the luma's horizontal and vertical differences
+            blocks = _block_labels(torch.as_tensor(label_map, device=device), count)
+            columns['grid'] = _grid_similarity(grid_share(inputs.luma[index::batch], blocks, count)).double()
         results.append(torch.stack([columns[name] for name in FAMILIES], 1))
     return results
 
 
 def opponent(images: torch.Tensor) -> torch.Tensor:
     """Luma, red-green and yellow-blue channels of Bx3xHxW sRGB images."""
-    return torch.einsum('ij,bjhw->bihw', images.new_tensor(_OPPONENT), images)
+    return mix(images, _OPPONENT)
 
 
 def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, structure: bool,
@@ -203,10 +220,7 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
             moments.append(sum(band * _difference(channels[:, :1], *pair, shift=shift)
                                for band, pair in zip(luma, _ORIENTATIONS)))
     if grid:
-        height, width = luma[0].shape[-2:]
-        across = (torch.arange(width, device=channels.device) % GRID == GRID - 1).to(channels.dtype)
-        down = (torch.arange(height, device=channels.device) % GRID == GRID - 1).to(channels.dtype)
-        moments += [moments[0] * across + moments[1] * down[:, None], moments[0] + moments[1]]
+        moments += _grid_moments(moments[0], moments[1])
     sums, counts = _pool(torch.cat(moments, 1), blocks[:-2, :-2], count)
     means = sums / counts.clamp(min=1)[:, None]
     colours = channels.shape[1] - 1
@@ -216,9 +230,41 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
         stats['horizontal'] = means[..., 4 + colours] / energy
         stats['vertical'] = means[..., 5 + colours] / energy
     if grid:
-        floor = 2 * VARIANCE_FLOOR * counts
-        stats['grid'] = (sums[..., -2] + floor / GRID) / (sums[..., -1] + floor)
+        stats['grid'] = _grid_ratio(sums[..., -2], sums[..., -1], counts)
     return stats
+
+
+def grid_share(luma: torch.Tensor, blocks: torch.Tensor, count: int) -> torch.Tensor:
+    """The block-grid share of ``octave_statistics`` alone, from the horizontal and vertical
+    luma differences only (what a full-resolution pair needs when the other statistics come
+    from its work-size copy).
+
+    Args:
+        luma: 2x1xhxw luma of the pair.
+        blocks: hxw region index of each pixel's 2x2 block (``_block_labels``).
+        count: Number of regions N.
+
+    Returns:
+        2xN shares.
+    """
+    horizontal, vertical = (_difference(luma, *pair) for pair in _ORIENTATIONS[:2])
+    sums, counts = _pool(torch.cat(_grid_moments(horizontal * horizontal, vertical * vertical), 1),
+                         blocks[:-2, :-2], count)
+    return _grid_ratio(sums[..., 0], sums[..., 1], counts)
+
+
+def _grid_moments(horizontal: torch.Tensor, vertical: torch.Tensor) -> list:
+    """The squared differences that cross the lines of the ``GRID`` block grid, and all of them."""
+    height, width = horizontal.shape[-2:]
+    across = (torch.arange(width, device=horizontal.device) % GRID == GRID - 1).to(horizontal.dtype)
+    down = (torch.arange(height, device=horizontal.device) % GRID == GRID - 1).to(horizontal.dtype)
+    return [horizontal * across + vertical * down[:, None], horizontal + vertical]
+
+
+def _grid_ratio(across: torch.Tensor, total: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Grid share of each region from its summed moments (``_grid_moments``), floored."""
+    floor = 2 * VARIANCE_FLOOR * counts
+    return (across + floor / GRID) / (total + floor)
 
 
 def _difference(channels: torch.Tensor, start: tuple, end: tuple, shift: tuple = (0, 0)) -> torch.Tensor:
@@ -243,9 +289,15 @@ def octave_similarity(stats: dict) -> dict:
         result['structure'] = (1 - ((stats['horizontal'][0] - stats['horizontal'][1]).abs()
                                     + (stats['vertical'][0] - stats['vertical'][1]).abs()) / 4).clamp(min=0)
     if 'grid' in stats:
-        restored, reference = stats['grid'].unbind(0)
-        result['grid'] = _similarity(torch.maximum(restored, reference), reference, GRID_FLOOR)
+        result['grid'] = _grid_similarity(stats['grid'])
     return {name: value.double() for name, value in result.items()}
+
+
+def _grid_similarity(shares: torch.Tensor) -> torch.Tensor:
+    """Similarity of the restored grid share to the reference's, counted only where the restored
+    region has more of it (2xN shares to N)."""
+    restored, reference = shares.unbind(0)
+    return _similarity(torch.maximum(restored, reference), reference, GRID_FLOOR)
 
 
 def _similarity(a: torch.Tensor, b: torch.Tensor, floor: float) -> torch.Tensor:
@@ -277,8 +329,14 @@ def _block_labels(labels: torch.Tensor, count: int) -> torch.Tensor:
 
 
 def _downsample(images: torch.Tensor) -> torch.Tensor:
-    """Binomial (1, 2, 1) blur and 2x decimation."""
-    return F.avg_pool2d(F.avg_pool2d(images, 2, stride=1), 2)
+    """Binomial (1, 2, 1) blur and 2x decimation: ``avg_pool2d(avg_pool2d(x, 2, stride=1), 2)``
+    written as sums of slices (the same up to float rounding, many times faster on CPU)."""
+    pairs = images[..., :, :-1] + images[..., :, 1:]
+    width = pairs.shape[-1] // 2 * 2
+    rows = pairs[..., :, 0:width:2] + pairs[..., :, 1:width:2]
+    pairs = rows[..., :-1, :] + rows[..., 1:, :]
+    height = pairs.shape[-2] // 2 * 2
+    return (pairs[..., 0:height:2, :] + pairs[..., 1:height:2, :]) / 16
 
 
 def _labels_at(label_map: np.ndarray, size, device) -> torch.Tensor:

@@ -7,7 +7,10 @@
 - ``realistic``: what restorers produce and photographers shoot: the clean image against
   itself (``identity``), a whole-image degradation against the clean image (``whole``), a
   restoration-like output against the clean image (``restored``), both in either order, and
-  two restoration-like outputs against each other (``restored_pair``); see ``versions``.
+  two restoration-like outputs against each other (``restored_pair``); see ``versions``;
+- ``light``: light noise or film grain on the whole image against the clean image, in either
+  order (``light``), with identity and whole-image pairs as in ``realistic`` so that clean
+  images and heavier distortions keep their names.
 """
 from __future__ import annotations
 
@@ -17,13 +20,16 @@ import numpy as np
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.taxonomy import DISTORTION_TYPES
-from panda_plugin.engine.panda.data.versions import RESTORED_VERSIONS, WHOLE_VERSIONS
+from panda_plugin.engine.panda.data.versions import LIGHT_VERSIONS, RESTORED_VERSIONS, WHOLE_VERSIONS
 
-SPLITS = ('train', 'easy', 'medium', 'hard', 'realistic')
+SPLITS = ('train', 'easy', 'medium', 'hard', 'realistic', 'light')
 #: Share of each pair kind in the ``train`` split.
 TRAIN_MIX = {'easy': 0.3, 'medium': 0.25, 'hard': 0.25, 'restoration': 0.2}
 #: Share of each pair kind in the ``realistic`` split.
 REALISTIC_MIX = {'identity': 0.2, 'whole': 0.25, 'restored': 0.4, 'restored_pair': 0.15}
+#: Share of each pair kind in the ``light`` split.
+LIGHT_MIX = {'light': 0.6, 'identity': 0.15, 'whole': 0.25}
+MIXES = {'train': TRAIN_MIX, 'realistic': REALISTIC_MIX, 'light': LIGHT_MIX}
 
 _SINGLES = [f'single:{t}' for t in DISTORTION_TYPES]
 
@@ -38,8 +44,8 @@ def _candidates(kind: str, mixed_count: int) -> list[tuple[str, str]]:
         return [p for a, b in zip(mixed[0::2], mixed[1::2]) for p in ((a, b), (b, a))]
     if kind == 'identity':
         return [('clean', 'clean')]
-    if kind in ('whole', 'restored'):
-        names = WHOLE_VERSIONS if kind == 'whole' else RESTORED_VERSIONS
+    if kind in ('whole', 'restored', 'light'):
+        names = {'whole': WHOLE_VERSIONS, 'restored': RESTORED_VERSIONS, 'light': LIGHT_VERSIONS}[kind]
         return [p for v in names for p in ((v, 'clean'), ('clean', v))]
     if kind == 'restored_pair':
         return list(itertools.permutations(RESTORED_VERSIONS, 2))
@@ -64,8 +70,8 @@ def sample_pairs(split: str, count: int, rng: np.random.Generator) -> list[tuple
         raise PandaInputError(f'unknown split {split!r}; accepted: {", ".join(SPLITS)}')
     if count < 1:
         raise PandaInputError(f'pairs per image must be at least 1, got {count}')
-    if split in ('train', 'realistic'):
-        mix = TRAIN_MIX if split == 'train' else REALISTIC_MIX
+    if split in MIXES:
+        mix = MIXES[split]
         kinds = rng.choice(list(mix), size=count, p=list(mix.values()))
         wanted = {kind: int((kinds == kind).sum()) for kind in mix}
     else:

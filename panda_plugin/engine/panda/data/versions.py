@@ -14,6 +14,9 @@ Whole-image and restoration-like versions process the whole image at once:
 - ``denoise:<filter>:<level>`` / ``deblock:<filter>:<level>``: a classical filter applied
   to a noisy / JPEG-compressed input of that severity; ``sharpen:<factor>:<level>``:
   bicubic down/up-scaling then unsharp masking.
+- ``light:<noise|grain>:<sigma>``: gaussian noise or film grain (``degradations.film_grain``)
+  of standard deviation ``sigma`` (``LIGHT_LEVELS``, below the lightest ``noise`` severity) on
+  the whole image; every region is ``noise``, ``minor``.
 
 For the restoration-like versions (all but ``whole``), the type of a region follows the
 *residue rule*: with ``e_in`` the error of the filter's input against the clean image and
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from panda_plugin.core.taxonomy import DISTORTION_TYPES, distortion_id
-from panda_plugin.engine.distortions import apply_distortion, degrade_regions, restoration
+from panda_plugin.engine.distortions import apply_distortion, degrade_regions, degradations, restoration
 
 #: Fraction of regions degraded in every version.
 DEGRADED_FRACTION = 0.8
@@ -55,8 +58,11 @@ SHARPEN_FACTORS = (2, 3, 4)
 #: (input type, introduced type) of the filtered versions.
 RESIDUE_TYPES = {'denoise': ('noise', 'blur'), 'deblock': ('compression', 'blur'),
                  'sharpen': ('blur', 'oversharpen')}
-#: Whole-image version names, and restoration-like ones.
+#: Standard deviations ([0, 1] scale) of the light noise and grain versions.
+LIGHT_LEVELS = (0.015, 0.025, 0.035, 0.05)
+#: Whole-image version names, light noise and grain ones, and restoration-like ones.
 WHOLE_VERSIONS = tuple(f'whole:{t}:{s}' for t in DISTORTION_TYPES for s in (1, 2, 3))
+LIGHT_VERSIONS = tuple(f'light:{k}:{s:g}' for k in ('noise', 'grain') for s in LIGHT_LEVELS)
 RESTORED_VERSIONS = (
     tuple(f'rescale:{m}:{f}' for m in restoration.INTERPOLATIONS for f in RESCALE_FACTORS)
     + tuple(f'{k}:{m}:{s}' for k in ('denoise', 'deblock') for m in restoration.FILTERS for s in (1, 2, 3))
@@ -155,6 +161,8 @@ def make_version(name: str, clean: np.ndarray, label_map: np.ndarray, scorer, se
     kind = name.partition(':')[0]
     if kind == 'whole':
         return _whole_version(name, clean, label_map, scorer, rng)
+    if kind == 'light':
+        return _light_version(name, clean, label_map, scorer, rng)
     if kind in ('rescale', 'denoise', 'deblock', 'sharpen'):
         return _restored_version(name, clean, label_map, scorer, rng)
     chains = sample_chains(name, count, rng)
@@ -199,6 +207,23 @@ def _whole_version(name: str, clean: np.ndarray, label_map: np.ndarray, scorer,
         severity=np.full(count, int(level), np.int64),
         score=np.asarray(scorer(image, clean, label_map)),
         chains=[[(kind, int(level))] for _ in range(count)],
+    )
+
+
+def _light_version(name: str, clean: np.ndarray, label_map: np.ndarray, scorer,
+                   rng: np.random.Generator) -> Version:
+    _, kind, sigma = name.split(':')
+    count = int(label_map.max()) + 1
+    add = degradations.gaussian_noise if kind == 'noise' else degradations.film_grain
+    work = add(clean.astype(np.float32) / np.float32(255.0), float(sigma), rng)
+    image = (np.clip(work, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return Version(
+        name=name,
+        image=image,
+        distortion=np.full(count, distortion_id('noise'), np.int64),
+        severity=np.ones(count, np.int64),
+        score=np.asarray(scorer(image, clean, label_map)),
+        chains=[[('noise', 1)] for _ in range(count)],
     )
 
 

@@ -38,17 +38,21 @@ class RegionStatistics(nn.Module):
     def maps(self, images: torch.Tensor) -> torch.Tensor:
         """Statistic maps of Bx3xHxW images in [0, 1].
 
+        Window means and maxima are separable sums of shifted slices (the same values as
+        ``avg_pool2d`` with ``count_include_pad=False`` and ``max_pool2d``, up to float
+        rounding, several times faster on CPU).
+
         Returns:
             BxCxHxW maps (energies on a log scale).
         """
         grey = images.mean(1, keepdim=True)
         chroma = images.amax(1, keepdim=True) - images.amin(1, keepdim=True)
         laplacian, grad_x, grad_y = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode='replicate'), self.kernels).unbind(1)
+        moments = torch.cat([grey, grey * grey], 1)
         contrast = []
-        for k in (3, 9):
-            mean = F.avg_pool2d(grey, k, 1, k // 2, count_include_pad=False)
-            square = F.avg_pool2d(grey * grey, k, 1, k // 2, count_include_pad=False)
-            contrast.append((square - mean * mean).clamp(min=_EPS).sqrt())
+        for sums, k in zip(_window_sums(moments), (3, 9)):
+            mean, square = (sums / _window_counts(grey.shape[-2:], k, grey)).unbind(1)
+            contrast.append((square - mean * mean).clamp(min=_EPS).sqrt()[:, None])
         dark = -_max_filter(-images.amin(1, keepdim=True), 7)
         bright = _max_filter(grey, 7)
         step_x = F.pad((grey[..., :, 1:] - grey[..., :, :-1]).abs(), (0, 1))
@@ -58,7 +62,8 @@ class RegionStatistics(nn.Module):
         block[..., 7::8, :] += step_y[..., 7::8, :]
         energies = torch.cat([laplacian.abs()[:, None], (grad_x ** 2 + grad_y ** 2).clamp(min=_EPS).sqrt()[:, None],
                               *contrast, block, step_x + step_y], 1)
-        return torch.cat([images, grey, chroma, dark, bright, torch.log1p(20 * energies)], 1)
+        # log(1 + x) rather than log1p: the same to 3e-7 here, and log1p is not vectorised on CPU.
+        return torch.cat([images, grey, chroma, dark, bright, torch.log(1 + 20 * energies)], 1)
 
     def forward(self, anchor: torch.Tensor, target: torch.Tensor, label_map: torch.Tensor,
                 count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,10 +78,14 @@ class RegionStatistics(nn.Module):
         Returns:
             (anchor vectors, target vectors), each BxRxdim.
         """
-        maps = self.maps(torch.cat([anchor, target]))
-        grid = (min(self.grid, maps.shape[-2]), min(self.grid, maps.shape[-1]))
-        first = F.adaptive_avg_pool2d(maps, grid)
-        second = F.adaptive_avg_pool2d(maps * maps, grid)
+        grid = (min(self.grid, anchor.shape[-2]), min(self.grid, anchor.shape[-1]))
+        # one image at a time, so that a large pair never holds the maps of all its images
+        first, second = [], []
+        for image in torch.cat([anchor, target]).split(1):
+            maps = self.maps(image)
+            first.append(F.adaptive_avg_pool2d(maps, grid))
+            second.append(F.adaptive_avg_pool2d(maps * maps, grid))
+        first, second = torch.cat(first), torch.cat(second)
         masks = region_masks(label_map, count, grid)
         weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
         weights = torch.cat([weights, weights])
@@ -88,6 +97,40 @@ class RegionStatistics(nn.Module):
 
 
 def _max_filter(maps: torch.Tensor, size: int) -> torch.Tensor:
-    """Separable ``size x size`` maximum filter (same size output)."""
-    maps = F.max_pool2d(maps, (1, size), 1, (0, size // 2))
-    return F.max_pool2d(maps, (size, 1), 1, (size // 2, 0))
+    """Separable ``size x size`` maximum filter (same size output, borders ignored)."""
+    radius = size // 2
+    height, width = maps.shape[-2:]
+    padded = F.pad(maps, (radius, radius, 0, 0), value=float('-inf'))
+    rows = padded[..., :, :width]
+    for shift in range(1, size):
+        rows = torch.maximum(rows, padded[..., :, shift:shift + width])
+    padded = F.pad(rows, (0, 0, radius, radius), value=float('-inf'))
+    result = padded[..., :height, :]
+    for shift in range(1, size):
+        result = torch.maximum(result, padded[..., shift:shift + height, :])
+    return result
+
+
+def _window_sums(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sums over the centred 3x3 and 9x9 windows of every pixel (zeros outside the image):
+    along each axis the 9-sum is three 3-sums 3 pixels apart."""
+    results = [maps, maps]
+    for axis in (-1, -2):
+        length = maps.shape[axis]
+        pad = (4, 4, 0, 0) if axis == -1 else (0, 0, 4, 4)
+        threes = []
+        for current in results:
+            padded = F.pad(current, pad)
+            threes.append(sum(padded.narrow(axis, shift, length + 6) for shift in range(3)))
+        results = [threes[0].narrow(axis, 3, length),
+                   sum(threes[1].narrow(axis, shift, length) for shift in (0, 3, 6))]
+    return results[0], results[1]
+
+
+def _window_counts(size: tuple, k: int, like: torch.Tensor) -> torch.Tensor:
+    """Pixels inside the image of each centred ``k x k`` window (HxW)."""
+    counts = []
+    for length in size:
+        positions = torch.arange(length, device=like.device)
+        counts.append((positions + k // 2).clamp(max=length - 1) - (positions - k // 2).clamp(min=0) + 1)
+    return (counts[0][:, None] * counts[1][None, :]).to(like.dtype)

@@ -23,23 +23,7 @@ from skimage.graph import MCP_Geometric
 from torch import nn
 from torch.nn import functional as F
 
-
-def rgb_to_lab(images: torch.Tensor) -> torch.Tensor:
-    """CIE Lab (D65) of Bx3xHxW sRGB images in [0, 1].
-
-    Args:
-        images: Bx3xHxW in [0, 1].
-
-    Returns:
-        Bx3xHxW: L in [0, 100], a and b roughly in [-128, 127].
-    """
-    linear = torch.where(images > 0.04045, ((images + 0.055) / 1.055) ** 2.4, images / 12.92)
-    matrix = images.new_tensor([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
-                                [0.019334, 0.119193, 0.950227]])
-    xyz = torch.einsum('ij,bjhw->bihw', matrix, linear)
-    xyz = xyz / xyz.new_tensor([0.950456, 1.0, 1.088754])[:, None, None]
-    f = torch.where(xyz > 0.008856, xyz.clamp_min(1e-8) ** (1 / 3), 7.787 * xyz + 16 / 116)
-    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1)
+from panda_plugin.engine.colour import rgb_to_lab
 
 
 def click_paths(cost: np.ndarray, xy: np.ndarray) -> list:
@@ -73,7 +57,7 @@ def uniform_colour(images: torch.Tensor, threshold: float) -> torch.Tensor:
     Returns:
         BxHxW bool.
     """
-    lab = rgb_to_lab(images)
+    lab = rgb_to_lab(images, 'skimage')  # the convention the click networks were trained with
     across = (lab[..., :, 1:] - lab[..., :, :-1]).norm(dim=1)  # Bx H x W-1
     down = (lab[..., 1:, :] - lab[..., :-1, :]).norm(dim=1)  # B x H-1 x W
     largest = torch.zeros_like(lab[:, 0])
