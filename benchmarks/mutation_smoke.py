@@ -75,7 +75,7 @@ BREAKAGES = [
              'test_every_python_tag_is_refused_and_nothing_runs', optional=True),
     Breakage('default-click-method', 'the default click distance becomes geodesic', 'DEFAULT_METHOD', 'assign',
              "'geodesic'", 'test_learned_is_the_default_and_beats_geodesic_on_held_out_scenes'),
-    Breakage('demo-no-picture', 'panda demo does not render pair.png', '_demo', 'drop_call', 'render',
+    Breakage('demo-no-picture', 'panda demo does not render pair.png', 'demo_command', 'drop_call', 'render',
              'test_demo_writes_its_five_files'),
     Breakage('score-clipped-0.9', 'reference-mode region scores are clipped at 0.9', 'fidelity_of', 'wrap',
              '[s.clamp(max=0.9) for s in result]',
