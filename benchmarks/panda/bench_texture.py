@@ -45,7 +45,7 @@ import torch
 from benchmarks.bench_human import parse_part
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.image_io import list_images, load_image
-from panda_plugin.engine.panda.reference import reference_scores
+from panda_plugin.engine.panda.human_fidelity import reference_fidelity
 from panda_plugin.engine.panda.texture import batch_texture
 from panda_plugin.engine.regions import build_segmenter
 
@@ -143,7 +143,7 @@ def region_scores(restored: np.ndarray, reference: np.ndarray, label_map: np.nda
     pair = tensor(restored), tensor(reference)
     with torch.no_grad():
         scores = {'texture': batch_texture(*pair, [label_map])[0].numpy(),
-                  'fidelity': reference_scores(*pair, [label_map])[0].numpy()}
+                  'fidelity': reference_fidelity(*pair, [label_map])[0].numpy()}
     if ms_ssim is not None:
         scores['ms_ssim'] = ms_ssim(restored, reference, label_map, regions)
     return scores
@@ -285,7 +285,7 @@ def time_section(repeats: int = 15) -> dict:
 
     def fidelity():
         with torch.no_grad():
-            reference_scores(*pair, [label_map])
+            reference_fidelity(*pair, [label_map])
 
     runs = {'texture': texture, 'fidelity': fidelity, 'compare': whole}
     for run in runs.values():

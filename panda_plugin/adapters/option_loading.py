@@ -7,9 +7,10 @@ BasicSR's ``train_pipeline``/``test_pipeline`` alike:
 - BasicSR's loader-and-dumper pair gives ``core.option_file.OptionLoader`` (no tag runs
   code, aliases and size are limited), and the loaded file must hold what BasicSR's
   ``parse_options`` reads (``option_checks.check_parse_needs``);
-- ``parse_options`` in ``basicsr.train`` and ``basicsr.test`` is wrapped: its ``--force_yml``
-  keys are checked first (``check_force_yml``: BasicSR builds Python code from them and
-  ``exec``s it), and once BasicSR has read the file the whole option tree is checked by
+- ``parse_options`` in ``basicsr.train`` and ``basicsr.test`` is wrapped: before BasicSR's
+  parser runs, the ``-opt`` file is read by ``core.option_file.load_option_file`` and its
+  ``--force_yml`` keys are checked (``check_option_arguments``; BasicSR builds Python code from
+  the keys and ``exec``s it), and once BasicSR has read the file the whole option tree is checked by
   ``option_checks.check_basicsr_options``;
 - ``--force_yml`` values are read as YAML by the same loader (BasicSR ``eval``s them).
 
@@ -134,7 +135,8 @@ def _checked(parse_options):
 
     @functools.wraps(parse_options)
     def checked_parse_options(root_path, is_train=True):
-        check_force_yml(sys.argv[1:])  # BasicSR's parser reads sys.argv
+        # BasicSR's parser reads sys.argv: the file is read safely and the keys checked before it runs
+        check_option_arguments(sys.argv[1:])
         opt, args = parse_options(root_path, is_train=is_train)
         check_basicsr_options(opt, where_file(args.opt), is_train)
         return opt, args

@@ -26,6 +26,22 @@ def set_handler(parser: argparse.ArgumentParser, function: Callable, **fixed) ->
     parser.set_defaults(handler=function, **defaults, **fixed)
 
 
+def add_export_command(commands, name: str, help: str, function: Callable) -> None:
+    """Add a sub-command that turns a ``panda train`` checkpoint into a safetensors file.
+
+    Args:
+        commands: The sub-parsers of the ``panda`` parser.
+        name: The sub-command, e.g. ``'export-weights'``.
+        help: Its one-line help.
+        function: Its handler, ``function(checkpoint, *, opt, out)``.
+    """
+    parser = commands.add_parser(name, help=help)
+    parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
+    parser.add_argument('--opt', required=True, help='the option file it was trained with')
+    parser.add_argument('--out', required=True, help='destination .safetensors file')
+    set_handler(parser, function)
+
+
 def call_handler(args: argparse.Namespace) -> int:
     """Call the handler of the parsed sub-command with the arguments it names.
 

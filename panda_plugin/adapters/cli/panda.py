@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 from panda_plugin.adapters.cli import folders as cli_folders
-from panda_plugin.adapters.cli.arguments import set_handler, shard
+from panda_plugin.adapters.cli.arguments import add_export_command, set_handler, shard
 from panda_plugin.adapters.cli.graph_text import graph_table
 from panda_plugin.adapters.cli.points import METHOD_CHOICES, POINTS_HELP
 from panda_plugin.core.errors import PandaInputError, PandaWarning
@@ -294,12 +294,8 @@ def bench_command(data, *, weights=None, device=None, json=None, confusion=None)
 
 def add_export(commands) -> None:
     """Add the ``export-weights`` sub-command to the ``panda`` parser's sub-parsers."""
-    parser = commands.add_parser('export-weights', help='turn a training checkpoint into a safetensors '
-                                                        'weights file')
-    parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
-    parser.add_argument('--opt', required=True, help='the option file it was trained with')
-    parser.add_argument('--out', required=True, help='destination .safetensors file')
-    set_handler(parser, export_weights_command)
+    add_export_command(commands, 'export-weights', 'turn a training checkpoint into a safetensors weights file',
+                       export_weights_command)
 
 
 def export_weights_command(checkpoint, *, opt, out) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from panda_plugin.adapters.cli.arguments import set_handler, shard
+from panda_plugin.adapters.cli.arguments import add_export_command, set_handler, shard
 from panda_plugin.core.errors import PandaInputError
 
 #: Help text of ``--points``.
@@ -206,13 +206,8 @@ def add_export_point_weights(commands) -> None:
     Args:
         commands: The sub-parsers of the ``panda`` parser.
     """
-    parser = commands.add_parser('export-point-weights',
-                                 help='turn a ClickBoundaryNet or PanopticSegmenterNet training checkpoint '
-                                      'into a safetensors file')
-    parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
-    parser.add_argument('--opt', required=True, help='the option file it was trained with')
-    parser.add_argument('--out', required=True, help='destination .safetensors file')
-    set_handler(parser, export_point_weights_command)
+    add_export_command(commands, 'export-point-weights', 'turn a ClickBoundaryNet or PanopticSegmenterNet '
+                       'training checkpoint into a safetensors file', export_point_weights_command)
 
 
 def export_point_weights_command(checkpoint, *, opt, out) -> int:

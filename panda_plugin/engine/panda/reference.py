@@ -37,7 +37,7 @@ import torch
 
 from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.taxonomy import relation_ids_from_scores
-from panda_plugin.engine.panda.human_fidelity import fidelity_of, reference_fidelity
+from panda_plugin.engine.panda.human_fidelity import fidelity_of
 from panda_plugin.engine.panda.reference_inputs import reference_inputs
 from panda_plugin.engine.panda.texture import texture_of
 
@@ -52,20 +52,6 @@ INDISTINGUISHABLE = 0.95
 #: came out better than its reference at all, while 87 of the 198 swapped pairs reach it
 #: (all 18 with noise 0.15, 14 with JPEG quality 5, 8 with blur sigma 4).
 SWAPPED_RELATION = 'significantly_better'
-
-
-def reference_scores(restored: torch.Tensor, reference: torch.Tensor, label_maps) -> list:
-    """Region scores of restored images against their references.
-
-    Args:
-        restored: Bx3xHxW images in [0, 1].
-        reference: Bx3xHxW references.
-        label_maps: B label maps (BxHxW tensor or sequence of HxW arrays).
-
-    Returns:
-        One float64 tensor of region scores per image, differentiable in ``restored``.
-    """
-    return reference_fidelity(restored, reference, label_maps)
 
 
 def reference_measures(restored: torch.Tensor, reference: torch.Tensor, label_maps, fidelity: bool = True,
@@ -143,7 +129,7 @@ def reference_graph(label_map: np.ndarray, scores, distortion_logits, metadata: 
 
     Args:
         label_map: HxW label map with N regions.
-        scores: N region scores (``reference_scores``).
+        scores: N region scores (``reference_fidelity``).
         distortion_logits: Nx15 distortion logits of the restored regions.
         metadata: Stored with the graph; ``mode`` is set to ``'reference'``.
         textures: N region texture scores (``texture.batch_texture``). Default: none.
@@ -163,7 +149,7 @@ def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, 
     Args:
         distortion_logits: BxRx15 distortion logits of the restored images (``predict``'s
             ``anchor_distortion``).
-        scores: One tensor of region scores per image (``reference_scores``).
+        scores: One tensor of region scores per image (``reference_fidelity``).
         label_maps: The B label maps.
         metadata: Stored with the graphs: one mapping for all, or a list of one per image.
         textures: One tensor of region texture scores per image. Default: none.

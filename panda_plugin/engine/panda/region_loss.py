@@ -7,9 +7,9 @@ from torch import nn
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.options import check_choice, check_number, reject_unknown
 from panda_plugin.engine.panda.fidelity import padded
+from panda_plugin.engine.panda.human_fidelity import reference_fidelity
 from panda_plugin.engine.panda.metric import PandaMetric, checked_rgb
 from panda_plugin.engine.panda.predictor import label_maps_of
-from panda_plugin.engine.panda.reference import reference_scores
 from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS
 
 
@@ -79,7 +79,7 @@ class PandaRegionLoss(nn.Module):
         """Bx1xHxW weights of the ``'region'`` mode, mean 1 per image."""
         with torch.no_grad():
             label_maps = label_maps_of(target, self.metric.segmenter)
-            scores = padded(reference_scores(pred.clamp(0, 1), target.clamp(0, 1), label_maps)).to(pred.dtype)
+            scores = padded(reference_fidelity(pred.clamp(0, 1), target.clamp(0, 1), label_maps)).to(pred.dtype)
             region_weights = 1 + self.strength * (1 - scores)
             index = label_maps.clamp(min=0).flatten(1)
             weights = torch.gather(region_weights, 1, index).view_as(label_maps)

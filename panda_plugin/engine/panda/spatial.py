@@ -9,7 +9,7 @@ def score_map(region_scores: list, label_maps: torch.Tensor, dtype=None) -> torc
     """Paint each region's score onto its pixels.
 
     Args:
-        region_scores: One 1-D tensor of region scores per image (``reference_scores``).
+        region_scores: One 1-D tensor of region scores per image (``reference_fidelity``).
         label_maps: BxHxW int64 label maps (``-1`` outside regions).
         dtype: Dtype of the map. Default: that of the scores.
 

@@ -197,7 +197,6 @@ def make_dataset(images, out, settings: BuildSettings, workers: int = 1,
                 writer.write_unit(source, records)
                 bar.update(settings.pairs_per_image)
     except BaseException:
-        bar.close()  # first: the command's last line starts on a line of its own
         writer.close()
         raise
     finally:
