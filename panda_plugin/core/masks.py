@@ -89,21 +89,16 @@ def boxes_and_areas(label_map: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         (boxes Nx4 int64, areas N int64).
     """
+    from scipy.ndimage import find_objects  # on first use: it would double the core's import time
+
     count = region_count(label_map)
-    areas = np.bincount(label_map[label_map >= 0], minlength=count)[:count].astype(np.int64)
+    shifted = np.asarray(label_map) + 1  # 0 outside regions, as ``find_objects`` takes it
+    areas = np.bincount(shifted.ravel(), minlength=count + 1)[1:count + 1].astype(np.int64)
     boxes = np.zeros((count, 4), np.int64)
-    spans = []
-    for axis in (1, 0):  # x from the columns a region occupies, y from its rows
-        length = label_map.shape[axis]
-        labels = np.moveaxis(label_map, axis, 0).reshape(length, -1)
-        positions = np.broadcast_to(np.arange(length)[:, None], labels.shape)
-        inside = labels >= 0
-        present = np.bincount(labels[inside] * length + positions[inside],
-                              minlength=count * length)[:count * length].reshape(count, length) > 0
-        first = present.argmax(1)
-        spans.append((first, length - present[:, ::-1].argmax(1) - first))
-    found = areas > 0
-    boxes[found] = np.stack([spans[0][0], spans[1][0], spans[0][1], spans[1][1]], 1)[found]
+    for index, found in enumerate(find_objects(shifted, max_label=count)):
+        if found is not None:
+            rows, cols = found
+            boxes[index] = (cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
     return boxes, areas
 
 

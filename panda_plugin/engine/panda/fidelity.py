@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import region_count
 from panda_plugin.engine.colour import rgb_to_lab
+from panda_plugin.engine.panda.region_sums import RegionSums
 
 #: Pixels this close to a region border are left out of its score, so that the analysis
 #: window of a pixel never straddles two regions with different distortions.
@@ -204,17 +205,16 @@ class RegionPooling:
         if thin.any():
             interior |= inside & thin[np.where(inside, label_map, 0)]
         flat = np.where(interior, label_map, self.count).reshape(-1).astype(np.int64)
-        self.index = torch.from_numpy(flat).to(device)
+        self.sums = RegionSums(torch.from_numpy(flat).to(device), self.count + 1)
         sizes = np.bincount(flat, minlength=self.count + 1)[:self.count]
         self.sizes = torch.from_numpy(np.maximum(sizes, 1).astype(np.float64)).to(device)
 
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         """Per-region means (float64) of an HxW map of the label map's size (N values), or of
         the K maps of an HxWxK stack (NxK values)."""
-        flat = values.reshape(self.index.numel(), -1).double()
-        totals = torch.zeros(self.count + 1, flat.shape[1], dtype=torch.float64, device=values.device)
-        totals = totals.index_add(0, self.index, flat)[:self.count] / self.sizes[:, None]
-        return totals if values.dim() == 3 else totals[:, 0]
+        flat = values.reshape(self.sums.spread.numel(), -1).double().t().contiguous()
+        totals = self.sums(flat)[:, :self.count] / self.sizes
+        return totals.t() if values.dim() == 3 else totals[0]
 
 
 def identical_regions(restored: torch.Tensor, reference: torch.Tensor, label_map: np.ndarray) -> torch.Tensor:
@@ -231,9 +231,7 @@ def identical_regions(restored: torch.Tensor, reference: torch.Tensor, label_map
     label_map = torch.as_tensor(np.asarray(label_map, np.int64), device=restored.device)
     count = int(label_map.max()) + 1
     differs = (restored.detach() != reference.detach()).any(0) & (label_map >= 0)
-    hits = torch.zeros(count, dtype=torch.int64, device=restored.device)
-    hits.index_add_(0, label_map[differs], torch.ones_like(label_map[differs]))
-    return hits == 0
+    return torch.bincount(label_map[differs], minlength=count)[:count] == 0
 
 
 # -- region scores -------------------------------------------------------------------------

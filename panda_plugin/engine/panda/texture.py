@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import region_count
 from panda_plugin.engine.panda.reference_inputs import LUMA, ReferenceInputs, mix, reference_inputs
+from panda_plugin.engine.panda.region_sums import RegionSums
 
 #: Octaves of the oriented pyramid (differences at 1, 2, 4 and 8 pixels).
 SCALES = 4
@@ -313,7 +314,7 @@ def _pool(moments: torch.Tensor, index: torch.Tensor, count: int) -> tuple:
     """
     index = index.reshape(-1)
     flat = moments.reshape(-1, index.numel())
-    sums = torch.zeros(flat.shape[0], count + 1, dtype=flat.dtype, device=flat.device).index_add_(1, index, flat)
+    sums = RegionSums(index, count + 1)(flat)
     counts = torch.bincount(index, minlength=count + 1)[:count].to(flat.dtype)
     return sums[:, :count].view(2, -1, count).transpose(1, 2), counts
 

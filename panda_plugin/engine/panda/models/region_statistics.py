@@ -28,9 +28,6 @@ class RegionStatistics(nn.Module):
 
     def __init__(self, dim: int, grid: int = 64):
         super().__init__()
-        laplacian = torch.tensor([[0., 1., 0.], [1., -4., 1.], [0., 1., 0.]])
-        sobel = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]])
-        self.register_buffer('kernels', torch.stack([laplacian, sobel, sobel.t()])[:, None], persistent=False)
         self.grid = grid
         width = 4 * self.CHANNELS
         self.project = nn.Sequential(nn.Linear(width, dim), nn.LayerNorm(dim), nn.GELU(), nn.Linear(dim, dim))
@@ -38,16 +35,16 @@ class RegionStatistics(nn.Module):
     def maps(self, images: torch.Tensor) -> torch.Tensor:
         """Statistic maps of Bx3xHxW images in [0, 1].
 
-        Window means and maxima are separable sums of shifted slices (the same values as
-        ``avg_pool2d`` with ``count_include_pad=False`` and ``max_pool2d``, up to float
-        rounding, several times faster on CPU).
+        The Laplacian, Sobel filters, window means and maxima are sums of shifted slices (the
+        same values as ``conv2d``, ``avg_pool2d`` with ``count_include_pad=False`` and
+        ``max_pool2d``, up to float rounding, several times faster on CPU).
 
         Returns:
             BxCxHxW maps (energies on a log scale).
         """
         grey = images.mean(1, keepdim=True)
         chroma = images.amax(1, keepdim=True) - images.amin(1, keepdim=True)
-        laplacian, grad_x, grad_y = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode='replicate'), self.kernels).unbind(1)
+        laplacian, grad_x, grad_y = _laplacian_and_sobel(grey)
         moments = torch.cat([grey, grey * grey], 1)
         contrast = []
         for sums, k in zip(_window_sums(moments), (3, 9)):
@@ -60,7 +57,7 @@ class RegionStatistics(nn.Module):
         block = torch.zeros_like(grey)
         block[..., :, 7::8] += step_x[..., :, 7::8]
         block[..., 7::8, :] += step_y[..., 7::8, :]
-        energies = torch.cat([laplacian.abs()[:, None], (grad_x ** 2 + grad_y ** 2).clamp(min=_EPS).sqrt()[:, None],
+        energies = torch.cat([laplacian.abs(), (grad_x ** 2 + grad_y ** 2).clamp(min=_EPS).sqrt(),
                               *contrast, block, step_x + step_y], 1)
         # log(1 + x) rather than log1p: the same to 3e-7 here, and log1p is not vectorised on CPU.
         return torch.cat([images, grey, chroma, dark, bright, torch.log(1 + 20 * energies)], 1)
@@ -94,6 +91,21 @@ class RegionStatistics(nn.Module):
         own_anchor, own_target = torch.cat([mean, std], -1).chunk(2)
         return (self.project(torch.cat([own_anchor, own_anchor - own_target], -1)),
                 self.project(torch.cat([own_target, own_target - own_anchor], -1)))
+
+
+def _laplacian_and_sobel(grey: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The 3x3 Laplacian and the horizontal and vertical Sobel filters of Bx1xHxW maps, borders
+    replicated (``conv2d`` with the kernels ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``,
+    ``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]`` and its transpose)."""
+    padded = F.pad(grey, (1, 1, 1, 1), mode='replicate')
+    centre = padded[..., 1:-1, 1:-1]
+    laplacian = (padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1] + padded[..., 1:-1, :-2] + padded[..., 1:-1, 2:]
+                 - 4 * centre)
+    across = padded[..., :, 2:] - padded[..., :, :-2]
+    down = padded[..., 2:, :] - padded[..., :-2, :]
+    grad_x = across[..., :-2, :] + 2 * across[..., 1:-1, :] + across[..., 2:, :]
+    grad_y = down[..., :-2] + 2 * down[..., 1:-1] + down[..., 2:]
+    return laplacian, grad_x, grad_y
 
 
 def _max_filter(maps: torch.Tensor, size: int) -> torch.Tensor:

@@ -28,8 +28,7 @@ def region_masks(label_map: torch.Tensor, count: int, grid: tuple[int, int]) -> 
     slots = count * grid[0] * grid[1]
     index = torch.arange(batch, device=label_map.device)[:, None, None] * slots \
         + label_map.clamp(min=0) * grid[0] * grid[1] + cell
-    counts = torch.zeros(batch * slots, device=label_map.device)
-    counts.index_add_(0, index[valid], torch.ones(int(valid.sum()), device=label_map.device))
+    counts = torch.bincount(index[valid], minlength=batch * slots).float()
     per_cell = (height / grid[0]) * (width / grid[1])
     return (counts / per_cell).view(batch, count, grid[0], grid[1])
 
