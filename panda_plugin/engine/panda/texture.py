@@ -213,13 +213,17 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
         ``vertical`` (2xN correlations, all orientations together), with ``grid`` ``grid``
         (2xN shares).
     """
-    bands = [_difference(channels, *pair) for pair in _ORIENTATIONS]
-    luma = [band[:, :1] for band in bands]
-    moments = [band * band for band in luma] + [sum(band[:, 1:] ** 2 for band in bands) / len(bands)]
+    height, width = channels.shape[-2] - 2, channels.shape[-1] - 2
+    # with structure the luma differences cover one more row and column, so that the
+    # neighbours' differences are slices of them
+    wide = [_difference(channels[:, :1], *pair, margin=1 if structure else 2) for pair in _ORIENTATIONS]
+    luma = [band[..., :height, :width] for band in wide]
+    colour = [_difference(channels[:, 1:], *pair) for pair in _ORIENTATIONS]
+    moments = [band * band for band in luma] + [sum(band ** 2 for band in colour) / len(colour)]
     if structure:
-        for shift in ((0, 1), (1, 0)):
-            moments.append(sum(band * _difference(channels[:, :1], *pair, shift=shift)
-                               for band, pair in zip(luma, _ORIENTATIONS)))
+        for dy, dx in ((0, 1), (1, 0)):
+            moments.append(sum(band * neighbour[..., dy:dy + height, dx:dx + width]
+                               for band, neighbour in zip(luma, wide)))
     if grid:
         moments += _grid_moments(moments[0], moments[1])
     sums, counts = _pool(torch.cat(moments, 1), blocks[:-2, :-2], count)
@@ -268,13 +272,12 @@ def _grid_ratio(across: torch.Tensor, total: torch.Tensor, counts: torch.Tensor)
     return (across + floor / GRID) / (total + floor)
 
 
-def _difference(channels: torch.Tensor, start: tuple, end: tuple, shift: tuple = (0, 0)) -> torch.Tensor:
-    """``x[p + end] - x[p + start]`` at every pixel ``p + shift`` of the top-left
-    (h-2)x(w-2) area."""
-    height, width = channels.shape[-2] - 2, channels.shape[-1] - 2
-    (y0, x0), (y1, x1), (dy, dx) = start, end, shift
-    return (channels[..., y1 + dy:y1 + dy + height, x1 + dx:x1 + dx + width]
-            - channels[..., y0 + dy:y0 + dy + height, x0 + dx:x0 + dx + width])
+def _difference(channels: torch.Tensor, start: tuple, end: tuple, margin: int = 2) -> torch.Tensor:
+    """``x[p + end] - x[p + start]`` at every pixel ``p`` of the top-left
+    (h-margin)x(w-margin) area."""
+    height, width = channels.shape[-2] - margin, channels.shape[-1] - margin
+    (y0, x0), (y1, x1) = start, end
+    return channels[..., y1:y1 + height, x1:x1 + width] - channels[..., y0:y0 + height, x0:x0 + width]
 
 
 def octave_similarity(stats: dict) -> dict:

@@ -9,7 +9,7 @@ from torch import nn
 def region_masks(label_map: torch.Tensor, count: int, grid: tuple[int, int]) -> torch.Tensor:
     """Soft region masks on the feature grid: the share of each cell covered by each region.
 
-    Counts pixels per (region, cell) with one scatter, so memory stays proportional to the
+    Counts pixels per (region, cell) with one ``bincount``, so memory stays proportional to the
     image, not to image x regions; a region smaller than a cell still gets a share.
 
     Args:
@@ -21,14 +21,16 @@ def region_masks(label_map: torch.Tensor, count: int, grid: tuple[int, int]) -> 
         BxRxhxw float masks.
     """
     batch, height, width = label_map.shape
-    cells_y = torch.arange(height, device=label_map.device) * grid[0] // height
-    cells_x = torch.arange(width, device=label_map.device) * grid[1] // width
-    cell = (cells_y[:, None] * grid[1] + cells_x[None, :]).expand(batch, -1, -1)
+    device = label_map.device
+    cells = grid[0] * grid[1]
+    cell = ((torch.arange(height, device=device) * grid[0] // height)[:, None] * grid[1]
+            + torch.arange(width, device=device) * grid[1] // width)
+    slots = count * cells
     valid = (label_map >= 0) & (label_map < count)
-    slots = count * grid[0] * grid[1]
-    index = torch.arange(batch, device=label_map.device)[:, None, None] * slots \
-        + label_map.clamp(min=0) * grid[0] * grid[1] + cell
-    counts = torch.bincount(index[valid], minlength=batch * slots).float()
+    # pixels outside the regions are counted in one extra slot, dropped after counting
+    index = torch.where(valid, label_map * cells + cell + torch.arange(batch, device=device)[:, None, None] * slots,
+                        batch * slots)
+    counts = torch.bincount(index.reshape(-1), minlength=batch * slots + 1)[:-1].float()
     per_cell = (height / grid[0]) * (width / grid[1])
     return (counts / per_cell).view(batch, count, grid[0], grid[1])
 
