@@ -20,8 +20,8 @@ class RegionSums:
 
     def __init__(self, index: torch.Tensor, count: int):
         self.count = count
-        positions = torch.arange(index.numel(), device=index.device)
-        self.spread = index.reshape(-1) + positions % PARTIAL_SUMS * count
+        spread = torch.arange(index.numel(), device=index.device)
+        self.spread = spread.remainder_(PARTIAL_SUMS).mul_(count).add_(index.reshape(-1))
 
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         """Sum K maps over the regions.
