@@ -25,9 +25,6 @@ class RegionStatistics(nn.Module):
     """
 
     CHANNELS = 13
-    #: Most pixels whose maps are made at once: small images are batched up to it, while a
-    #: large pair never holds the maps of all its images.
-    MAPS_PIXELS = 2 ** 19
 
     def __init__(self, dim: int, grid: int = 64):
         super().__init__()
@@ -79,10 +76,10 @@ class RegionStatistics(nn.Module):
             (anchor vectors, target vectors), each BxRxdim.
         """
         grid = (min(self.grid, anchor.shape[-2]), min(self.grid, anchor.shape[-1]))
+        # one image at a time, so that a large pair never holds the maps of all its images
         first, second = [], []
-        per_chunk = max(1, self.MAPS_PIXELS // (anchor.shape[-2] * anchor.shape[-1]))
-        for images in torch.cat([anchor, target]).split(per_chunk):
-            maps = self.maps(images)
+        for image in torch.cat([anchor, target]).split(1):
+            maps = self.maps(image)
             first.append(F.adaptive_avg_pool2d(maps, grid))
             second.append(F.adaptive_avg_pool2d(maps * maps, grid))
         first, second = torch.cat(first), torch.cat(second)
