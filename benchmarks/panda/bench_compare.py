@@ -159,6 +159,7 @@ def profile_section(pair: tuple, repeats: int) -> dict:
     import torch.nn.functional as F
 
     import panda_plugin
+    from panda_plugin.engine.panda.background_encoding import regions_while_encoding
     from panda_plugin.engine.panda.metric import checked_rgb, shared_metric
     from panda_plugin.engine.panda.models.token_pool import region_masks
     from panda_plugin.engine.panda.predictor import label_maps_of, resolve_model
@@ -180,7 +181,8 @@ def profile_section(pair: tuple, repeats: int) -> dict:
         features = network.encoder(small)
         masks = region_masks(labels, count, features.shape[-2:])
         tokens = network.token_pool(features, torch.cat([masks, masks]))
-        cues = network.statistics(anchor, target, labels, count)
+        grids = network.statistics.grids(torch.cat([anchor, target]))
+        cues = network.statistics(grids, labels, count)
     metadata = [{'weights': 'panda-tiny', 'network_relation': 'same'}]
     stages = {
         'regions (superpixel proposer on the reference)': lambda _: segmenter(reference),
@@ -193,7 +195,10 @@ def profile_section(pair: tuple, repeats: int) -> dict:
         'network: encoder': lambda _: network.encoder(small),
         'network: region masks and token pool': lambda _: network.token_pool(
             features, torch.cat([region_masks(labels, count, features.shape[-2:])] * 2)),
-        'network: region statistics (full resolution)': lambda _: network.statistics(anchor, target, labels, count),
+        'network: statistic maps (full resolution)': lambda _: network.statistics.grids(torch.cat([anchor, target])),
+        'network: region statistics': lambda _: network.statistics(grids, labels, count),
+        'regions and network encoding together (proposer while the network encodes)': lambda _: (
+            regions_while_encoding(segmenter, reference, network, anchor, target)),
         'network: decoder and heads': lambda _: network.heads(*network.decoder(
             *(part + cue for part, cue in zip(tokens.chunk(2), cues)), masks.flatten(2).sum(-1) == 0)),
         'graph building': lambda _: reference_graphs(logits, scores, labels, metadata, textures),

@@ -12,8 +12,9 @@ from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.region_labels import RegionLabels, label_field
 from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
+from panda_plugin.engine.panda.background_encoding import regions_while_encoding
 from panda_plugin.engine.panda.models.heads import decode
-from panda_plugin.engine.panda.models.panda_arch import PANDA
+from panda_plugin.engine.panda.models.panda_arch import PANDA, PairEncoding
 from panda_plugin.engine.panda.reference import reference_graphs, reference_measures, swap_warning
 from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
 from panda_plugin.engine.regions import build_segmenter, load_masks
@@ -69,13 +70,17 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
     if points_method is not None and points is None:
         raise PandaInputError('points_method applies only with points')
     propose, regions = (None, 'masks') if masks is not None else region_proposer(segmenter, points, points_method)
-    (anchor_image, target_image), label_map = prepare_pair({'anchor': anchor, 'target': target}, propose, masks)
+    anchor_image, target_image = load_same_size({'anchor': anchor, 'target': target})
     network = resolve_model(model, device)
     where = next(network.parameters()).device
-    labels = torch.from_numpy(label_map)[None].to(where)
     anchors, targets = (rgb8_to_tensor(image, where)[None].contiguous() for image in (anchor_image, target_image))
+    if masks is None:
+        label_map, encoding = regions_while_encoding(propose, target_image, network, anchors, targets)
+    else:
+        label_map, encoding = load_masks(masks, target_image.shape[:2]), None
+    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
     graph = predict_graphs(network, anchors, targets, labels, reference=not pairwise,
-                           metadata={'regions': os.fspath(regions)})[0]
+                           metadata={'regions': os.fspath(regions)}, encoding=encoding)[0]
     names = [f'{os.fspath(image)!r}' if isinstance(image, (str, os.PathLike)) else f'({side})'
              for image, side in ((anchor, 'anchor'), (target, 'target'))]
     message = swap_warning(graph, restored=names[0], reference=names[1])
@@ -125,17 +130,31 @@ def prepare_pair(images: dict, propose=None, masks=None) -> tuple[list, np.ndarr
     Returns:
         ``(images, label_map)``: HxWx3 uint8 RGB arrays in the order given, and an int64 HxW label map.
     """
-    loaded = [load_image(image, name=name) for name, image in images.items()]
-    if len({image.shape for image in loaded}) != 1:
-        sizes = ', '.join(f'{name} is {image.shape[1]}x{image.shape[0]}' for name, image in zip(images, loaded))
-        raise PandaInputError(f'{sizes}; the images must have the same size')
+    loaded = load_same_size(images)
     label_map = load_masks(masks, loaded[-1].shape[:2]) if masks is not None else propose(loaded[-1])
     return loaded, np.asarray(label_map, np.int64)
 
 
+def load_same_size(images: dict) -> list:
+    """Load images that must have one size.
+
+    Args:
+        images: Name -> image (anything ``image_io.load_image`` reads).
+
+    Returns:
+        HxWx3 uint8 RGB arrays in the order given.
+    """
+    loaded = [load_image(image, name=name) for name, image in images.items()]
+    if len({image.shape for image in loaded}) != 1:
+        sizes = ', '.join(f'{name} is {image.shape[1]}x{image.shape[0]}' for name, image in zip(images, loaded))
+        raise PandaInputError(f'{sizes}; the images must have the same size')
+    return loaded
+
+
 def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor, *,
                    reference: bool = False, region_scores: list | None = None,
-                   region_textures: list | None = None, metadata: dict | None = None) -> list[DistortionGraph]:
+                   region_textures: list | None = None, metadata: dict | None = None,
+                   encoding: PairEncoding | None = None) -> list[DistortionGraph]:
     """Distortion graphs of a batch: the one prediction path behind ``compare``, ``PandaMetric``
     (pyiqa ``panda``, BasicSR ``calculate_panda``) and ``PandaSRModel``'s monitoring.
 
@@ -152,13 +171,15 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
             one preparation of the images).
         metadata: Stored with every graph, beside the weights name and the mode (and in
             reference mode ``network_relation``, see ``engine.panda.reference``).
+        encoding: ``network.encode(anchor, target)`` when the caller has it already. Default:
+            made here.
 
     Returns:
         One graph per pair.
     """
     metadata = {'weights': getattr(network, 'weights_name', 'custom'), **(metadata or {})}
     with torch.no_grad():
-        outputs = predict(network, anchor, target, label_maps)
+        outputs = predict(network, anchor, target, label_maps, encoding)
         if not reference:
             return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
         if region_scores is None or region_textures is None:
@@ -193,7 +214,8 @@ def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
     return decoded.map(lambda value: (value[0].double() if value.is_floating_point() else value[0]).cpu().numpy())
 
 
-def predict(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor) -> dict:
+def predict(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor,
+            encoding: PairEncoding | None = None) -> dict:
     """PANDA's raw outputs for a batch of pairs; differentiable when gradients are enabled.
 
     Args:
@@ -201,6 +223,7 @@ def predict(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_ma
         anchor: Bx3xHxW anchor images in [0, 1].
         target: Bx3xHxW target images in [0, 1].
         label_maps: BxHxW int64 label maps (``-1`` outside regions), e.g. from ``label_maps_of``.
+        encoding: ``network.encode(anchor, target)`` when the caller has it already.
 
     Returns:
         The network's outputs (see ``PandaHeads.forward``), one slot per region of the image
@@ -211,7 +234,7 @@ def predict(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_ma
     if count > capacity:
         raise PandaInputError(f'{count} regions; this model takes at most {capacity}. Use fewer '
                               'regions (e.g. segmenter=SuperpixelSegmenter(n_regions=...))')
-    return network(anchor, target, label_maps, count)
+    return network(anchor, target, label_maps, count, encoding)
 
 
 def label_maps_of(images: torch.Tensor, segmenter) -> torch.Tensor:

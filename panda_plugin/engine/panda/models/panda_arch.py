@@ -1,6 +1,8 @@
 """Arch ``PANDA``: (anchor, target, shared regions) -> per-region predictions."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -10,6 +12,18 @@ from panda_plugin.engine.panda.models.encoder import MultiScaleEncoder
 from panda_plugin.engine.panda.models.heads import PandaHeads
 from panda_plugin.engine.panda.models.region_statistics import RegionStatistics
 from panda_plugin.engine.panda.models.token_pool import TokenPool, region_masks
+
+
+class PairEncoding(NamedTuple):
+    """What ``PANDA.encode`` reads from a batch of pairs before the regions are known.
+
+    Attributes:
+        features: 2BxDxhxw encoder features (B anchors, then their B targets).
+        grids: The statistic grids of the 2B images (``RegionStatistics.grids``).
+    """
+
+    features: torch.Tensor
+    grids: tuple
 
 
 class PANDA(nn.Module):
@@ -55,21 +69,17 @@ class PANDA(nn.Module):
         self.decoder = DegradationDecoder(dim, blocks, heads, ffn_ratio)
         self.heads = PandaHeads(dim)
 
-    def forward(self, anchor: torch.Tensor, target: torch.Tensor, label_map: torch.Tensor,
-                regions: int | None = None) -> dict:
-        """Predict the distortion graph labels of every region.
+    def encode(self, anchor: torch.Tensor, target: torch.Tensor) -> PairEncoding:
+        """What the network reads from a pair before it knows the regions: the encoder's
+        features and the statistic grids (``RegionStatistics.grids``).
 
         Args:
             anchor: Bx3xHxW anchor images in [0, 1].
             target: Bx3xHxW target images in [0, 1], aligned with the anchors.
-            label_map: BxHxW int64 label map shared by both images (-1 outside regions).
-            regions: Number of region slots R. Default: the largest label + 1.
 
         Returns:
-            Dict of per-region outputs (see ``PandaHeads.forward``), each with R slots.
+            The pair's encoding, for ``forward``.
         """
-        if regions is None:
-            regions = int(label_map.max()) + 1
         size = (self.input_size, self.input_size)
         pair = torch.cat([anchor, target])
         detail = pair
@@ -78,11 +88,30 @@ class PANDA(nn.Module):
             detail = F.interpolate(pair, scale_factor=self.STATISTICS_MAX_SIDE / longest, mode='area')
         if pair.shape[-2:] != size:
             pair = F.interpolate(pair, size=size, mode='bilinear', antialias=True, align_corners=False)
-        features = self.encoder(pair)
+        return PairEncoding(self.encoder(pair), self.statistics.grids(detail))
+
+    def forward(self, anchor: torch.Tensor, target: torch.Tensor, label_map: torch.Tensor,
+                regions: int | None = None, encoding: PairEncoding | None = None) -> dict:
+        """Predict the distortion graph labels of every region.
+
+        Args:
+            anchor: Bx3xHxW anchor images in [0, 1].
+            target: Bx3xHxW target images in [0, 1], aligned with the anchors.
+            label_map: BxHxW int64 label map shared by both images (-1 outside regions).
+            regions: Number of region slots R. Default: the largest label + 1.
+            encoding: ``encode(anchor, target)`` when the caller has it already (e.g. made while
+                the regions were proposed). Default: made here.
+
+        Returns:
+            Dict of per-region outputs (see ``PandaHeads.forward``), each with R slots.
+        """
+        if regions is None:
+            regions = int(label_map.max()) + 1
+        features, grids = self.encode(anchor, target) if encoding is None else encoding
         masks = region_masks(label_map, regions, features.shape[-2:])
         padding = masks.flatten(2).sum(-1) == 0
         tokens = self.token_pool(features, torch.cat([masks, masks]))
-        anchor_cues, target_cues = self.statistics(*detail.chunk(2), label_map, regions)
+        anchor_cues, target_cues = self.statistics(grids, label_map, regions)
         anchor_tokens, target_tokens = tokens.chunk(2)
         anchor_tokens, target_tokens = anchor_tokens + anchor_cues, target_tokens + target_cues
         anchor_tokens, target_tokens = self.decoder(anchor_tokens, target_tokens, padding)

@@ -62,28 +62,38 @@ class RegionStatistics(nn.Module):
         # log(1 + x) rather than log1p: the same to 3e-7 here, and log1p is not vectorised on CPU.
         return torch.cat([images, grey, chroma, dark, bright, torch.log(1 + 20 * energies)], 1)
 
-    def forward(self, anchor: torch.Tensor, target: torch.Tensor, label_map: torch.Tensor,
+    def grids(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The maps' cell means and mean squares on the pooling grid (no regions needed yet).
+
+        Args:
+            images: Bx3xHxW in [0, 1].
+
+        Returns:
+            (first, second) moments, each BxCxgxg (g = ``grid``, or less for small images).
+        """
+        grid = (min(self.grid, images.shape[-2]), min(self.grid, images.shape[-1]))
+        # one image at a time, so that a large pair never holds the maps of all its images
+        first, second = [], []
+        for image in images.split(1):
+            maps = self.maps(image)
+            first.append(F.adaptive_avg_pool2d(maps, grid))
+            second.append(F.adaptive_avg_pool2d(maps * maps, grid))
+        return torch.cat(first), torch.cat(second)
+
+    def forward(self, grids: tuple[torch.Tensor, torch.Tensor], label_map: torch.Tensor,
                 count: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Region vectors of both images.
 
         Args:
-            anchor: Bx3xHxW in [0, 1].
-            target: Bx3xHxW in [0, 1].
+            grids: ``grids`` of the 2B images (B anchors, then their B targets).
             label_map: BxH'xW' int64 label map (-1 outside regions), any size.
             count: Number of region slots R.
 
         Returns:
             (anchor vectors, target vectors), each BxRxdim.
         """
-        grid = (min(self.grid, anchor.shape[-2]), min(self.grid, anchor.shape[-1]))
-        # one image at a time, so that a large pair never holds the maps of all its images
-        first, second = [], []
-        for image in torch.cat([anchor, target]).split(1):
-            maps = self.maps(image)
-            first.append(F.adaptive_avg_pool2d(maps, grid))
-            second.append(F.adaptive_avg_pool2d(maps * maps, grid))
-        first, second = torch.cat(first), torch.cat(second)
-        masks = region_masks(label_map, count, grid)
+        first, second = grids
+        masks = region_masks(label_map, count, first.shape[-2:])
         weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
         weights = torch.cat([weights, weights])
         mean = torch.einsum('brhw,bchw->brc', weights, first)

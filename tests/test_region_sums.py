@@ -1,0 +1,56 @@
+"""Pooling over regions: per-region sums, soft region masks on a grid and the statistics
+filters, against direct computations."""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from panda_plugin.engine.panda.models.region_statistics import _laplacian_and_sobel
+from panda_plugin.engine.panda.models.token_pool import region_masks
+from panda_plugin.engine.panda.region_sums import PARTIAL_SUMS, RegionSums
+
+
+def blocky_labels(height: int, width: int, count: int, seed: int) -> np.ndarray:
+    """A label map of rectangles (neighbouring pixels mostly share a region, as in real maps)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, count, (-(-height // 7), -(-width // 5)))
+    return np.kron(small, np.ones((7, 5), np.int64))[:height, :width]
+
+
+def test_region_sums_equal_each_region_s_sum_and_pass_gradients_to_its_pixels():
+    for seed, (height, width, count) in enumerate(((61, 47, 9), (3, 5, 2), (128, 128, 40), (1, 1, 1))):
+        labels = blocky_labels(height, width, count, seed) if seed != 1 else \
+            np.random.default_rng(seed).integers(0, count, (height, width))
+        index = torch.from_numpy(labels.reshape(-1))
+        values = torch.rand(3, index.numel(), dtype=torch.float64, requires_grad=True)
+        sums = RegionSums(index, count)(values)
+        expected = torch.stack([torch.stack([values[k][index == r].sum() for r in range(count)]) for k in range(3)])
+        torch.testing.assert_close(sums, expected, rtol=1e-12, atol=1e-12)
+        weights = torch.rand(3, count, dtype=torch.float64)
+        (sums * weights).sum().backward()
+        torch.testing.assert_close(values.grad, weights[:, index])
+
+
+def test_region_sums_spread_consecutive_pixels_over_distinct_partial_sums():
+    sums = RegionSums(torch.zeros(4 * PARTIAL_SUMS, dtype=torch.int64), 3)
+    assert len(set(sums.spread[:PARTIAL_SUMS].tolist())) == PARTIAL_SUMS
+    assert sums(torch.ones(1, 4 * PARTIAL_SUMS)).tolist() == [[4.0 * PARTIAL_SUMS, 0.0, 0.0]]
+
+
+def test_region_masks_are_the_share_of_each_cell_covered_by_each_region():
+    labels = blocky_labels(64, 48, 6, 3)
+    labels[:5, :9] = -1
+    labels[30:33, 10:20] = 7  # beyond the slots asked for: not counted
+    masks = region_masks(torch.from_numpy(labels)[None], 6, (8, 6))
+    assert masks.shape == (1, 6, 8, 6)
+    for region in range(6):
+        cells = (labels == region).reshape(8, 8, 6, 8).mean((1, 3))
+        np.testing.assert_allclose(masks[0, region].numpy(), cells, atol=1e-6)
+
+
+def test_statistics_filters_equal_the_convolutions_they_replace():
+    laplacian = torch.tensor([[0., 1., 0.], [1., -4., 1.], [0., 1., 0.]])
+    sobel = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]])
+    kernels = torch.stack([laplacian, sobel, sobel.t()])[:, None]
+    grey = torch.rand(2, 1, 37, 29)
+    expected = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode='replicate'), kernels)
+    torch.testing.assert_close(torch.cat(_laplacian_and_sobel(grey), 1), expected, rtol=1e-5, atol=1e-6)
