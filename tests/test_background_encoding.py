@@ -1,5 +1,5 @@
-"""Regions proposed while the network encodes the pair: the same graph as one after the other,
-the caller's torch threads untouched, the proposer's errors raised."""
+"""The pair encoded in the background while regions are proposed: the network's own encoding,
+the same on every call, the caller's torch threads untouched."""
 import numpy as np
 import pytest
 import torch
@@ -7,7 +7,7 @@ import torch
 import panda_plugin
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.engine.panda.background_encoding import regions_while_encoding
+from panda_plugin.engine.panda.background_encoding import encode_in_background
 from panda_plugin.engine.panda.predictor import resolve_model
 from panda_plugin.engine.regions import build_segmenter
 from panda_plugin.engine.tensors import rgb8_to_tensor
@@ -21,16 +21,17 @@ def pair():
     return restored, reference
 
 
-def test_encoding_made_beside_the_proposer_is_the_network_s_own(pair):
-    network, segmenter = resolve_model(), build_segmenter('superpixel')
+def test_background_encoding_is_the_network_s_own_and_the_same_every_time(pair):
+    network = resolve_model()
     anchors, targets = (rgb8_to_tensor(image)[None].contiguous() for image in pair)
     threads = torch.get_num_threads()
-    label_map, encoding = regions_while_encoding(segmenter, pair[1], network, anchors, targets)
+    encoding = encode_in_background(network, anchors, targets).result()
     assert torch.get_num_threads() == threads
-    np.testing.assert_array_equal(label_map, segmenter(pair[1]))
+    again = encode_in_background(network, anchors, targets).result()
+    assert torch.equal(encoding.features, again.features)
     with torch.no_grad():
         expected = network.encode(anchors, targets)
-        labels = torch.from_numpy(np.asarray(label_map, np.int64))[None]
+        labels = torch.from_numpy(np.asarray(build_segmenter('superpixel')(pair[1]), np.int64))[None]
         given = network(anchors, targets, labels, encoding=encoding)
         own = network(anchors, targets, labels)
     torch.testing.assert_close(encoding.features, expected.features, rtol=1e-4, atol=1e-5)
@@ -40,19 +41,9 @@ def test_encoding_made_beside_the_proposer_is_the_network_s_own(pair):
         torch.testing.assert_close(given[name], own[name], rtol=1e-4, atol=1e-4)
 
 
-def test_compare_gives_the_graph_of_the_serial_path(pair):
-    proposed = panda_plugin.compare(*pair)
-    serial = panda_plugin.compare(*pair, masks=proposed.label_map)
-    assert [(r.anchor.distortion, r.anchor.severity, r.relation) for r in proposed.regions] == \
-        [(r.anchor.distortion, r.anchor.severity, r.relation) for r in serial.regions]
-    np.testing.assert_allclose([r.anchor.score for r in proposed.regions], [r.anchor.score for r in serial.regions])
-    assert proposed.metadata['network_relation'] == serial.metadata['network_relation']
-
-
-def test_a_proposer_error_reaches_the_caller(pair):
-    def broken(image):
-        raise ValueError('proposer failed')
-
-    anchors, targets = (rgb8_to_tensor(image)[None].contiguous() for image in pair)
-    with pytest.raises(ValueError, match='proposer failed'):
-        regions_while_encoding(broken, pair[1], resolve_model(), anchors, targets)
+def test_proposed_regions_give_the_graph_of_the_same_regions_given_as_masks(pair):
+    for pairwise in (False, True):
+        proposed = panda_plugin.compare(*pair, pairwise=pairwise)
+        given = panda_plugin.compare(*pair, masks=proposed.label_map, pairwise=pairwise)
+        assert proposed.regions == given.regions
+        assert proposed.metadata['regions'] == 'superpixel' and given.metadata['regions'] == 'masks'

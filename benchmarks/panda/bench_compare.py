@@ -159,7 +159,7 @@ def profile_section(pair: tuple, repeats: int) -> dict:
     import torch.nn.functional as F
 
     import panda_plugin
-    from panda_plugin.engine.panda.background_encoding import regions_while_encoding
+    from panda_plugin.engine.panda.background_encoding import encode_in_background
     from panda_plugin.engine.panda.metric import checked_rgb, shared_metric
     from panda_plugin.engine.panda.models.token_pool import region_masks
     from panda_plugin.engine.panda.predictor import label_maps_of, resolve_model
@@ -197,8 +197,8 @@ def profile_section(pair: tuple, repeats: int) -> dict:
             features, torch.cat([region_masks(labels, count, features.shape[-2:])] * 2)),
         'network: statistic maps (full resolution)': lambda _: network.statistics.grids(torch.cat([anchor, target])),
         'network: region statistics': lambda _: network.statistics(grids, labels, count),
-        'regions and network encoding together (proposer while the network encodes)': lambda _: (
-            regions_while_encoding(segmenter, reference, network, anchor, target)),
+        'regions while the network encodes the pair (as compare runs them)': lambda _: (
+            encode_in_background(network, anchor, target), segmenter(reference))[0].result(),
         'network: decoder and heads': lambda _: network.heads(*network.decoder(
             *(part + cue for part, cue in zip(tokens.chunk(2), cues)), masks.flatten(2).sum(-1) == 0)),
         'graph building': lambda _: reference_graphs(logits, scores, labels, metadata, textures),

@@ -1,35 +1,32 @@
-"""Regions proposed while the network encodes the pair: the proposers run single-threaded
-NumPy code, so on a CPU the second core would otherwise wait for them."""
+"""The network encodes a pair in a background thread while the calling thread proposes its
+regions: the proposers run single-threaded NumPy code, so on a CPU the second core would
+otherwise wait for them."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 
-import numpy as np
 import torch
 
 from panda_plugin.engine.panda.models.panda_arch import PANDA, PairEncoding
 
 
-def regions_while_encoding(propose, reference: np.ndarray, network: PANDA, anchors: torch.Tensor,
-                           targets: torch.Tensor) -> tuple[np.ndarray, PairEncoding]:
-    """Propose the reference's regions on this thread while a background thread runs
-    ``network.encode`` on the pair with one torch thread fewer than this one (at least one).
+def encode_in_background(network: PANDA, anchors: torch.Tensor, targets: torch.Tensor) -> Future:
+    """Start ``network.encode`` on the pair in the background thread, with one torch thread
+    fewer than the calling thread (at least one) and without gradients.
+
+    Every call encodes on the same thread with the same thread count, so the same pair always
+    gets the same encoding (convolutions may round differently with another thread count).
 
     Args:
-        propose: Region proposer (``image -> label map``).
-        reference: HxWx3 uint8 RGB reference the regions come from.
         network: PANDA in eval mode.
         anchors: Bx3xHxW anchor images in [0, 1] on the network's device.
         targets: Bx3xHxW target images.
 
     Returns:
-        ``(label map, encoding)``: the proposer's label map and the pair's encoding for
-        ``PANDA.forward``.
+        A future of the pair's ``PairEncoding`` (for ``PANDA.forward``).
     """
-    pending = _background().submit(_encode, network, anchors, targets, max(1, torch.get_num_threads() - 1))
-    label_map = propose(reference)
-    return label_map, pending.result()
+    return _background().submit(_encode, network, anchors, targets, max(1, torch.get_num_threads() - 1))
 
 
 @lru_cache(maxsize=1)
@@ -39,8 +36,8 @@ def _background() -> ThreadPoolExecutor:
 
 
 def _encode(network: PANDA, anchors: torch.Tensor, targets: torch.Tensor, threads: int) -> PairEncoding:
-    """``network.encode`` without gradients on ``threads`` torch threads (the thread count of
-    the calling thread is restored afterwards)."""
+    """``network.encode`` without gradients on ``threads`` torch threads (this thread's count is
+    restored afterwards)."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

@@ -12,7 +12,7 @@ from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.region_labels import RegionLabels, label_field
 from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
-from panda_plugin.engine.panda.background_encoding import regions_while_encoding
+from panda_plugin.engine.panda.background_encoding import encode_in_background
 from panda_plugin.engine.panda.models.heads import decode
 from panda_plugin.engine.panda.models.panda_arch import PANDA, PairEncoding
 from panda_plugin.engine.panda.reference import reference_graphs, reference_measures, swap_warning
@@ -74,13 +74,11 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
     network = resolve_model(model, device)
     where = next(network.parameters()).device
     anchors, targets = (rgb8_to_tensor(image, where)[None].contiguous() for image in (anchor_image, target_image))
-    if masks is None:
-        label_map, encoding = regions_while_encoding(propose, target_image, network, anchors, targets)
-    else:
-        label_map, encoding = load_masks(masks, target_image.shape[:2]), None
+    encoding = encode_in_background(network, anchors, targets)
+    label_map = propose(target_image) if masks is None else load_masks(masks, target_image.shape[:2])
     labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
     graph = predict_graphs(network, anchors, targets, labels, reference=not pairwise,
-                           metadata={'regions': os.fspath(regions)}, encoding=encoding)[0]
+                           metadata={'regions': os.fspath(regions)}, encoding=encoding.result())[0]
     names = [f'{os.fspath(image)!r}' if isinstance(image, (str, os.PathLike)) else f'({side})'
              for image, side in ((anchor, 'anchor'), (target, 'target'))]
     message = swap_warning(graph, restored=names[0], reference=names[1])
