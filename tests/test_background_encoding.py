@@ -47,3 +47,14 @@ def test_proposed_regions_give_the_graph_of_the_same_regions_given_as_masks(pair
         given = panda_plugin.compare(*pair, masks=proposed.label_map, pairwise=pairwise)
         assert proposed.regions == given.regions
         assert proposed.metadata['regions'] == 'superpixel' and given.metadata['regions'] == 'masks'
+
+
+def test_images_above_the_size_limit_are_encoded_by_the_network_itself(pair, monkeypatch):
+    from panda_plugin.engine.panda import background_encoding
+
+    anchors, targets = (rgb8_to_tensor(image)[None].contiguous() for image in pair)
+    assert encode_in_background(resolve_model(), anchors, targets) is not None
+    monkeypatch.setattr(background_encoding, 'MOST_PIXELS', 96 * 96 - 1)
+    assert encode_in_background(resolve_model(), anchors, targets) is None
+    graph = panda_plugin.compare(*pair)
+    assert graph.regions == panda_plugin.compare(*pair, masks=graph.label_map).regions

@@ -74,11 +74,12 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
     network = resolve_model(model, device)
     where = next(network.parameters()).device
     anchors, targets = (rgb8_to_tensor(image, where)[None].contiguous() for image in (anchor_image, target_image))
-    encoding = encode_in_background(network, anchors, targets)
+    pending = encode_in_background(network, anchors, targets)
     label_map = propose(target_image) if masks is None else load_masks(masks, target_image.shape[:2])
     labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
     graph = predict_graphs(network, anchors, targets, labels, reference=not pairwise,
-                           metadata={'regions': os.fspath(regions)}, encoding=encoding.result())[0]
+                           metadata={'regions': os.fspath(regions)},
+                           encoding=None if pending is None else pending.result())[0]
     names = [f'{os.fspath(image)!r}' if isinstance(image, (str, os.PathLike)) else f'({side})'
              for image, side in ((anchor, 'anchor'), (target, 'target'))]
     message = swap_warning(graph, restored=names[0], reference=names[1])
