@@ -1,5 +1,7 @@
 """The pair encoded in the background while regions are proposed: the network's own encoding,
 the same on every call, the caller's torch threads untouched."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -58,3 +60,24 @@ def test_images_above_the_size_limit_are_encoded_by_the_network_itself(pair, mon
     assert encode_in_background(resolve_model(), anchors, targets) is None
     graph = panda_plugin.compare(*pair)
     assert graph.regions == panda_plugin.compare(*pair, masks=graph.label_map).regions
+
+
+def _compare_in_child(pair, results):
+    torch.set_num_threads(1)   # as PyTorch's DataLoader workers do: torch's own thread pool hangs after fork
+    results.put(panda_plugin.compare(*pair).to_json())
+
+
+def test_a_forked_child_compares_with_a_background_thread_of_its_own(pair):
+    import multiprocessing
+
+    parent = panda_plugin.compare(*pair).to_json()   # the parent's background thread exists now
+    context = multiprocessing.get_context('fork')
+    results = context.Queue()
+    child = context.Process(target=_compare_in_child, args=(pair, results))
+    child.start()
+    child.join(60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, 'compare hung in a forked child'
+    assert json.loads(results.get(timeout=10))['regions'] == json.loads(parent)['regions']

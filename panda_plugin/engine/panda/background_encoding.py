@@ -8,6 +8,7 @@ thread is not reused by the calling thread (each thread allocates from its own h
 which raised the peak of a 2048x2048 pair by 0.17 GiB."""
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 
@@ -44,8 +45,12 @@ def encode_in_background(network: PANDA, anchors: torch.Tensor, targets: torch.T
 
 @lru_cache(maxsize=1)
 def _background() -> ThreadPoolExecutor:
-    """The background thread, started on first use."""
+    """The background thread, started on first use (in each process: a forked child has none
+    of its parent's threads, so it starts its own)."""
     return ThreadPoolExecutor(1, thread_name_prefix='panda-encode')
+
+
+os.register_at_fork(after_in_child=_background.cache_clear)
 
 
 def _encode(network: PANDA, anchors: torch.Tensor, targets: torch.Tensor, threads: int) -> PairEncoding:
