@@ -142,6 +142,7 @@ def speed_section(pairs: list, repeats: int) -> dict:
         'compare (reference mode)': lambda i: panda_plugin.compare(*pick(i)),
         'compare (pairwise mode)': lambda i: panda_plugin.compare(*pick(i), pairwise=True),
         'pyiqa panda': on_tensors(metrics['panda']),
+        'pyiqa panda with graphs': on_tensors(lambda *pair: metrics['panda'](*pair, return_graph=True)),
         **{f'pyiqa {name}': on_tensors(metrics[name]) for name in ('ssim', 'ms_ssim', 'fsim', 'gmsd')},
         'topiq_fr architecture (random weights)': on_tensors(topiq),
     }
