@@ -4,15 +4,15 @@
 makes BasicSR's own option parsing safe for every caller, ``panda train``, ``panda test`` and
 BasicSR's ``train_pipeline``/``test_pipeline`` alike:
 
-- BasicSR's loader-and-dumper pair gives ``core.option_file.OptionLoader`` (no tag runs
-  code, aliases and size are limited), and the loaded file must hold what BasicSR's
-  ``parse_options`` reads (``option_checks.check_parse_needs``);
-- ``parse_options`` in ``basicsr.train`` and ``basicsr.test`` is wrapped: before BasicSR's
-  parser runs, the ``-opt`` file is read by ``core.option_file.load_option_file`` and its
-  ``--force_yml`` keys are checked (``check_option_arguments``; BasicSR builds Python code from
-  the keys and ``exec``s it), and once BasicSR has read the file the whole option tree is checked by
-  ``option_checks.check_basicsr_options``;
-- ``--force_yml`` values are read as YAML by the same loader (BasicSR ``eval``s them).
+- ``parse_options`` in ``basicsr.utils.options``, ``basicsr.train`` and ``basicsr.test`` is
+  replaced by the plugin's ``parse_options``: the ``-opt`` file is read by
+  ``core.option_file.load_option_file`` (no tag runs code, aliases and size are limited) and
+  must hold what BasicSR reads (``option_checks.check_parse_needs``), ``--force_yml`` keys must
+  be plain names (``check_force_yml``; BasicSR's own parser builds Python code from them and
+  ``exec``s it) and their values are read as safe YAML and assigned, and the whole option tree
+  is checked (``option_checks.check_basicsr_options``); BasicSR's YAML parsing never runs;
+- BasicSR's loader-and-dumper pair (``ordered_yaml``, for any other reader of option files)
+  gives ``BasicSRLoader``, the same safe loader.
 
 Every problem is one ``PandaInputError`` line.
 """
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
+import random
 import re
 import sys
 from collections import OrderedDict
@@ -51,23 +53,17 @@ _PLAIN_KEY = re.compile(r'[A-Za-z_][A-Za-z0-9_]*|[0-9]+')
 
 
 def check_force_yml(arguments: list[str]) -> None:
-    """Refuse ``--force_yml`` entries BasicSR would turn into code: ``parse_options`` builds
-    ``opt["key"]["sub"]=value`` from ``key:sub=value`` and ``exec``s it, so every key must be a
-    plain name or an integer (and the entry hold one ``=``).
+    """Refuse ``--force_yml`` entries that are not ``KEY:SUB:...=VALUE`` with plain keys: BasicSR's
+    own parser builds ``opt["key"]["sub"]=value`` from ``key:sub=value`` and ``exec``s it, so
+    every key must be a plain name or an integer (and the entry hold one ``=``).
 
     Args:
         arguments: BasicSR's arguments (``sys.argv[1:]``), read as BasicSR's parser reads them.
     """
-    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)  # BasicSR 1.4.2's options
-    for flag in ('-opt', '--launcher', '--local_rank'):
-        parser.add_argument(flag)
-    for flag in ('--auto_resume', '--debug'):
-        parser.add_argument(flag, action='store_true')
-    parser.add_argument('--force_yml', nargs='+', default=[])
     try:
-        entries = parser.parse_known_args(arguments)[0].force_yml
+        entries = basicsr_arguments(lenient=True).parse_known_args(arguments)[0].force_yml or []
     except argparse.ArgumentError:
-        return  # BasicSR's own parser refuses these arguments before anything is applied
+        return  # BasicSR's argument parser refuses these arguments before anything is applied
     accepted = 'KEY:SUB:...=VALUE, each key a plain name (letters, digits, _) or an integer'
     for entry in entries:
         if entry.count('=') != 1:
@@ -75,6 +71,111 @@ def check_force_yml(arguments: list[str]) -> None:
         for key in entry.split('=')[0].strip().split(':'):
             if not _PLAIN_KEY.fullmatch(key):
                 raise PandaInputError(f'--force_yml key {key!r} (in {entry!r}); accepted: {accepted}')
+
+
+def basicsr_arguments(lenient: bool = False) -> argparse.ArgumentParser:
+    """The arguments of BasicSR's (1.4.2) ``parse_options``.
+
+    Args:
+        lenient: Without help, without a required ``-opt`` and raising ``ArgumentError`` instead
+            of exiting (for reading the arguments before BasicSR does).
+
+    Returns:
+        The parser.
+    """
+    parser = argparse.ArgumentParser(add_help=not lenient, exit_on_error=not lenient)
+    parser.add_argument('-opt', type=str, required=not lenient, help='Path to option YAML file.')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    parser.add_argument('--auto_resume', action='store_true')
+    parser.add_argument('--debug', action='store_true')
+    parser.add_argument('--local_rank', type=int, default=0)
+    parser.add_argument('--force_yml', nargs='+', default=None,
+                        help='Force to update yml files. Examples: train:ema_decay=0.999')
+    return parser
+
+
+def parse_options(root_path: str, is_train: bool = True) -> tuple[OrderedDict, argparse.Namespace]:
+    """BasicSR's ``parse_options`` without its unsafe parts: the ``-opt`` file is read by
+    ``load_option_file`` (no tag runs code) and ``--force_yml`` entries are checked
+    (``check_force_yml``), read as safe YAML values and assigned, never ``exec``ed; the rest
+    (distributed settings, seed, debug name, dataset phases, paths) is BasicSR's, step for
+    step. The option tree is checked (``check_basicsr_options``) before it is returned.
+
+    Args:
+        root_path: Where BasicSR puts ``experiments/`` (training) or ``results/`` (testing).
+        is_train: Training or testing options.
+
+    Returns:
+        ``(options, arguments)`` as BasicSR's ``parse_options`` returns them.
+    """
+    import torch
+    from basicsr.utils import options as basicsr_options  # its globals, as the plugin's CPU fallbacks set them
+
+    check_force_yml(sys.argv[1:])
+    args = basicsr_arguments().parse_args()
+    where = where_file(args.opt)
+    opt = load_option_file(args.opt)
+    check_parse_needs(opt, where)
+
+    if args.launcher == 'none':
+        opt['dist'] = False
+        print('Disable distributed.', flush=True)
+    else:
+        opt['dist'] = True
+        if args.launcher == 'slurm' and 'dist_params' in opt:
+            basicsr_options.init_dist(args.launcher, **opt['dist_params'])
+        else:
+            basicsr_options.init_dist(args.launcher)
+    opt['rank'], opt['world_size'] = basicsr_options.get_dist_info()
+
+    seed = opt.get('manual_seed')
+    if seed is None:
+        seed = random.randint(1, 10000)
+        opt['manual_seed'] = seed
+    basicsr_options.set_random_seed(seed + opt['rank'])
+
+    for entry in args.force_yml or []:
+        keys, value = (part.strip() for part in entry.split('='))
+        *parents, last = keys.split(':')
+        target = opt
+        for key in parents:
+            target = target[key]
+        target[last] = _safe_yaml_value(value)
+
+    opt['auto_resume'] = args.auto_resume
+    opt['is_train'] = is_train
+    if args.debug and not opt['name'].startswith('debug'):
+        opt['name'] = 'debug_' + opt['name']
+    if opt['num_gpu'] == 'auto':
+        opt['num_gpu'] = torch.cuda.device_count()
+
+    for phase, dataset in opt['datasets'].items():  # val_1, val_2, test_1: phase val, test
+        dataset['phase'] = phase.split('_')[0]
+        if 'scale' in opt:
+            dataset['scale'] = opt['scale']
+        for root in ('dataroot_gt', 'dataroot_lq'):
+            if dataset.get(root) is not None:
+                dataset[root] = os.path.expanduser(dataset[root])
+    for key, value in opt['path'].items():
+        if value is not None and ('resume_state' in key or 'pretrain_network' in key):
+            opt['path'][key] = os.path.expanduser(value)
+
+    if is_train:
+        experiments_root = os.path.join(root_path, 'experiments', opt['name'])
+        opt['path'].update(experiments_root=experiments_root, models=os.path.join(experiments_root, 'models'),
+                           training_states=os.path.join(experiments_root, 'training_states'), log=experiments_root,
+                           visualization=os.path.join(experiments_root, 'visualization'))
+        if 'debug' in opt['name']:
+            if 'val' in opt:
+                opt['val']['val_freq'] = 8
+            opt['logger']['print_freq'] = 1
+            opt['logger']['save_checkpoint_freq'] = 8
+    else:
+        results_root = os.path.join(root_path, 'results', opt['name'])
+        opt['path'].update(results_root=results_root, log=results_root,
+                           visualization=os.path.join(results_root, 'visualization'))
+    check_basicsr_options(opt, where, is_train)
+    return opt, args
 
 
 class BasicSRLoader(OptionLoader):
@@ -116,30 +217,16 @@ def install_safe_option_loading() -> None:
     options_module = importlib.import_module('basicsr.utils.options')
     if getattr(options_module.ordered_yaml, 'panda_safe', False):
         return
+
     def ordered_yaml():
         """The plugin's safe loader and a dumper that writes ordered mappings."""
         return BasicSRLoader, OrderedDumper
 
+    @functools.wraps(options_module.parse_options)
+    def safe_parse_options(root_path, is_train=True):
+        return parse_options(root_path, is_train)
+
     ordered_yaml.panda_safe = True
     options_module.ordered_yaml = ordered_yaml
-    options_module._postprocess_yml_value = _safe_yaml_value
-    for name in ('basicsr.train', 'basicsr.test'):
-        module = importlib.import_module(name)
-        module.parse_options = _checked(module.parse_options)
-    options_module.parse_options = _checked(options_module.parse_options)
-
-
-def _checked(parse_options):
-    if getattr(parse_options, 'panda_safe', False):
-        return parse_options
-
-    @functools.wraps(parse_options)
-    def checked_parse_options(root_path, is_train=True):
-        # BasicSR's parser reads sys.argv: the file is read safely and the keys checked before it runs
-        check_option_arguments(sys.argv[1:])
-        opt, args = parse_options(root_path, is_train=is_train)
-        check_basicsr_options(opt, where_file(args.opt), is_train)
-        return opt, args
-
-    checked_parse_options.panda_safe = True
-    return checked_parse_options
+    for module in (options_module, importlib.import_module('basicsr.train'), importlib.import_module('basicsr.test')):
+        module.parse_options = safe_parse_options
