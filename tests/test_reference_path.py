@@ -85,3 +85,14 @@ def test_compare_and_the_pyiqa_metric_agree_on_a_pair(pairs):
     assert float(texture) == pytest.approx(graph.anchor_texture, abs=1e-6)
     same_graph(graphs[0], graph)
     assert graph.anchor_score < 0.9
+
+
+def test_the_metric_s_graphs_are_compare_s_whichever_score_it_returns(pairs):
+    restored, reference, _ = pairs[1]
+    graph = panda_plugin.compare(restored, reference)
+    for score in ('fidelity', 'texture'):
+        metric = pyiqa.create_metric('panda', device='cpu', score=score)
+        value, graphs = metric(tensor(restored), tensor(reference), return_graph=True)
+        assert float(value) == pytest.approx(getattr(graph, f'anchor_{"score" if score == "fidelity" else score}'),
+                                             abs=1e-6)
+        same_graph(graphs[0], graph)

@@ -160,7 +160,7 @@ def profile_section(pair: tuple, repeats: int) -> dict:
     import torch.nn.functional as F
 
     import panda_plugin
-    from panda_plugin.engine.panda.background_encoding import encode_in_background
+    from panda_plugin.engine.panda.background import encode_in_background
     from panda_plugin.engine.panda.metric import checked_rgb, shared_metric
     from panda_plugin.engine.panda.models.token_pool import region_masks
     from panda_plugin.engine.panda.predictor import label_maps_of, resolve_model

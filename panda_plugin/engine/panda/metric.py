@@ -9,7 +9,7 @@ from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.image_io import check_image_size
-from panda_plugin.engine.panda.background_encoding import encode_in_background
+from panda_plugin.engine.panda.background import encode_in_background
 from panda_plugin.engine.panda.fidelity import padded
 from panda_plugin.engine.panda.predictor import image_scores, label_maps_of, predict_graphs
 from panda_plugin.engine.panda.reference import reference_measures
@@ -114,20 +114,16 @@ class PandaMetric(nn.Module):
         # the network reads the pair while the regions are proposed (its types are for the graphs)
         pending = encode_in_background(self.network, restored.detach(), reference.detach()) if return_graph else None
         label_maps = label_maps_of(reference, self.segmenter)
-        if return_graph:
-            fidelity, texture = reference_measures(restored, reference, label_maps)
-            region_scores = fidelity if self.score == 'fidelity' else texture
-        else:
-            region_scores = self.region_scores(restored, reference, label_maps)
+        region_scores = self.region_scores(restored, reference, label_maps)
         if spatial:
             scores = score_map(region_scores, label_maps, restored.dtype)
         else:
             scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
         if not return_graph:
             return scores
+        given = {'region_scores' if self.score == 'fidelity' else 'region_textures': region_scores}
         return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True,
-                                      region_scores=fidelity, region_textures=texture,
-                                      encoding=None if pending is None else pending.result())
+                                      encoding=pending, **given)
 
     def region_scores(self, restored: torch.Tensor, reference: torch.Tensor, label_maps: torch.Tensor) -> list:
         """The region scores the metric averages (fidelity or texture, see ``score``).

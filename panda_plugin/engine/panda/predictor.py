@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from concurrent.futures import Future
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -12,10 +14,13 @@ from panda_plugin.core.graph import DistortionGraph
 from panda_plugin.core.region_labels import RegionLabels, label_field
 from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
-from panda_plugin.engine.panda.background_encoding import encode_in_background
+from panda_plugin.engine.panda.background import encode_in_background, in_background, sharing_threads
+from panda_plugin.engine.panda.human_fidelity import fidelity_of
 from panda_plugin.engine.panda.models.heads import decode
 from panda_plugin.engine.panda.models.panda_arch import PANDA, PairEncoding
-from panda_plugin.engine.panda.reference import reference_graphs, reference_measures, swap_warning
+from panda_plugin.engine.panda.reference import reference_graphs, swap_warning
+from panda_plugin.engine.panda.reference_inputs import reference_inputs
+from panda_plugin.engine.panda.texture import texture_of
 from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
 from panda_plugin.engine.regions import build_segmenter, load_masks
 from panda_plugin.engine.tensors import rgb8_to_tensor
@@ -78,8 +83,7 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
     label_map = propose(target_image) if masks is None else load_masks(masks, target_image.shape[:2])
     labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
     graph = predict_graphs(network, anchors, targets, labels, reference=not pairwise,
-                           metadata={'regions': os.fspath(regions)},
-                           encoding=None if pending is None else pending.result())[0]
+                           metadata={'regions': os.fspath(regions)}, encoding=pending)[0]
     names = [f'{os.fspath(image)!r}' if isinstance(image, (str, os.PathLike)) else f'({side})'
              for image, side in ((anchor, 'anchor'), (target, 'target'))]
     message = swap_warning(graph, restored=names[0], reference=names[1])
@@ -153,7 +157,7 @@ def load_same_size(images: dict) -> list:
 def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor, *,
                    reference: bool = False, region_scores: list | None = None,
                    region_textures: list | None = None, metadata: dict | None = None,
-                   encoding: PairEncoding | None = None) -> list[DistortionGraph]:
+                   encoding: Future | None = None) -> list[DistortionGraph]:
     """Distortion graphs of a batch: the one prediction path behind ``compare``, ``PandaMetric``
     (pyiqa ``panda``, BasicSR ``calculate_panda``) and ``PandaSRModel``'s monitoring.
 
@@ -170,26 +174,50 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
             one preparation of the images).
         metadata: Stored with every graph, beside the weights name and the mode (and in
             reference mode ``network_relation``, see ``engine.panda.reference``).
-        encoding: ``network.encode(anchor, target)`` when the caller has it already. Default:
-            made here.
+        encoding: The future of ``encode_in_background(network, anchor, target)`` when the
+            caller started it; then the first measure computed here (texture, else fidelity)
+            is made in the background too, while this thread makes the other and runs the
+            network's heads, each on half of the torch threads (``background.sharing_threads``).
+            Default: the network encodes the pair here.
 
     Returns:
         One graph per pair.
     """
     metadata = {'weights': getattr(network, 'weights_name', 'custom'), **(metadata or {})}
-    with torch.no_grad():
-        outputs = predict(network, anchor, target, label_maps, encoding)
+    measures = reference and (region_scores is None or region_textures is None)
+    with torch.no_grad(), sharing_threads() if measures and encoding is not None else nullcontext() as background:
+        if measures:
+            inputs = reference_inputs(anchor, target, label_maps)
+            # beside an encoding in the background, the first measure to make goes there too
+            if region_textures is None:
+                region_textures = beside(texture_of, inputs, background)
+                background = None
+            if region_scores is None:
+                region_scores = beside(fidelity_of, inputs, background)
+        outputs = predict(network, anchor, target, label_maps, None if encoding is None else encoding.result())
         if not reference:
             return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
-        if region_scores is None or region_textures is None:
-            scores, textures = reference_measures(anchor, target, label_maps, fidelity=region_scores is None,
-                                                  texture=region_textures is None)
-            region_scores = scores if region_scores is None else region_scores
-            region_textures = textures if region_textures is None else region_textures
         sides = [image_scores(outputs[label_field(side, 'score')], label_maps).tolist() for side in ('anchor', 'target')]
+        region_scores, region_textures = (value.result() if isinstance(value, Future) else value
+                                          for value in (region_scores, region_textures))
     per_image = [{**metadata, 'network_relation': relation_from_scores(a, t)} for a, t in zip(*sides)]
     return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, per_image,
                             region_textures)
+
+
+def beside(measure, inputs, threads: int | None):
+    """A reference measure of prepared inputs, made here or started in the background.
+
+    Args:
+        measure: ``fidelity_of`` or ``texture_of``.
+        inputs: The prepared batch (``reference_inputs``).
+        threads: The background's torch threads (``background.sharing_threads``), or None to
+            measure here.
+
+    Returns:
+        The measure's region values, or a future of them.
+    """
+    return measure(inputs) if threads is None else in_background(measure, inputs, threads=threads)
 
 
 def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,

@@ -1,5 +1,6 @@
-"""The pair encoded in the background while regions are proposed: the network's own encoding,
-the same on every call, the caller's torch threads untouched."""
+"""Work beside the calling thread: the pair encoded in the background while regions are
+proposed is the network's own encoding and the same on every call, and the caller's torch
+threads are shared while a measure runs beside it, then given back."""
 import json
 
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 import panda_plugin
 from panda_plugin.engine.data.bundled import packaged_image
 from panda_plugin.engine.image_io import square_crop
-from panda_plugin.engine.panda.background_encoding import encode_in_background
+from panda_plugin.engine.panda.background import encode_in_background, sharing_threads
 from panda_plugin.engine.panda.predictor import resolve_model
 from panda_plugin.engine.regions import build_segmenter
 from panda_plugin.engine.tensors import rgb8_to_tensor
@@ -23,7 +24,7 @@ def pair():
     return restored, reference
 
 
-def test_background_encoding_is_the_network_s_own_and_the_same_every_time(pair):
+def test_background_is_the_network_s_own_and_the_same_every_time(pair):
     network = resolve_model()
     anchors, targets = (rgb8_to_tensor(image)[None].contiguous() for image in pair)
     threads = torch.get_num_threads()
@@ -43,6 +44,35 @@ def test_background_encoding_is_the_network_s_own_and_the_same_every_time(pair):
         torch.testing.assert_close(given[name], own[name], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize('threads, shares', [(1, (1, 1)), (2, (1, 1)), (3, (2, 1)), (4, (2, 2))])
+def test_sharing_threads_splits_the_caller_s_threads_and_gives_them_back(threads, shares):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with pytest.raises(RuntimeError, match='inside'):
+            with sharing_threads() as background:
+                assert (torch.get_num_threads(), background) == shares
+                raise RuntimeError('inside')
+        assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_compare_gives_back_the_caller_s_threads_and_the_same_graph_on_one_thread(pair):
+    before = torch.get_num_threads()
+    graph = panda_plugin.compare(*pair).to_json()
+    assert torch.get_num_threads() == before
+    torch.set_num_threads(1)
+    try:
+        alone = json.loads(panda_plugin.compare(*pair).to_json())
+    finally:
+        torch.set_num_threads(before)
+    for one, other in zip(alone['regions'], json.loads(graph)['regions'], strict=True):
+        assert (one['relation'], one['mask']) == (other['relation'], other['mask'])
+        for side in ('anchor', 'target'):
+            assert one[side] == pytest.approx(other[side], abs=1e-6)
+
+
 def test_proposed_regions_give_the_graph_of_the_same_regions_given_as_masks(pair):
     for pairwise in (False, True):
         proposed = panda_plugin.compare(*pair, pairwise=pairwise)
@@ -52,11 +82,11 @@ def test_proposed_regions_give_the_graph_of_the_same_regions_given_as_masks(pair
 
 
 def test_images_above_the_size_limit_are_encoded_by_the_network_itself(pair, monkeypatch):
-    from panda_plugin.engine.panda import background_encoding
+    from panda_plugin.engine.panda import background
 
     anchors, targets = (rgb8_to_tensor(image)[None].contiguous() for image in pair)
     assert encode_in_background(resolve_model(), anchors, targets) is not None
-    monkeypatch.setattr(background_encoding, 'MOST_PIXELS', 96 * 96 - 1)
+    monkeypatch.setattr(background, 'MOST_PIXELS', 96 * 96 - 1)
     assert encode_in_background(resolve_model(), anchors, targets) is None
     graph = panda_plugin.compare(*pair)
     assert graph.regions == panda_plugin.compare(*pair, masks=graph.label_map).regions
