@@ -18,7 +18,7 @@ from panda_plugin.engine.panda.background import encode_in_background, in_backgr
 from panda_plugin.engine.panda.human_fidelity import fidelity_of
 from panda_plugin.engine.panda.models.heads import decode
 from panda_plugin.engine.panda.models.panda_arch import PANDA, PairEncoding
-from panda_plugin.engine.panda.reference import reference_graphs, swap_warning
+from panda_plugin.engine.panda.reference import reference_graphs, reference_measures, swap_warning
 from panda_plugin.engine.panda.reference_inputs import reference_inputs
 from panda_plugin.engine.panda.texture import texture_of
 from panda_plugin.engine.panda.weights import WEIGHTS_VARIABLE, check_device, load_model
@@ -175,10 +175,11 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
         metadata: Stored with every graph, beside the weights name and the mode (and in
             reference mode ``network_relation``, see ``engine.panda.reference``).
         encoding: The future of ``encode_in_background(network, anchor, target)`` when the
-            caller started it; then the first measure computed here (texture, else fidelity)
-            is made in the background too, while this thread makes the other and runs the
-            network's heads, each on half of the torch threads (``background.sharing_threads``).
-            Default: the network encodes the pair here.
+            caller started it; then the measures computed here are made before the network's
+            heads, one of them in the background (``measures_beside``), on half of the torch
+            threads each (``background.sharing_threads``). Default: the network encodes the
+            pair here, and the measures are made after it (a large pair's prepared images are
+            then not held while the network runs).
 
     Returns:
         One graph per pair.
@@ -186,17 +187,17 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
     metadata = {'weights': getattr(network, 'weights_name', 'custom'), **(metadata or {})}
     measures = reference and (region_scores is None or region_textures is None)
     with torch.no_grad(), sharing_threads() if measures and encoding is not None else nullcontext() as background:
-        if measures:
-            inputs = reference_inputs(anchor, target, label_maps)
-            # beside an encoding in the background, the first measure to make goes there too
-            if region_textures is None:
-                region_textures = beside(texture_of, inputs, background)
-                background = None
-            if region_scores is None:
-                region_scores = beside(fidelity_of, inputs, background)
+        if background is not None:
+            region_scores, region_textures = measures_beside(reference_inputs(anchor, target, label_maps),
+                                                             region_scores, region_textures, background)
         outputs = predict(network, anchor, target, label_maps, None if encoding is None else encoding.result())
         if not reference:
             return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
+        if region_scores is None or region_textures is None:
+            scores, textures = reference_measures(anchor, target, label_maps, fidelity=region_scores is None,
+                                                  texture=region_textures is None)
+            region_scores = scores if region_scores is None else region_scores
+            region_textures = textures if region_textures is None else region_textures
         sides = [image_scores(outputs[label_field(side, 'score')], label_maps).tolist() for side in ('anchor', 'target')]
         region_scores, region_textures = (value.result() if isinstance(value, Future) else value
                                           for value in (region_scores, region_textures))
@@ -205,19 +206,24 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
                             region_textures)
 
 
-def beside(measure, inputs, threads: int | None):
-    """A reference measure of prepared inputs, made here or started in the background.
+def measures_beside(inputs, region_scores: list | None, region_textures: list | None, threads: int) -> tuple:
+    """The reference measures a caller has not given, one of them in the background: texture
+    (else fidelity) starts there, the other is made here meanwhile.
 
     Args:
-        measure: ``fidelity_of`` or ``texture_of``.
         inputs: The prepared batch (``reference_inputs``).
-        threads: The background's torch threads (``background.sharing_threads``), or None to
-            measure here.
+        region_scores: The caller's region fidelity scores, or None.
+        region_textures: The caller's region textures, or None.
+        threads: The background's torch threads (``background.sharing_threads``).
 
     Returns:
-        The measure's region values, or a future of them.
+        ``(scores, textures)``, the one started in the background as its future.
     """
-    return measure(inputs) if threads is None else in_background(measure, inputs, threads=threads)
+    if region_textures is None:
+        region_textures = in_background(texture_of, inputs, threads=threads)
+    elif region_scores is None:
+        region_scores = in_background(fidelity_of, inputs, threads=threads)
+    return fidelity_of(inputs) if region_scores is None else region_scores, region_textures
 
 
 def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
