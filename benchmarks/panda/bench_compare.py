@@ -160,10 +160,10 @@ def profile_section(pair: tuple, repeats: int) -> dict:
     import torch.nn.functional as F
 
     import panda_plugin
-    from panda_plugin.engine.panda.background import encode_in_background
+    from panda_plugin.engine.panda.background import encode_in_background, sharing_threads
     from panda_plugin.engine.panda.metric import checked_rgb, shared_metric
     from panda_plugin.engine.panda.models.token_pool import region_masks
-    from panda_plugin.engine.panda.predictor import label_maps_of, resolve_model
+    from panda_plugin.engine.panda.predictor import label_maps_of, measures_beside, resolve_model
     from panda_plugin.engine.panda.reference import reference_graphs, reference_measures
     from panda_plugin.engine.panda.reference_inputs import reference_inputs
     from panda_plugin.engine.regions import build_segmenter
@@ -184,6 +184,14 @@ def profile_section(pair: tuple, repeats: int) -> dict:
         tokens = network.token_pool(features, torch.cat([masks, masks]))
         grids = network.statistics.grids(torch.cat([anchor, target]))
         cues = network.statistics(grids, labels, count)
+        encoding = network.encode(anchor, target)
+
+    def measures_and_heads_beside(_):
+        with sharing_threads() as background:
+            _, textures = measures_beside(reference_inputs(anchor, target, labels), None, None, background)
+            network(anchor, target, labels, count, encoding)
+            return textures.result()
+
     metadata = [{'weights': 'panda-tiny', 'network_relation': 'same'}]
     stages = {
         'regions (superpixel proposer on the reference)': lambda _: segmenter(reference),
@@ -202,6 +210,8 @@ def profile_section(pair: tuple, repeats: int) -> dict:
             encode_in_background(network, anchor, target), segmenter(reference))[0].result(),
         'network: decoder and heads': lambda _: network.heads(*network.decoder(
             *(part + cue for part, cue in zip(tokens.chunk(2), cues)), masks.flatten(2).sum(-1) == 0)),
+        'prepare inputs, fidelity and heads while texture is measured in the background (as compare runs them)':
+            measures_and_heads_beside,
         'graph building': lambda _: reference_graphs(logits, scores, labels, metadata, textures),
         'compare (reference mode), end to end': lambda _: panda_plugin.compare(restored, reference),
         'pyiqa metric: input checks': lambda _: (checked_rgb(anchor, 'restored'), checked_rgb(target, 'reference')),
