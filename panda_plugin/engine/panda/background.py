@@ -2,10 +2,11 @@
 background thread while the calling thread goes on.
 
 On a CPU the region proposers run single-threaded NumPy code, and the region measures and the
-network's statistic maps are many small torch operations that gain little from a second torch
-thread. So ``compare`` (and the pyiqa metric's graphs) encode the pair in the background while
-the regions are proposed, then measure texture in the background while the calling thread
-measures fidelity and runs the network's heads.
+network's statistic maps are many small torch operations that gain less from a second torch
+thread than from running beside another stage (docs/speed.md). So ``compare`` (and the pyiqa
+metric's graphs) encode the pair in the background while the regions are proposed, then
+measure texture in the background while the calling thread measures fidelity and runs the
+network's heads.
 
 Pairs larger than ``MOST_PIXELS`` stay on the calling thread: the proposer works at a reduced
 size, so its share of their time is small, and memory freed by the background thread is not
