@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import nullcontext
 
 import torch
 from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.image_io import check_image_size
-from panda_plugin.engine.panda.background import encode_in_background
+from panda_plugin.engine.panda.background import encode_in_background, in_background, sharing_threads
 from panda_plugin.engine.panda.fidelity import padded
+from panda_plugin.engine.panda.human_fidelity import fidelity_of
 from panda_plugin.engine.panda.predictor import image_scores, label_maps_of, predict_graphs
 from panda_plugin.engine.panda.reference import reference_measures
+from panda_plugin.engine.panda.reference_inputs import reference_inputs
 from panda_plugin.engine.panda.spatial import score_map
+from panda_plugin.engine.panda.texture import texture_of
 from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS, check_device, load_model
 from panda_plugin.engine.regions import build_segmenter
 
@@ -114,16 +118,25 @@ class PandaMetric(nn.Module):
         # the network reads the pair while the regions are proposed (its types are for the graphs)
         pending = encode_in_background(self.network, restored.detach(), reference.detach()) if return_graph else None
         label_maps = label_maps_of(reference, self.segmenter)
-        region_scores = self.region_scores(restored, reference, label_maps)
-        if spatial:
-            scores = score_map(region_scores, label_maps, restored.dtype)
-        else:
-            scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
-        if not return_graph:
-            return scores
-        given = {'region_scores' if self.score == 'fidelity' else 'region_textures': region_scores}
-        return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True,
-                                      encoding=pending, **given)
+        with nullcontext() if pending is None else sharing_threads() as background:
+            if background is None:
+                region_scores, other = self.region_scores(restored, reference, label_maps), None
+            else:
+                # the graph's other measure in the background while this thread makes the score's
+                # measure and runs the network's heads
+                inputs = reference_inputs(restored, reference, label_maps)
+                other = in_background(texture_of if self.score == 'fidelity' else fidelity_of, inputs,
+                                      threads=background)
+                region_scores = (fidelity_of if self.score == 'fidelity' else texture_of)(inputs)
+            if spatial:
+                scores = score_map(region_scores, label_maps, restored.dtype)
+            else:
+                scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
+            if not return_graph:
+                return scores
+            fidelity, texture = (region_scores, other) if self.score == 'fidelity' else (other, region_scores)
+            return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True,
+                                          region_scores=fidelity, region_textures=texture, encoding=pending)
 
     def region_scores(self, restored: torch.Tensor, reference: torch.Tensor, label_maps: torch.Tensor) -> list:
         """The region scores the metric averages (fidelity or texture, see ``score``).

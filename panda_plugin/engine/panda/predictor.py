@@ -168,10 +168,11 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
         label_maps: BxHxW int64 label maps.
         reference: Reference mode (``engine.panda.reference``); default: the pairwise mode.
         region_scores: Reference mode only: the region scores of ``reference_measures`` when
-            the caller has them already. Default: computed here.
+            the caller has them already, or their future (``background.in_background``).
+            Default: computed here.
         region_textures: Reference mode only: the region textures of ``reference_measures``
-            when the caller has them already. Default: computed here (with the scores, from
-            one preparation of the images).
+            when the caller has them already, or their future. Default: computed here (with
+            the scores, from one preparation of the images).
         metadata: Stored with every graph, beside the weights name and the mode (and in
             reference mode ``network_relation``, see ``engine.panda.reference``).
         encoding: The future of ``encode_in_background(network, anchor, target)`` when the
