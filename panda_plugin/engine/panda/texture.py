@@ -214,21 +214,31 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
         (2xN shares).
     """
     height, width = channels.shape[-2] - 2, channels.shape[-1] - 2
+    colours = channels.shape[1] - 1
+    # every moment map is written into one stack as it is made, so that no list of maps and its
+    # concatenation are held at once
+    moments = channels.new_empty(2, 4 + colours + 2 * structure + 2 * grid, height, width)
     # with structure the luma differences cover one more row and column, so that the
     # neighbours' differences are slices of them
     wide = [_difference(channels[:, :1], *pair, margin=1 if structure else 2) for pair in _ORIENTATIONS]
     luma = [band[..., :height, :width] for band in wide]
-    colour = [_difference(channels[:, 1:], *pair) for pair in _ORIENTATIONS]
-    moments = [band * band for band in luma] + [sum(band ** 2 for band in colour) / len(colour)]
+    for index, band in enumerate(luma):
+        moments[:, index:index + 1] = band * band
+    energy = moments[:, 4:4 + colours]
+    energy[:] = _difference(channels[:, 1:], *_ORIENTATIONS[0]) ** 2
+    for pair in _ORIENTATIONS[1:]:
+        energy += _difference(channels[:, 1:], *pair) ** 2
+    energy /= len(_ORIENTATIONS)
     if structure:
-        for dy, dx in ((0, 1), (1, 0)):
-            moments.append(sum(band * neighbour[..., dy:dy + height, dx:dx + width]
-                               for band, neighbour in zip(luma, wide)))
+        for row, (dy, dx) in enumerate(((0, 1), (1, 0)), start=4 + colours):
+            correlation = moments[:, row:row + 1]
+            correlation[:] = luma[0] * wide[0][..., dy:dy + height, dx:dx + width]
+            for band, neighbour in zip(luma[1:], wide[1:]):
+                correlation += band * neighbour[..., dy:dy + height, dx:dx + width]
     if grid:
-        moments += _grid_moments(moments[0], moments[1])
-    sums, counts = _pool(torch.cat(moments, 1), blocks[:-2, :-2], count)
+        _grid_moments(moments[:, :1], moments[:, 1:2], moments[:, -2:])
+    sums, counts = _pool(moments, blocks[:-2, :-2], count)
     means = sums / counts.clamp(min=1)[:, None]
-    colours = channels.shape[1] - 1
     stats = {'count': counts, 'variance': means[..., :4], 'colour': means[..., 4:4 + colours]}
     if structure:
         energy = means[..., :4].sum(-1) + 4 * VARIANCE_FLOOR
@@ -252,18 +262,22 @@ def grid_share(luma: torch.Tensor, blocks: torch.Tensor, count: int) -> torch.Te
     Returns:
         2xN shares.
     """
-    horizontal, vertical = (_difference(luma, *pair) for pair in _ORIENTATIONS[:2])
-    sums, counts = _pool(torch.cat(_grid_moments(horizontal * horizontal, vertical * vertical), 1),
-                         blocks[:-2, :-2], count)
+    moments = luma.new_empty(2, 2, luma.shape[-2] - 2, luma.shape[-1] - 2)
+    # the squared differences live only while the moments are made
+    _grid_moments(*(_difference(luma, *pair).square_() for pair in _ORIENTATIONS[:2]), moments)
+    sums, counts = _pool(moments, blocks[:-2, :-2], count)
     return _grid_ratio(sums[..., 0], sums[..., 1], counts)
 
 
-def _grid_moments(horizontal: torch.Tensor, vertical: torch.Tensor) -> list:
-    """The squared differences that cross the lines of the ``GRID`` block grid, and all of them."""
+def _grid_moments(horizontal: torch.Tensor, vertical: torch.Tensor, out: torch.Tensor) -> None:
+    """Write the squared differences that cross the lines of the ``GRID`` block grid, and all of
+    them, into the two channels of ``out`` (2x2xhxw; ``horizontal`` and ``vertical`` 2x1xhxw)."""
     height, width = horizontal.shape[-2:]
     across = (torch.arange(width, device=horizontal.device) % GRID == GRID - 1).to(horizontal.dtype)
     down = (torch.arange(height, device=horizontal.device) % GRID == GRID - 1).to(horizontal.dtype)
-    return [horizontal * across + vertical * down[:, None], horizontal + vertical]
+    out[:, :1] = horizontal * across
+    out[:, :1] += vertical * down[:, None]
+    out[:, 1:] = horizontal + vertical
 
 
 def _grid_ratio(across: torch.Tensor, total: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
