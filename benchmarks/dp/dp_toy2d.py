@@ -1,4 +1,4 @@
-"""The 2-D distortion-perception experiments of docs/results/dp/toy2d.md (mixture and pinwheel).
+"""The 2-D distortion-perception experiments of docs/record/dp/toy2d.md (mixture and pinwheel).
 
 Run: ``python -m benchmarks.dp.dp_toy2d --out docs/results/dp`` (one CPU thread, about 2-4 minutes).
 Writes ``docs/results/dp/dp_toy2d.json`` and the figures ``docs/results/dp/images/dp_toy2d_*.png``.

@@ -43,7 +43,7 @@ MEASURE_NOTES = {
 #: Reverse steps from which the lambda = 1 end gives up PSNR for better patch_sw2 and panda_fd
 #: than lambda = 0.5, by degradation kind: measured at noise:0.2 (6x6 mixture), sr:4 (8x8
 #: mixture), blur:2 (DPS, guidance 3) on four held-out photographs at 128 px
-#: (docs/results/dp/steps_needed.md). Below it the lambda = 1 end can be worse on every measure.
+#: (docs/record/dp/steps_needed.md). Below it the lambda = 1 end can be worse on every measure.
 TRADEOFF_STEPS = {'noise': 400, 'sr': 50, 'blur': 50}
 
 
@@ -62,7 +62,7 @@ def steps_warning(settings) -> str | None:
     if needed is None or settings.steps >= needed or not reaches_one:
         return None
     return (f'{settings.steps} steps: {kind} sweeps need {needed} or more for the lambda = 1 end to trade PSNR for '
-            'better patch_sw2 and panda_fd than lambda = 0.5 (docs/results/dp/steps_needed.md); with fewer it can '
+            'better patch_sw2 and panda_fd than lambda = 0.5 (docs/record/dp/steps_needed.md); with fewer it can '
             f'be worse on every measure, so read it with care or use --steps {needed}')
 
 
@@ -212,7 +212,7 @@ def measures_help() -> str:
               for name, note in MEASURE_NOTES.items()]
     lines += ['', textwrap.fill('the lambda = 1 end trades PSNR for perception with ' + ', '.join(
         f'{steps} steps or more for {kind}' for kind, steps in TRADEOFF_STEPS.items())
-        + ' (docs/results/dp/steps_needed.md); fewer give a warning', 98)]
+        + ' (docs/record/dp/steps_needed.md); fewer give a warning', 98)]
     return '\n'.join(lines)
 
 

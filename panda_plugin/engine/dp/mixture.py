@@ -149,7 +149,7 @@ class GaussianMixture:
 
 
 def ring_mixture(count: int = 8, radius: float = 2.0, std: float = 0.1) -> GaussianMixture:
-    """``count`` equal isotropic Gaussians on a circle (the 2-D mixture of docs/results/dp/toy2d.md).
+    """``count`` equal isotropic Gaussians on a circle (the 2-D mixture of docs/record/dp/toy2d.md).
 
     Args:
         count: Number of components.

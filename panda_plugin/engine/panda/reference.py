@@ -48,7 +48,7 @@ MODES = ('pairwise', 'reference')
 INDISTINGUISHABLE = 0.95
 #: ``network_relation`` of a pair whose arguments are probably swapped: the restored image at
 #: least 0.3 better than its reference. Measured on the 18 held-out bundled images at 256 px
-#: (docs/results/panda/swap_check.md): none of 198 degraded images given in the right order
+#: (docs/record/panda/swap_check.md): none of 198 degraded images given in the right order
 #: came out better than its reference at all, while 87 of the 198 swapped pairs reach it
 #: (all 18 with noise 0.15, 14 with JPEG quality 5, 8 with blur sigma 4).
 SWAPPED_RELATION = 'significantly_better'

@@ -26,7 +26,7 @@ with the input's type (``noise`` for denoise, ``compression`` for deblock, ``blu
 upscaled image under sharpening), otherwise with what the filter introduced (``blur`` for
 over-smoothing, ``oversharpen`` for sharpening). The severity comes from the region score
 (``severity_from_score``): the bins are the midpoints between the mean scores of consecutive
-severities of that type in docs/results/panda/labeling.md, so a region gets the severity whose typical
+severities of that type in docs/record/panda/labeling.md, so a region gets the severity whose typical
 score it is closest to; a score above the clean/minor midpoint labels the region ``clean``.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ from panda_plugin.engine.distortions import apply_distortion, degrade_regions, d
 #: Fraction of regions degraded in every version.
 DEGRADED_FRACTION = 0.8
 #: Mean ``ssim_psnr`` region score of the (minor, moderate, severe) levels of the types the
-#: restoration-like versions use (whole 256x256 images, docs/results/panda/labeling.md).
+#: restoration-like versions use (whole 256x256 images, docs/record/panda/labeling.md).
 SEVERITY_SCORES = {
     'blur': (0.795, 0.652, 0.552),
     'pixelate': (0.715, 0.622, 0.521),
