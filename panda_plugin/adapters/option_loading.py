@@ -5,14 +5,14 @@ makes BasicSR's own option parsing safe for every caller, ``panda train``, ``pan
 BasicSR's ``train_pipeline``/``test_pipeline`` alike:
 
 - ``parse_options`` in ``basicsr.utils.options``, ``basicsr.train`` and ``basicsr.test`` is
-  replaced by the plugin's ``parse_options``: the ``-opt`` file is read by
+  replaced by the plugin's ``parse_basicsr_options``: the ``-opt`` file is read by
   ``core.option_file.load_option_file`` (no tag runs code, aliases and size are limited) and
   must hold what BasicSR reads (``option_checks.check_parse_needs``), ``--force_yml`` keys must
   be plain names (``check_force_yml``; BasicSR's own parser builds Python code from them and
   ``exec``s it) and their values are read as safe YAML and assigned, and the whole option tree
   is checked (``option_checks.check_basicsr_options``); BasicSR's YAML parsing never runs;
-- BasicSR's loader-and-dumper pair (``ordered_yaml``, for any other reader of option files)
-  gives ``BasicSRLoader``, the same safe loader.
+- the loader-and-dumper pair that BasicSR offers other readers of option files is replaced by
+  ``safe_loader_pair``: ``BasicSRLoader`` (the same safe loader) and a safe dumper.
 
 Every problem is one ``PandaInputError`` line.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import os
 import random
 import re
@@ -94,7 +95,7 @@ def basicsr_arguments(lenient: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_options(root_path: str, is_train: bool = True) -> tuple[OrderedDict, argparse.Namespace]:
+def parse_basicsr_options(root_path: str, is_train: bool = True) -> tuple[OrderedDict, argparse.Namespace]:
     """BasicSR's ``parse_options`` without its unsafe parts: the ``-opt`` file is read by
     ``load_option_file`` (no tag runs code) and ``--force_yml`` entries are checked
     (``check_force_yml``), read as safe YAML values and assigned, never ``exec``ed; the rest
@@ -119,7 +120,7 @@ def parse_options(root_path: str, is_train: bool = True) -> tuple[OrderedDict, a
 
     if args.launcher == 'none':
         opt['dist'] = False
-        print('Disable distributed.', flush=True)
+        logging.getLogger(__name__).info('Disable distributed.')
     else:
         opt['dist'] = True
         if args.launcher == 'slurm' and 'dist_params' in opt:
@@ -205,6 +206,15 @@ class OrderedDumper(yaml.SafeDumper):
 OrderedDumper.add_representer(OrderedDict, lambda dumper, data: dumper.represent_dict(data.items()))
 
 
+def safe_loader_pair() -> tuple[type, type]:
+    """What BasicSR's loader-and-dumper pair gives once installed: the plugin's safe loader and a
+    safe dumper that writes ordered mappings."""
+    return BasicSRLoader, OrderedDumper
+
+
+safe_loader_pair.panda_safe = True
+
+
 def _safe_yaml_value(value: str):
     """``--force_yml`` value as YAML (BasicSR ``eval``s lists), with the option loader's limits."""
     return load_options(f'value: {value}', f'--force_yml value {value!r}')['value']
@@ -218,15 +228,10 @@ def install_safe_option_loading() -> None:
     if getattr(options_module.ordered_yaml, 'panda_safe', False):
         return
 
-    def ordered_yaml():
-        """The plugin's safe loader and a dumper that writes ordered mappings."""
-        return BasicSRLoader, OrderedDumper
-
     @functools.wraps(options_module.parse_options)
     def safe_parse_options(root_path, is_train=True):
-        return parse_options(root_path, is_train)
+        return parse_basicsr_options(root_path, is_train)
 
-    ordered_yaml.panda_safe = True
-    options_module.ordered_yaml = ordered_yaml
+    options_module.ordered_yaml = safe_loader_pair
     for module in (options_module, importlib.import_module('basicsr.train'), importlib.import_module('basicsr.test')):
         module.parse_options = safe_parse_options
