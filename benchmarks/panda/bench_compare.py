@@ -188,7 +188,7 @@ def profile_section(pair: tuple, repeats: int) -> dict:
 
     def measures_and_heads_beside(_):
         with sharing_threads() as background:
-            _, textures = measures_beside(reference_inputs(anchor, target, labels), None, None, background)
+            _, textures = measures_beside(reference_inputs(anchor, target, labels), background)
             network(anchor, target, labels, count, encoding)
             return textures.result()
 

@@ -10,14 +10,12 @@ from torch import nn
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.image_io import check_image_size
-from panda_plugin.engine.panda.background import encode_in_background, in_background, sharing_threads
+from panda_plugin.engine.panda.background import encode_in_background, sharing_threads
 from panda_plugin.engine.panda.fidelity import padded
-from panda_plugin.engine.panda.human_fidelity import fidelity_of
-from panda_plugin.engine.panda.predictor import image_scores, label_maps_of, predict_graphs
+from panda_plugin.engine.panda.predictor import image_scores, label_maps_of, measures_beside, predict_graphs
 from panda_plugin.engine.panda.reference import reference_measures
 from panda_plugin.engine.panda.reference_inputs import reference_inputs
 from panda_plugin.engine.panda.spatial import score_map
-from panda_plugin.engine.panda.texture import texture_of
 from panda_plugin.engine.panda.weights import DEFAULT_WEIGHTS, check_device, load_model
 from panda_plugin.engine.regions import build_segmenter
 
@@ -120,23 +118,23 @@ class PandaMetric(nn.Module):
         label_maps = label_maps_of(reference, self.segmenter)
         with nullcontext() if pending is None else sharing_threads() as background:
             if background is None:
-                region_scores, other = self.region_scores(restored, reference, label_maps), None
+                region_scores = self.region_scores(restored, reference, label_maps)
+                measures = {'fidelity': None, 'texture': None, self.score: region_scores}
             else:
                 # the graph's other measure in the background while this thread makes the score's
                 # measure and runs the network's heads
-                inputs = reference_inputs(restored, reference, label_maps)
-                other = in_background(texture_of if self.score == 'fidelity' else fidelity_of, inputs,
-                                      threads=background)
-                region_scores = (fidelity_of if self.score == 'fidelity' else texture_of)(inputs)
+                measures = dict(zip(('fidelity', 'texture'), measures_beside(
+                    reference_inputs(restored, reference, label_maps), background, here=self.score)))
+                region_scores = measures[self.score]
             if spatial:
                 scores = score_map(region_scores, label_maps, restored.dtype)
             else:
                 scores = image_scores(padded(region_scores), label_maps).to(restored.dtype)
             if not return_graph:
                 return scores
-            fidelity, texture = (region_scores, other) if self.score == 'fidelity' else (other, region_scores)
             return scores, predict_graphs(self.network, restored, reference, label_maps, reference=True,
-                                          region_scores=fidelity, region_textures=texture, encoding=pending)
+                                          region_scores=measures['fidelity'], region_textures=measures['texture'],
+                                          encoding=pending)
 
     def region_scores(self, restored: torch.Tensor, reference: torch.Tensor, label_maps: torch.Tensor) -> list:
         """The region scores the metric averages (fidelity or texture, see ``score``).

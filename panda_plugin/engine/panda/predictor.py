@@ -176,21 +176,21 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
         metadata: Stored with every graph, beside the weights name and the mode (and in
             reference mode ``network_relation``, see ``engine.panda.reference``).
         encoding: The future of ``encode_in_background(network, anchor, target)`` when the
-            caller started it; then the measures computed here are made before the network's
-            heads, one of them in the background (``measures_beside``), on half of the torch
-            threads each (``background.sharing_threads``). Default: the network encodes the
-            pair here, and the measures are made after it (a large pair's prepared images are
-            then not held while the network runs).
+            caller started it; then measures computed here are made before the network's heads,
+            texture in the background (``measures_beside``), on half of the torch threads each
+            (``background.sharing_threads``). Default: the network encodes the pair here, and
+            the measures are made after it (a large pair's prepared images are then not held
+            while the network runs).
 
     Returns:
         One graph per pair.
     """
     metadata = {'weights': getattr(network, 'weights_name', 'custom'), **(metadata or {})}
-    measures = reference and (region_scores is None or region_textures is None)
-    with torch.no_grad(), sharing_threads() if measures and encoding is not None else nullcontext() as background:
-        if background is not None:
+    beside = reference and region_scores is None and region_textures is None and encoding is not None
+    with torch.no_grad(), sharing_threads() if beside else nullcontext() as background:
+        if beside:
             region_scores, region_textures = measures_beside(reference_inputs(anchor, target, label_maps),
-                                                             region_scores, region_textures, background)
+                                                             background)
         outputs = predict(network, anchor, target, label_maps, None if encoding is None else encoding.result())
         if not reference:
             return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
@@ -207,24 +207,23 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
                             region_textures)
 
 
-def measures_beside(inputs, region_scores: list | None, region_textures: list | None, threads: int) -> tuple:
-    """The reference measures a caller has not given, one of them in the background: texture
-    (else fidelity) starts there, the other is made here meanwhile.
+def measures_beside(inputs, threads: int, here: str = 'fidelity') -> tuple:
+    """Fidelity and texture of a prepared batch side by side: one made on this thread (with
+    gradients when enabled), the other started in the background meanwhile.
 
     Args:
         inputs: The prepared batch (``reference_inputs``).
-        region_scores: The caller's region fidelity scores, or None.
-        region_textures: The caller's region textures, or None.
         threads: The background's torch threads (``background.sharing_threads``).
+        here: The measure made on this thread, ``'fidelity'`` or ``'texture'``.
 
     Returns:
-        ``(scores, textures)``, the one started in the background as its future.
+        ``(scores, textures)``, the one made in the background as its future.
     """
-    if region_textures is None:
-        region_textures = in_background(texture_of, inputs, threads=threads)
-    elif region_scores is None:
-        region_scores = in_background(fidelity_of, inputs, threads=threads)
-    return fidelity_of(inputs) if region_scores is None else region_scores, region_textures
+    measures = {'fidelity': fidelity_of, 'texture': texture_of}
+    other = 'texture' if here == 'fidelity' else 'fidelity'
+    pending = in_background(measures[other], inputs, threads=threads)
+    made = measures[here](inputs)
+    return (made, pending) if here == 'fidelity' else (pending, made)
 
 
 def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
