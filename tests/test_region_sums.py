@@ -4,7 +4,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from panda_plugin.engine.panda.models.region_statistics import _laplacian_and_sobel
+from panda_plugin.engine.panda.models.region_statistics import _laplacian_and_sobel, _max_filter, cell_moments
 from panda_plugin.engine.panda.models.token_pool import region_masks
 from panda_plugin.engine.panda.region_sums import PARTIAL_SUMS, RegionSums
 
@@ -54,3 +54,24 @@ def test_statistics_filters_equal_the_convolutions_they_replace():
     grey = torch.rand(2, 1, 37, 29)
     expected = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode='replicate'), kernels)
     torch.testing.assert_close(torch.cat(_laplacian_and_sobel(grey), 1), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_maximum_filter_equals_max_pooling_with_its_borders_ignored():
+    maps = torch.rand(2, 1, 23, 31)
+    maps[0, 0, 5:9, 4:12] = 0.5  # ties
+    for size in (3, 5, 7, 9):
+        expected = F.max_pool2d(maps, size, stride=1, padding=size // 2)
+        torch.testing.assert_close(_max_filter(maps, size), expected, rtol=0, atol=0)
+
+
+def test_cell_moments_equal_adaptive_pooling_on_divided_and_undivided_grids():
+    for shape, grid in (((1, 13, 64, 48), (8, 6)), ((2, 3, 37, 61), (8, 8)), ((1, 2, 5, 7), (5, 7))):
+        maps = torch.rand(shape, dtype=torch.float64, requires_grad=True)
+        means, squares = cell_moments(maps, grid)
+        torch.testing.assert_close(means, F.adaptive_avg_pool2d(maps, grid))
+        torch.testing.assert_close(squares, F.adaptive_avg_pool2d(maps * maps, grid))
+        weights = torch.rand_like(means)
+        gradient, = torch.autograd.grad(((means + squares) * weights).sum(), maps)
+        expected, = torch.autograd.grad(((F.adaptive_avg_pool2d(maps, grid)
+                                          + F.adaptive_avg_pool2d(maps * maps, grid)) * weights).sum(), maps)
+        torch.testing.assert_close(gradient, expected)

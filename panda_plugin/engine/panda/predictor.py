@@ -199,7 +199,8 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
                                                   texture=region_textures is None)
             region_scores = scores if region_scores is None else region_scores
             region_textures = textures if region_textures is None else region_textures
-        sides = [image_scores(outputs[label_field(side, 'score')], label_maps).tolist() for side in ('anchor', 'target')]
+        sides = image_scores(torch.stack([outputs[label_field(side, 'score')] for side in ('anchor', 'target')]),
+                             label_maps).tolist()
         region_scores, region_textures = (value.result() if isinstance(value, Future) else value
                                           for value in (region_scores, region_textures))
     per_image = [{**metadata, 'network_relation': relation_from_scores(a, t)} for a, t in zip(*sides)]
@@ -289,18 +290,20 @@ def image_scores(scores: torch.Tensor, label_maps: torch.Tensor) -> torch.Tensor
     """Whole-image scores: region scores weighted by region area, as ``DistortionGraph`` does.
 
     Args:
-        scores: BxR region scores (``<side>_score`` of ``predict``).
+        scores: BxR region scores (``<side>_score`` of ``predict``), or ...xBxR (several
+            scores of the same regions, e.g. both sides stacked).
         label_maps: BxHxW int64 label maps.
 
     Returns:
-        B scores in [0, 1], differentiable in ``scores``.
+        B (or ...xB) scores in [0, 1], differentiable in ``scores``.
     """
-    count = scores.shape[1]
-    flat = label_maps.flatten(1)
-    areas = torch.zeros(flat.shape[0], count + 1, device=scores.device, dtype=scores.dtype)
-    areas.scatter_add_(1, (flat + 1).clamp(max=count), torch.ones_like(flat, dtype=scores.dtype))
-    areas = areas[:, 1:]
-    return (areas * scores).sum(1) / areas.sum(1)
+    batch, count = scores.shape[-2:]
+    # labels from 0 to count - 1 counted in slots 1..count of each image, pixels outside in slot 0
+    offsets = torch.arange(batch, device=label_maps.device)[:, None] * (count + 1)
+    slots = (label_maps.flatten(1) + 1).clamp_(0, count) + offsets
+    areas = torch.bincount(slots.reshape(-1), minlength=batch * (count + 1)).view(batch, count + 1)[:, 1:]
+    areas = areas.to(scores.dtype)
+    return (areas * scores).sum(-1) / areas.sum(-1)
 
 
 def graphs_of(outputs: dict, label_maps: torch.Tensor, metadata: dict | None = None) -> list[DistortionGraph]:

@@ -154,7 +154,7 @@ def terms_of(inputs: ReferenceInputs) -> list:
     results = []
     for index, label_map in enumerate(inputs.label_maps):
         count = region_count(label_map)
-        current = channels[[index, index + batch]]
+        current = channels[index::batch]  # the restored image and its reference
         labels = _labels_at(label_map, current.shape[-2:], device)
         columns = {name: torch.ones(count, dtype=torch.float64, device=device) for name in FAMILIES}
         structure = []
@@ -225,9 +225,11 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
     for index, band in enumerate(luma):
         moments[:, index:index + 1] = band * band
     energy = moments[:, 4:4 + colours]
-    energy[:] = _difference(channels[:, 1:], *_ORIENTATIONS[0]) ** 2
+    first = _difference(channels[:, 1:], *_ORIENTATIONS[0])
+    energy[:] = first * first
     for pair in _ORIENTATIONS[1:]:
-        energy += _difference(channels[:, 1:], *pair) ** 2
+        band = _difference(channels[:, 1:], *pair)
+        energy.addcmul_(band, band)
     energy /= len(_ORIENTATIONS)
     if structure:
         for row, (dy, dx) in enumerate(((0, 1), (1, 0)), start=4 + colours):
