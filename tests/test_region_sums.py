@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from panda_plugin.engine.panda.models.region_statistics import _laplacian_and_sobel, _max_filter, cell_moments
-from panda_plugin.engine.panda.models.token_pool import region_masks
+from panda_plugin.engine.panda.models.token_pool import coarser_masks, region_masks
 from panda_plugin.engine.panda.region_sums import PARTIAL_SUMS, RegionSums
 
 
@@ -45,6 +45,14 @@ def test_region_masks_are_the_share_of_each_cell_covered_by_each_region():
     for region in range(6):
         cells = (labels == region).reshape(8, 8, 6, 8).mean((1, 3))
         np.testing.assert_allclose(masks[0, region].numpy(), cells, atol=1e-6)
+
+
+def test_coarser_masks_equal_the_masks_counted_on_the_coarser_grid():
+    labels = torch.from_numpy(blocky_labels(101, 67, 5, 4))[None]
+    for fine, coarse in (((64, 64), (32, 32)), ((60, 42), (20, 7)), ((64, 67), (32, 67))):
+        torch.testing.assert_close(coarser_masks(region_masks(labels, 5, fine), coarse),
+                                   region_masks(labels, 5, coarse))
+    assert coarser_masks(region_masks(labels, 5, (64, 64)), (24, 32)) is None
 
 
 def test_statistics_filters_equal_the_convolutions_they_replace():

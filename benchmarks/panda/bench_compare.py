@@ -162,7 +162,7 @@ def profile_section(pair: tuple, repeats: int) -> dict:
     import panda_plugin
     from panda_plugin.engine.panda.background import encode_in_background, sharing_threads
     from panda_plugin.engine.panda.metric import checked_rgb, shared_metric
-    from panda_plugin.engine.panda.models.token_pool import region_masks
+    from panda_plugin.engine.panda.models.token_pool import coarser_masks, region_masks
     from panda_plugin.engine.panda.predictor import label_maps_of, measures_beside, resolve_model
     from panda_plugin.engine.panda.reference import reference_graphs, reference_measures
     from panda_plugin.engine.panda.reference_inputs import reference_inputs
@@ -180,10 +180,11 @@ def profile_section(pair: tuple, repeats: int) -> dict:
         small = F.interpolate(torch.cat([anchor, target]), size=(network.input_size,) * 2, mode='bilinear',
                               antialias=True, align_corners=False)
         features = network.encoder(small)
-        masks = region_masks(labels, count, features.shape[-2:])
-        tokens = network.token_pool(features, torch.cat([masks, masks]))
         grids = network.statistics.grids(torch.cat([anchor, target]))
-        cues = network.statistics(grids, labels, count)
+        cell_masks = region_masks(labels, count, grids[0].shape[-2:])
+        masks = coarser_masks(cell_masks, features.shape[-2:])
+        tokens = network.token_pool(features, torch.cat([masks, masks]))
+        cues = network.statistics(grids, cell_masks)
         encoding = network.encode(anchor, target)
 
     def measures_and_heads_beside(_):
@@ -203,9 +204,10 @@ def profile_section(pair: tuple, repeats: int) -> dict:
                                                                  antialias=True, align_corners=False),
         'network: encoder': lambda _: network.encoder(small),
         'network: region masks and token pool': lambda _: network.token_pool(
-            features, torch.cat([region_masks(labels, count, features.shape[-2:])] * 2)),
+            features, torch.cat([coarser_masks(region_masks(labels, count, grids[0].shape[-2:]),
+                                               features.shape[-2:])] * 2)),
         'network: statistic maps (full resolution)': lambda _: network.statistics.grids(torch.cat([anchor, target])),
-        'network: region statistics': lambda _: network.statistics(grids, labels, count),
+        'network: region statistics': lambda _: network.statistics(grids, cell_masks),
         'regions while the network encodes the pair (as compare runs them)': lambda _: (
             encode_in_background(network, anchor, target), segmenter(reference))[0].result(),
         'network: decoder and heads': lambda _: network.heads(*network.decoder(

@@ -62,9 +62,15 @@ class DistortionGraph:
 
     def __init__(self, label_map: np.ndarray, regions: Sequence[Region], *,
                  metadata: Mapping | None = None) -> None:
-        self._label_map = checked_label_map(label_map)
+        self._set(checked_label_map(label_map), regions, metadata)
+
+    def _set(self, label_map: np.ndarray, regions: Sequence[Region], metadata: Mapping | None,
+             geometry: tuple | None = None) -> None:
+        """Store a checked label map and the checked regions and metadata (``geometry``: the
+        label map's ``boxes_and_areas`` when the caller has them)."""
+        self._label_map = label_map
         self._metadata = checked_metadata(metadata)
-        self._regions = checked_regions(self._label_map, regions)
+        self._regions = checked_regions(label_map, regions, geometry)
 
     # -- constructors --------------------------------------------------------------------
 
@@ -97,11 +103,13 @@ class DistortionGraph:
         else:
             relations = [label_name(f'region {i}', RELATIONS, relation_id, value)
                          for i, value in enumerate(label_column('relations', relations, count))]
-        boxes, areas = boxes_and_areas(label_map)
+        boxes, areas = geometry = boxes_and_areas(label_map)
         regions = [Region(id=index, bbox=tuple(boxes[index]), area=areas[index],
                           anchor=labels['anchor'][index], target=labels['target'][index],
                           relation=relations[index]) for index in range(count)]
-        return cls(label_map, regions, metadata=metadata)
+        graph = cls.__new__(cls)
+        graph._set(label_map, regions, metadata, geometry)  # the label map is checked and measured once
+        return graph
 
     @classmethod
     def from_dict(cls, data: Mapping) -> DistortionGraph:

@@ -188,14 +188,14 @@ def checked_label(where: str, label) -> RegionLabel:
     return RegionLabel(str(label.distortion), str(label.severity), float(label.score), texture)
 
 
-def checked_regions(label_map: np.ndarray, regions) -> tuple[Region, ...]:
+def checked_regions(label_map: np.ndarray, regions, geometry: tuple | None = None) -> tuple[Region, ...]:
     if isinstance(regions, (str, Mapping)) or not isinstance(regions, Sequence):
         raise PandaInputError(f'regions must be a sequence of Region, got {type(regions).__name__}')
     count = region_count(label_map)
     if len(regions) != count:
         raise PandaInputError(f'region count mismatch: the label map has {count} regions '
                               f'(indices 0..{count - 1}), {len(regions)} regions were given')
-    boxes, areas = boxes_and_areas(label_map)
+    boxes, areas = boxes_and_areas(label_map) if geometry is None else geometry
     checked: dict[int, Region] = {}
     for region in regions:
         if not isinstance(region, Region):

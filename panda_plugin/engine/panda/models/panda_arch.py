@@ -11,7 +11,7 @@ from panda_plugin.engine.panda.models.decoder import DegradationDecoder
 from panda_plugin.engine.panda.models.encoder import MultiScaleEncoder
 from panda_plugin.engine.panda.models.heads import PandaHeads
 from panda_plugin.engine.panda.models.region_statistics import RegionStatistics
-from panda_plugin.engine.panda.models.token_pool import TokenPool, region_masks
+from panda_plugin.engine.panda.models.token_pool import TokenPool, coarser_masks, region_masks
 
 
 class PairEncoding(NamedTuple):
@@ -108,10 +108,14 @@ class PANDA(nn.Module):
         if regions is None:
             regions = int(label_map.max()) + 1
         features, grids = self.encode(anchor, target) if encoding is None else encoding
-        masks = region_masks(label_map, regions, features.shape[-2:])
+        # the statistics' grid is finer than the features' (the label map is counted once when they nest)
+        cell_masks = region_masks(label_map, regions, grids[0].shape[-2:])
+        masks = coarser_masks(cell_masks, features.shape[-2:])
+        if masks is None:
+            masks = region_masks(label_map, regions, features.shape[-2:])
         padding = masks.flatten(2).sum(-1) == 0
         tokens = self.token_pool(features, torch.cat([masks, masks]))
-        anchor_cues, target_cues = self.statistics(grids, label_map, regions)
+        anchor_cues, target_cues = self.statistics(grids, cell_masks)
         anchor_tokens, target_tokens = tokens.chunk(2)
         anchor_tokens, target_tokens = anchor_tokens + anchor_cues, target_tokens + target_cues
         anchor_tokens, target_tokens = self.decoder(anchor_tokens, target_tokens, padding)

@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from panda_plugin.engine.panda.models.token_pool import region_masks
 
 #: Floor under square roots, so that flat areas have finite gradients.
 _EPS = 1e-12
@@ -84,20 +83,17 @@ class RegionStatistics(nn.Module):
         first, second = zip(*(cell_moments(self.maps(image), grid) for image in images.split(1)))
         return torch.cat(first), torch.cat(second)
 
-    def forward(self, grids: tuple[torch.Tensor, torch.Tensor], label_map: torch.Tensor,
-                count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, grids: tuple[torch.Tensor, torch.Tensor], masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Region vectors of both images.
 
         Args:
             grids: ``grids`` of the 2B images (B anchors, then their B targets).
-            label_map: BxH'xW' int64 label map (-1 outside regions), any size.
-            count: Number of region slots R.
+            masks: BxRxgxg region masks on the grids' cells (``token_pool.region_masks``).
 
         Returns:
             (anchor vectors, target vectors), each BxRxdim.
         """
         first, second = grids
-        masks = region_masks(label_map, count, first.shape[-2:])
         weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
         weights = torch.cat([weights, weights])
         mean = torch.einsum('brhw,bchw->brc', weights, first)

@@ -35,6 +35,24 @@ def region_masks(label_map: torch.Tensor, count: int, grid: tuple[int, int]) -> 
     return (counts / per_cell).view(batch, count, grid[0], grid[1])
 
 
+def coarser_masks(masks: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor | None:
+    """``region_masks`` on a coarser grid from the masks of a grid each of whose sides is a whole
+    multiple of the coarser one's: the mean of each block of cells (a coarse cell holds exactly
+    the pixels of its block; the same shares up to float rounding).
+
+    Args:
+        masks: BxRxHxW masks (``region_masks``).
+        grid: (h, w) of the coarser grid.
+
+    Returns:
+        BxRxhxw masks, or None when the grids do not nest.
+    """
+    height, width = masks.shape[-2:]
+    if height % grid[0] or width % grid[1]:
+        return None
+    return F.avg_pool2d(masks, (height // grid[0], width // grid[1]))
+
+
 class TokenPool(nn.Module):
     """Each region gets a learnable token map; token x mask -> conv gives a spatial gate on
     (a narrow projection of) the image features, which are pooled over the region together
@@ -80,7 +98,10 @@ class TokenPool(nn.Module):
         gates = self.embed((tokens.unsqueeze(0) * masks.unsqueeze(2)).flatten(0, 1))
         gates = gates.view(batch, count, -1, height, width)
         weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
-        gated = torch.einsum('brghw,bghw->brg', weights.unsqueeze(2) * gates, self.gate_features(features))
+        # the gated features' weighted sums as dot products over the cells (an einsum would copy
+        # the gates into another layout first)
+        weighted = weights.unsqueeze(2) * self.gate_features(features).unsqueeze(1)
+        gated = torch.linalg.vecdot(gates.flatten(3), weighted.flatten(3))
         mean = torch.einsum('brhw,bdhw->brd', weights, features)
         square = torch.einsum('brhw,bdhw->brd', weights, features * features)
         std = (square - mean * mean).clamp(min=1e-6).sqrt()
