@@ -219,3 +219,20 @@ def test_option_files_build_their_network_and_losses(path):
                 assert (type(held), vars(held)) == (type(expected), vars(expected)), (key, value)
             else:
                 assert held == value, (key, held, value)
+
+
+def test_encoder_skips_the_blocks_after_its_last_level_with_the_same_features_and_weights_files():
+    import timm
+
+    from panda_plugin.engine.panda.models.encoder import MultiScaleEncoder
+
+    torch.manual_seed(0)
+    full = timm.create_model('mobilenetv3_small_100', features_only=True, out_indices=(1, 2, 3)).eval()
+    encoder = MultiScaleEncoder('mobilenetv3_small_100', 32, (1, 2, 3)).eval()
+    assert len(encoder.backbone.blocks) < len(full.blocks)
+    encoder.backbone.load_state_dict(full.state_dict())  # a file with every block still loads
+    images = torch.rand(1, 3, 96, 80)
+    with torch.no_grad():
+        for ours, theirs in zip(encoder.backbone(images), full(images)):
+            assert torch.equal(ours, theirs)
+    assert not any(key.startswith(f'blocks.{len(encoder.backbone.blocks)}.') for key in encoder.backbone.state_dict())

@@ -298,11 +298,10 @@ def image_scores(scores: torch.Tensor, label_maps: torch.Tensor) -> torch.Tensor
         B (or ...xB) scores in [0, 1], differentiable in ``scores``.
     """
     batch, count = scores.shape[-2:]
-    # labels from 0 to count - 1 counted in slots 1..count of each image, pixels outside in slot 0
-    offsets = torch.arange(batch, device=label_maps.device)[:, None] * (count + 1)
-    slots = (label_maps.flatten(1) + 1).clamp_(0, count) + offsets
-    areas = torch.bincount(slots.reshape(-1), minlength=batch * (count + 1)).view(batch, count + 1)[:, 1:]
-    areas = areas.to(scores.dtype)
+    flat = label_maps.flatten(1)
+    areas = torch.zeros(batch, count + 1, device=scores.device, dtype=scores.dtype)
+    areas.scatter_add_(1, (flat + 1).clamp(max=count), torch.ones_like(flat, dtype=scores.dtype))
+    areas = areas[:, 1:]
     return (areas * scores).sum(-1) / areas.sum(-1)
 
 

@@ -70,8 +70,6 @@ class DegradationDecoder(nn.Module):
         Returns:
             (anchor tokens, target tokens), each BxRxD.
         """
-        # both images in one batch: each block updates both from the other's previous tokens
-        tokens, padding = torch.cat([anchor, target]), torch.cat([padding, padding])
         for block in self.blocks:
-            tokens = block(tokens, tokens.roll(len(anchor), 0), padding)
-        return tokens.chunk(2)
+            anchor, target = block(anchor, target, padding), block(target, anchor, padding)
+        return anchor, target

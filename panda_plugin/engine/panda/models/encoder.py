@@ -36,6 +36,7 @@ class MultiScaleEncoder(nn.Module):
             options['dynamic_img_size'] = True
             out_indices = (-1,)
         self.backbone = timm.create_model(name, features_only=True, out_indices=tuple(out_indices), **options)
+        _drop_unused_blocks(self.backbone)
         channels = self.backbone.feature_info.channels()
         self.projections = nn.ModuleList(nn.Conv2d(c, dim, 1) for c in channels)
         self.fuse = nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1), nn.GroupNorm(8, dim), nn.GELU())
@@ -66,3 +67,25 @@ class MultiScaleEncoder(nn.Module):
             fused = fused + F.interpolate(projection(feature), size=grid, mode='bilinear',
                                           align_corners=False)
         return self.fuse(fused).contiguous()
+
+
+def _drop_unused_blocks(backbone: nn.Module) -> None:
+    """Remove the blocks after the last feature level that timm's MobileNetV3 and EfficientNet
+    feature models run and then discard (the features are the same; the deepest stage of
+    ``mobilenetv3_small_100`` is 14% of its time at stride 16). Weights files that still hold
+    those blocks load: their tensors are skipped."""
+    stages = getattr(backbone, '_stage_out_idx', None)
+    blocks = getattr(backbone, 'blocks', None)
+    if not stages or not isinstance(blocks, nn.Sequential) or getattr(backbone, 'feature_hooks', None) is not None:
+        return
+    kept = max(stages)
+    if kept >= len(blocks):
+        return
+    backbone.blocks = blocks[:kept]
+    dropped = tuple(f'blocks.{index}.' for index in range(kept, len(blocks)))
+
+    def skip_dropped(state_dict, prefix, *_):
+        for key in [key for key in state_dict if key.startswith(tuple(prefix + name for name in dropped))]:
+            del state_dict[key]
+
+    backbone._register_load_state_dict_pre_hook(skip_dropped)
