@@ -35,8 +35,9 @@ class PandaModel(CPUDistributedMixin, RandomStateMixin, FinalValidationMixin, Sc
 
     def __init__(self, opt: dict):
         super().__init__(opt)
-        # timm's CNN feature extractors run the blocks past the last fused level too; their
-        # parameters get no gradient, which DistributedDataParallel must be told about.
+        # a timm feature extractor may hold weights its features do not use (the encoder drops
+        # the unused blocks of the MobileNetV3 and EfficientNet kinds, not of every model);
+        # DistributedDataParallel must be told when parameters get no gradient.
         opt.setdefault('find_unused_parameters', True)
         self.build_network_g(opt)
         self.trainable = ()
