@@ -137,13 +137,13 @@ def _laplacian_and_sobel(grey: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     replicated (``conv2d`` with the kernels ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``,
     ``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]`` and its transpose)."""
     padded = F.pad(grey, (1, 1, 1, 1), mode='replicate')
-    centre = padded[..., 1:-1, 1:-1]
-    laplacian = (padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1] + padded[..., 1:-1, :-2] + padded[..., 1:-1, 2:]
-                 - 4 * centre)
+    # sums accumulated in place, in the order of the plain expressions (the same values)
+    laplacian = (padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1]).add_(padded[..., 1:-1, :-2]).add_(
+        padded[..., 1:-1, 2:]).sub_(padded[..., 1:-1, 1:-1], alpha=4)
     across = padded[..., :, 2:] - padded[..., :, :-2]
     down = padded[..., 2:, :] - padded[..., :-2, :]
-    grad_x = across[..., :-2, :] + 2 * across[..., 1:-1, :] + across[..., 2:, :]
-    grad_y = down[..., :-2] + 2 * down[..., 1:-1] + down[..., 2:]
+    grad_x = torch.add(across[..., :-2, :], across[..., 1:-1, :], alpha=2).add_(across[..., 2:, :])
+    grad_y = torch.add(down[..., :-2], down[..., 1:-1], alpha=2).add_(down[..., 2:])
     return laplacian, grad_x, grad_y
 
 
@@ -179,11 +179,15 @@ def _window_sums(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         threes = []
         for current in results:
             padded = F.pad(current, pad)
-            threes.append(sum(padded.narrow(axis, shift, length + 6) for shift in range(3)))
-        results = [threes[0].narrow(axis, 3, length),
-                   sum(threes[1].narrow(axis, shift, length) for shift in (0, 3, 6))]
+            threes.append(_three_sums(padded, axis, length + 6, 1))
+        results = [threes[0].narrow(axis, 3, length), _three_sums(threes[1], axis, length, 3)]
     return results[0], results[1]
 
+
+def _three_sums(maps: torch.Tensor, axis: int, length: int, step: int) -> torch.Tensor:
+    """``x[i] + x[i + step] + x[i + 2 step]`` for the first ``length`` positions along an axis
+    (two additions, the second in place)."""
+    return (maps.narrow(axis, 0, length) + maps.narrow(axis, step, length)).add_(maps.narrow(axis, 2 * step, length))
 
 def _window_counts(size: tuple, k: int, like: torch.Tensor) -> torch.Tensor:
     """Pixels inside the image of each centred ``k x k`` window (HxW)."""
