@@ -20,7 +20,11 @@ Sections (``--sections``, all by default):
   L1 alone and with L1 plus ``PandaRegionLoss`` as in ``options/train_MSRResNet_x4_panda.yml``,
   interleaved;
 - ``consistency``: pairwise mode on the held-out Grace Hopper photograph degraded by quadrant:
-  the image against itself, anchor and target swapped, the same call twice.
+  the image against itself, anchor and target swapped, the same call twice;
+- ``timeline``: when each stage of reference-mode ``compare`` starts and ends on its lane (the
+  calling thread or the background thread), in ms from the start of the call: medians over
+  ``--repeats`` calls, the pairs in turn (the stages' functions are wrapped with timers for the
+  section, so the whole call runs a little slower than in ``speed``).
 
 Usage: python -m benchmarks.panda.bench_compare [--repeats 15] [--json docs/results/panda/bench_compare.json]
 """
@@ -43,7 +47,7 @@ import cv2
 import numpy as np
 import torch
 
-SECTIONS = ('speed', 'profile', 'folder', 'memory', 'loss', 'consistency')
+SECTIONS = ('speed', 'profile', 'folder', 'memory', 'loss', 'consistency', 'timeline')
 #: Held-out packaged photographs (never trained on), as (package, name).
 PHOTOS = (('matplotlib', 'grace_hopper.jpg'), ('skimage', 'coffee'), ('skimage', 'rocket'),
           ('skimage', 'immunohistochemistry'), ('skimage', 'gravel'))
@@ -340,6 +344,50 @@ def consistency_section() -> dict:
             'identical_json_twice': panda_plugin.compare(anchor, target, pairwise=True).to_json() == forward.to_json()}
 
 
+def timeline_section(pairs: list, repeats: int) -> dict:
+    """Median start and end (ms from the start of the call) of each stage of ``compare``."""
+    import panda_plugin
+    from panda_plugin.engine.panda import predictor
+    from panda_plugin.engine.panda.models.panda_arch import PANDA
+    from panda_plugin.engine.regions import build_segmenter
+
+    marks, start = {}, [0.0]
+
+    def timed(function, stage):
+        def call(*args, **kwargs):
+            begin = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                end = time.perf_counter()
+                marks.setdefault(stage, []).append(((begin - start[0]) * 1000, (end - start[0]) * 1000))
+        return call
+
+    stages = {(predictor, 'reference_inputs'): 'calling thread: prepared inputs',
+              (predictor, 'fidelity_of'): 'calling thread: fidelity',
+              (predictor, 'texture_of'): 'background: texture',
+              (predictor, 'predict'): 'calling thread: network heads',
+              (predictor, 'reference_graphs'): 'calling thread: graph',
+              (PANDA, 'encode'): 'background: encoder, then statistic maps'}
+    originals = {key: getattr(*key) for key in stages}
+    proposer = timed(build_segmenter('superpixel'), 'calling thread: proposer')
+    try:
+        for (owner, name), stage in stages.items():
+            setattr(owner, name, timed(originals[owner, name], stage))
+        panda_plugin.compare(*pairs[0], segmenter=proposer)
+        marks.clear()
+        for index in range(repeats):
+            start[0] = time.perf_counter()
+            panda_plugin.compare(*pairs[index % len(pairs)], segmenter=proposer)
+            marks.setdefault('compare, end to end', []).append((0.0, (time.perf_counter() - start[0]) * 1000))
+    finally:
+        for (owner, name), function in originals.items():
+            setattr(owner, name, function)
+    rows = {stage: {'from_ms': round(statistics.median(b for b, _ in spans), 1),
+                    'to_ms': round(statistics.median(e for _, e in spans), 1),
+                    'ms': round(statistics.median(e - b for b, e in spans), 1)} for stage, spans in marks.items()}
+    return dict(sorted(rows.items(), key=lambda item: item[1]['from_ms']))
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeats', type=int, default=15, help='timed calls per row (speed, profile, loss)')
@@ -369,8 +417,10 @@ def main() -> None:
             result['memory'] = memory_section()
         elif section == 'loss':
             result['loss'] = loss_section(args.repeats)
-        else:
+        elif section == 'consistency':
             result['consistency'] = consistency_section()
+        else:
+            result['timeline'] = timeline_section(pairs, args.repeats)
         print(json.dumps({section: result[section]}, indent=1), flush=True)
     result['load_average_at_end'] = os.getloadavg()
     if args.json:

@@ -83,7 +83,8 @@ class RegionStatistics(nn.Module):
         first, second = zip(*(cell_moments(self.maps(image), grid) for image in images.split(1)))
         return torch.cat(first), torch.cat(second)
 
-    def forward(self, grids: tuple[torch.Tensor, torch.Tensor], masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, grids: tuple[torch.Tensor, torch.Tensor],
+                masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Region vectors of both images.
 
         Args:
