@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/panda demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests experiments
+	$(BIN)/python -m pytest -q tests research
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.panda.bench_generation

@@ -1,4 +1,4 @@
-"""Side by side: the patch mixture and the score UNet (``experiments/unet_prior``) as the sampler's image prior.
+"""Side by side: the patch mixture and the score UNet (``research/unet_prior``) as the sampler's image prior.
 
 Run: ``python -m benchmarks.dp.dp_prior_compare --size 64 --out docs/results/dp/dp_prior_noise64.json``.
 Both priors restore the same held-out photographs (centre crops of ``--size``), from the same
@@ -11,7 +11,7 @@ import argparse
 import json
 import time
 
-import experiments.unet_prior  # noqa: F401 (adds the unet prior)
+import research.unet_prior  # noqa: F401 (adds the unet prior)
 from panda_plugin.adapters.cli.dp import NIQE_MIN_SIDE, finite, niqe_measure
 from panda_plugin.engine.data.reference_images import read_images
 from panda_plugin.engine.dp.priors import load_prior

@@ -97,7 +97,7 @@ def method_table(networks: dict | None = None, geodesic_options: dict | None = N
 
 
 def _learned_rows(label: str, network, ablation: bool) -> dict:
-    from experiments.point_distance.distance_arch import PointDistanceNet
+    from research.point_distance.distance_arch import PointDistanceNet
     from panda_plugin.engine.points.learned import learned_regions
 
     def clicks(xy, stuff):

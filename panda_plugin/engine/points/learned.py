@@ -2,7 +2,7 @@
 
 The shipped network is ``ClickBoundaryNet`` (cheapest paths over a border cost learned from
 clicks, ``boundary_arch``); a weights file names its network, and ``register_click_network`` adds
-others (``experiments/point_distance`` adds the anchor-query ``PointDistanceNet``).
+others (``research/point_distance`` adds the anchor-query ``PointDistanceNet``).
 """
 from __future__ import annotations
 

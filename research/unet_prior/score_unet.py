@@ -20,8 +20,8 @@ from panda_plugin.core.atomic import atomic_path
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.checkpoints import load_tensors
 
-#: The experiment's weights (``python -m experiments.unet_prior train -opt experiments/unet_prior/train_score_unet.yml``,
-#: then ``python -m experiments.unet_prior.export``).
+#: The experiment's weights (``python -m research.unet_prior train -opt research/unet_prior/train_score_unet.yml``,
+#: then ``python -m research.unet_prior.export``).
 SHIPPED = Path(__file__).with_name('dp-score-unet.safetensors')
 #: Arch options of ``train_score_unet.yml`` (the experiment's weights).
 DEFAULT_CONFIG = {'channels': 3, 'widths': [32, 48, 64, 64], 'emb_dim': 64}

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-import experiments.unet_prior  # noqa: F401 (adds the unet prior)
-from experiments.unet_prior.score_unet import ScoreUNet, load_score_unet, save_score_unet
+import research.unet_prior  # noqa: F401 (adds the unet prior)
+from research.unet_prior.score_unet import ScoreUNet, load_score_unet, save_score_unet
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.dp.operators import parse_degradation
 from panda_plugin.engine.dp.priors import load_prior
@@ -94,7 +94,7 @@ def test_eps_score_unet_plugs_into_the_sampler_on_a_16x16_image(tmp_path, small_
 
 
 def test_validation_crops_are_fixed_and_training_crops_vary(tmp_path, small_astronaut):
-    from experiments.unet_prior.crops import ImageCropDataset
+    from research.unet_prior.crops import ImageCropDataset
 
     (tmp_path / 'images').mkdir()
     save_image(tmp_path / 'images' / 'astronaut.png', square_crop(small_astronaut, 64))

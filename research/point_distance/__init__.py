@@ -3,8 +3,8 @@
 Importing this package adds ``PointDistanceNet`` to the ``learned`` click method
 (``engine.points.learned.register_click_network``) and, once BasicSR is imported,
 ``PointDistanceNet``, ``PointDistanceLoss`` and ``PointDistanceModel`` to BasicSR's registries.
-``python -m experiments.point_distance ARGS`` runs the ``panda`` command with them (``train``,
-``export-point-weights``, ``regions --weights experiments/point_distance/points-tiny.safetensors``).
+``python -m research.point_distance ARGS`` runs the ``panda`` command with them (``train``,
+``export-point-weights``, ``regions --weights research/point_distance/points-tiny.safetensors``).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from experiments.point_distance.distance_arch import PointDistanceNet
+from research.point_distance.distance_arch import PointDistanceNet
 from panda_plugin.adapters.import_hooks import when_imported
 from panda_plugin.engine.points.clicks import Clicks
 from panda_plugin.engine.points.geodesic import batch_geodesic_distances
@@ -49,8 +49,8 @@ def distance_regions(network: PointDistanceNet, image: np.ndarray, clicks: Click
 
 
 def _register_basicsr() -> None:
-    from experiments.point_distance.distance_loss import PointDistanceLoss
-    from experiments.point_distance.points_model import PointDistanceModel
+    from research.point_distance.distance_loss import PointDistanceLoss
+    from research.point_distance.points_model import PointDistanceModel
     from panda_plugin.adapters.basicsr.registry import register_objects
 
     register_objects({'arch': [PointDistanceNet], 'loss': [PointDistanceLoss], 'model': [PointDistanceModel]})

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.point_distance import WEIGHTS
-from experiments.point_distance.distance_arch import PointDistanceNet
-from experiments.point_distance.distance_loss import PointDistanceLoss
+from research.point_distance import WEIGHTS
+from research.point_distance.distance_arch import PointDistanceNet
+from research.point_distance.distance_loss import PointDistanceLoss
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.engine.points import click_regions
 from panda_plugin.engine.points.learned import load_point_model

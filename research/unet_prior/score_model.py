@@ -9,7 +9,7 @@ from basicsr.archs import build_network
 from basicsr.losses import build_loss
 from basicsr.models.base_model import BaseModel
 
-from experiments.unet_prior.score_matching import DenoisingScoreLoss
+from research.unet_prior.score_matching import DenoisingScoreLoss
 from panda_plugin.adapters.basicsr.random_state import RandomStateMixin
 from panda_plugin.adapters.basicsr.scalar_validation import ScalarValidationMixin
 from panda_plugin.core.errors import PandaInputError

@@ -1,8 +1,8 @@
 """Export a training checkpoint of ``ScoreUNet`` as safetensors (the experiment's weights).
 
-Run: ``python -m experiments.unet_prior.export experiments/score_unet/models/net_g_latest.pth``
+Run: ``python -m research.unet_prior.export experiments/score_unet/models/net_g_latest.pth``
 (reads the arch options from ``--opt``, takes the moving average ``params_ema`` when saved, and
-writes ``experiments/unet_prior/dp-score-unet.safetensors`` unless ``--out`` says otherwise).
+writes ``research/unet_prior/dp-score-unet.safetensors`` unless ``--out`` says otherwise).
 """
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import argparse
 
 import yaml
 
-from experiments.unet_prior.score_unet import SHIPPED, load_score_unet, save_score_unet
+from research.unet_prior.score_unet import SHIPPED, load_score_unet, save_score_unet
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('checkpoint', help='net_g_<iter>.pth written by panda train')
-    parser.add_argument('--opt', default='experiments/unet_prior/train_score_unet.yml', help='the training option file')
+    parser.add_argument('--opt', default='research/unet_prior/train_score_unet.yml', help='the training option file')
     parser.add_argument('--out', default=str(SHIPPED))
     args = parser.parse_args()
     with open(args.opt, encoding='utf-8') as handle:

@@ -2,7 +2,7 @@
 
 Importing this package adds the prior ``unet`` / ``unet:PATH`` to ``engine.dp.priors.load_prior``
 and, once BasicSR is imported, ``ScoreUNet``, ``DenoisingScoreLoss``, ``ImageCropDataset`` and
-``DenoisingScoreModel`` to BasicSR's registries. ``python -m experiments.unet_prior ARGS`` runs the
+``DenoisingScoreModel`` to BasicSR's registries. ``python -m research.unet_prior ARGS`` runs the
 ``panda`` command with them (``train``, ``dp-sweep --prior unet``).
 """
 from __future__ import annotations
@@ -23,17 +23,17 @@ def load_unet_prior(path, seed: int = 0):
     Returns:
         The score model (``EpsScore`` of the network).
     """
-    from experiments.unet_prior.score_unet import load_score_unet
+    from research.unet_prior.score_unet import load_score_unet
     from panda_plugin.engine.dp.score import EpsScore
 
     return EpsScore(load_score_unet(Path(path) if path else None).requires_grad_(False))
 
 
 def _register_basicsr() -> None:
-    from experiments.unet_prior.crops import ImageCropDataset
-    from experiments.unet_prior.score_matching import DenoisingScoreLoss
-    from experiments.unet_prior.score_model import DenoisingScoreModel
-    from experiments.unet_prior.score_unet import ScoreUNet
+    from research.unet_prior.crops import ImageCropDataset
+    from research.unet_prior.score_matching import DenoisingScoreLoss
+    from research.unet_prior.score_model import DenoisingScoreModel
+    from research.unet_prior.score_unet import ScoreUNet
     from panda_plugin.adapters.basicsr.registry import register_objects
 
     register_objects({'arch': [ScoreUNet], 'loss': [DenoisingScoreLoss], 'dataset': [ImageCropDataset],

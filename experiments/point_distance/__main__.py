@@ -1,7 +1,0 @@
-"""``python -m experiments.point_distance ARGS``: the ``panda`` command with ``PointDistanceNet`` added."""
-import sys
-
-import experiments.point_distance  # noqa: F401 (adds the network and the BasicSR names)
-from panda_plugin.adapters.cli import main
-
-sys.exit(main())
