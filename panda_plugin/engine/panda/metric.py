@@ -117,15 +117,16 @@ class PandaMetric(nn.Module):
         pending = encode_in_background(self.network, restored.detach(), reference.detach()) if return_graph else None
         label_maps = label_maps_of(reference, self.segmenter)
         with nullcontext() if pending is None else sharing_threads() as background:
-            if background is None:
-                region_scores = self.region_scores(restored, reference, label_maps)
-                measures = {'fidelity': None, 'texture': None, self.score: region_scores}
-            else:
+            if background is not None:
                 # the graph's other measure in the background while this thread makes the score's
                 # measure and runs the network's heads
                 measures = dict(zip(('fidelity', 'texture'), measures_beside(
                     reference_inputs(restored, reference, label_maps), background, here=self.score)))
-                region_scores = measures[self.score]
+            elif return_graph:  # a pair too large for the background: both measures from one preparation
+                measures = dict(zip(('fidelity', 'texture'), reference_measures(restored, reference, label_maps)))
+            else:
+                measures = {self.score: self.region_scores(restored, reference, label_maps)}
+            region_scores = measures[self.score]
             if spatial:
                 scores = score_map(region_scores, label_maps, restored.dtype)
             else:
