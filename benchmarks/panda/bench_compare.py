@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -360,17 +361,19 @@ def timeline_section(pairs: list, repeats: int) -> dict:
                 return function(*args, **kwargs)
             finally:
                 end = time.perf_counter()
-                marks.setdefault(stage, []).append(((begin - start[0]) * 1000, (end - start[0]) * 1000))
+                lane = 'background' if threading.current_thread().name.startswith('panda-background') else 'calling thread'
+                marks.setdefault(f'{lane}: {stage}', []).append(((begin - start[0]) * 1000, (end - start[0]) * 1000))
         return call
 
-    stages = {(predictor, 'reference_inputs'): 'calling thread: prepared inputs',
-              (predictor, 'fidelity_of'): 'calling thread: fidelity',
-              (predictor, 'texture_of'): 'background: texture',
-              (predictor, 'predict'): 'calling thread: network heads',
-              (predictor, 'reference_graphs'): 'calling thread: graph',
-              (PANDA, 'encode'): 'background: encoder, then statistic maps'}
+    stages = {(predictor, 'reference_inputs'): 'prepared inputs',
+              (predictor, 'fidelity_of'): 'fidelity',
+              (predictor, 'texture_of'): 'texture',
+              (PANDA, 'region_tokens'): 'network: region tokens',
+              (PANDA, 'decode_tokens'): 'network: decoder and heads',
+              (predictor, 'reference_graphs'): 'graph',
+              (PANDA, 'encode'): 'encoder, then statistic maps'}
     originals = {key: getattr(*key) for key in stages}
-    proposer = timed(build_segmenter('superpixel'), 'calling thread: proposer')
+    proposer = timed(build_segmenter('superpixel'), 'proposer')
     try:
         for (owner, name), stage in stages.items():
             setattr(owner, name, timed(originals[owner, name], stage))

@@ -15,12 +15,13 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from panda_plugin.core.atomic import write_atomic
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.core.masks import boxes_and_areas, region_count
+from panda_plugin.core.masks import boxes_and_areas
 from panda_plugin.core.region_labels import (
     SIDES,
     Region,
@@ -49,6 +50,34 @@ from panda_plugin.core.taxonomy import (
 PAINTER = None
 
 
+class MeasuredLabelMap(NamedTuple):
+    """A label map checked and measured once (``measure_label_map``), for a caller that has the
+    regions before their labels: ``DistortionGraph.from_labels`` takes it in place of the array.
+
+    Attributes:
+        labels: The checked read-only int32 HxW label map.
+        boxes: Nx4 int64 bounding boxes ``[x, y, w, h]``.
+        areas: N int64 pixel areas.
+    """
+
+    labels: np.ndarray
+    boxes: np.ndarray
+    areas: np.ndarray
+
+
+def measure_label_map(label_map) -> MeasuredLabelMap:
+    """Check a label map and measure its regions' boxes and areas.
+
+    Args:
+        label_map: HxW integer label map with N regions (values ``-1..N-1``).
+
+    Returns:
+        The measured label map.
+    """
+    labels = checked_label_map(label_map)
+    return MeasuredLabelMap(labels, *boxes_and_areas(labels))
+
+
 class DistortionGraph:
     """Panoptic pairwise distortion graph of an anchor/target image pair.
 
@@ -75,12 +104,13 @@ class DistortionGraph:
     # -- constructors --------------------------------------------------------------------
 
     @classmethod
-    def from_labels(cls, label_map: np.ndarray, anchor, target, relations=None,
+    def from_labels(cls, label_map: np.ndarray | MeasuredLabelMap, anchor, target, relations=None,
                     metadata: Mapping | None = None) -> DistortionGraph:
         """Build a graph from a label map and per-region label arrays.
 
         Args:
-            label_map: HxW integer label map with N regions (values ``-1..N-1``).
+            label_map: HxW integer label map with N regions (values ``-1..N-1``), or the same
+                measured earlier (``measure_label_map``).
             anchor: Mapping or object with length-N ``distortion`` (names or ids),
                 ``severity`` (names or ids) and ``score`` (floats in [0, 1]), and optionally
                 ``texture`` (floats in [0, 1]).
@@ -92,8 +122,10 @@ class DistortionGraph:
         Returns:
             The validated graph.
         """
-        label_map = checked_label_map(label_map)
-        count = region_count(label_map)
+        if not isinstance(label_map, MeasuredLabelMap):
+            label_map = measure_label_map(label_map)
+        label_map, boxes, areas = label_map
+        count = len(areas)
         labels = {side: side_labels(side, value, count)
                   for side, value in zip(SIDES, (anchor, target))}
         if relations is None:
@@ -103,12 +135,11 @@ class DistortionGraph:
         else:
             relations = [label_name(f'region {i}', RELATIONS, relation_id, value)
                          for i, value in enumerate(label_column('relations', relations, count))]
-        boxes, areas = geometry = boxes_and_areas(label_map)
         regions = [Region(id=index, bbox=tuple(boxes[index]), area=areas[index],
                           anchor=labels['anchor'][index], target=labels['target'][index],
                           relation=relations[index]) for index in range(count)]
         graph = cls.__new__(cls)
-        graph._set(label_map, regions, metadata, geometry)  # the label map is checked and measured once
+        graph._set(label_map, regions, metadata, (boxes, areas))  # the label map is checked and measured once
         return graph
 
     @classmethod

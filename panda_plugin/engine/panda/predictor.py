@@ -10,14 +10,14 @@ import numpy as np
 import torch
 
 from panda_plugin.core.errors import PandaInputError, PandaWarning
-from panda_plugin.core.graph import DistortionGraph
+from panda_plugin.core.graph import DistortionGraph, measure_label_map
 from panda_plugin.core.region_labels import RegionLabels, label_field
 from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
 from panda_plugin.engine.panda.background import encode_in_background, in_background, sharing_threads
 from panda_plugin.engine.panda.human_fidelity import fidelity_of
 from panda_plugin.engine.panda.models.heads import decode
-from panda_plugin.engine.panda.models.panda_arch import PANDA, PairEncoding
+from panda_plugin.engine.panda.models.panda_arch import PANDA, PairEncoding, RegionTokens
 from panda_plugin.engine.panda.reference import reference_graphs, reference_measures, swap_warning
 from panda_plugin.engine.panda.reference_inputs import reference_inputs
 from panda_plugin.engine.panda.texture import texture_of
@@ -189,9 +189,14 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
     beside = reference and region_scores is None and region_textures is None and encoding is not None
     with torch.no_grad(), sharing_threads() if beside else nullcontext() as background:
         if beside:
+            # the region tokens in the background first, then texture; the decoder here after fidelity
+            tokens = in_background(_tokens_after, network, label_maps, region_slots(network, label_maps), encoding,
+                                   threads=background)
             region_scores, region_textures = measures_beside(reference_inputs(anchor, target, label_maps),
                                                              background)
-        outputs = predict(network, anchor, target, label_maps, None if encoding is None else encoding.result())
+            outputs = network.decode_tokens(tokens.result())
+        else:
+            outputs = predict(network, anchor, target, label_maps, None if encoding is None else encoding.result())
         if not reference:
             return graphs_of(outputs, label_maps, {**metadata, 'mode': 'pairwise'})
         if region_scores is None or region_textures is None:
@@ -201,10 +206,12 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
             region_textures = textures if region_textures is None else region_textures
         sides = image_scores(torch.stack([outputs[label_field(side, 'score')] for side in ('anchor', 'target')]),
                              label_maps).tolist()
+        # the label maps are measured while a measure may still be made in the background
+        measured = [measure_label_map(label_map) for label_map in label_maps.cpu().numpy()]
         region_scores, region_textures = (value.result() if isinstance(value, Future) else value
                                           for value in (region_scores, region_textures))
     per_image = [{**metadata, 'network_relation': relation_from_scores(a, t)} for a, t in zip(*sides)]
-    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, label_maps, per_image,
+    return reference_graphs(outputs[label_field('anchor', 'distortion')], region_scores, measured, per_image,
                             region_textures)
 
 
@@ -263,12 +270,33 @@ def predict(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_ma
         The network's outputs (see ``PandaHeads.forward``), one slot per region of the image
         with the most regions; slots beyond an image's own regions are padding.
     """
+    return network(anchor, target, label_maps, region_slots(network, label_maps), encoding)
+
+
+def region_slots(network: PANDA, label_maps: torch.Tensor) -> int:
+    """The region slots of a batch: one per region of the image with the most regions.
+
+    Args:
+        network: PANDA.
+        label_maps: BxHxW int64 label maps.
+
+    Returns:
+        The number of slots R.
+
+    Raises:
+        PandaInputError: More regions than the network's token pool holds.
+    """
     count = int(label_maps.max()) + 1
     capacity = len(network.token_pool.tokens)
     if count > capacity:
         raise PandaInputError(f'{count} regions; this model takes at most {capacity}. Use fewer '
                               'regions (e.g. segmenter=SuperpixelSegmenter(n_regions=...))')
-    return network(anchor, target, label_maps, count, encoding)
+    return count
+
+
+def _tokens_after(network: PANDA, label_maps: torch.Tensor, regions: int, encoding: Future) -> RegionTokens:
+    """``network.region_tokens`` once the pair's encoding (started earlier) is made."""
+    return network.region_tokens(label_maps, regions, encoding.result())
 
 
 def label_maps_of(images: torch.Tensor, segmenter) -> torch.Tensor:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from panda_plugin.core.graph import DistortionGraph
+from panda_plugin.core.graph import DistortionGraph, MeasuredLabelMap
 from panda_plugin.core.taxonomy import relation_ids_from_scores
 from panda_plugin.engine.panda.human_fidelity import fidelity_of
 from panda_plugin.engine.panda.reference_inputs import reference_inputs
@@ -123,12 +123,12 @@ def swap_warning(graph: DistortionGraph, restored: str = 'the restored image',
             'restored image first and the reference second')
 
 
-def reference_graph(label_map: np.ndarray, scores, distortion_logits, metadata: dict | None = None,
-                    textures=None) -> DistortionGraph:
+def reference_graph(label_map: np.ndarray | MeasuredLabelMap, scores, distortion_logits,
+                    metadata: dict | None = None, textures=None) -> DistortionGraph:
     """The reference-mode graph of one restored image.
 
     Args:
-        label_map: HxW label map with N regions.
+        label_map: HxW label map with N regions (or the same measured, ``measure_label_map``).
         scores: N region scores (``reference_fidelity``).
         distortion_logits: Nx15 distortion logits of the restored regions.
         metadata: Stored with the graph; ``mode`` is set to ``'reference'``.
@@ -150,7 +150,7 @@ def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, 
         distortion_logits: BxRx15 distortion logits of the restored images (``predict``'s
             ``anchor_distortion``).
         scores: One tensor of region scores per image (``reference_fidelity``).
-        label_maps: The B label maps.
+        label_maps: The B label maps (arrays, tensors, or measured: ``measure_label_map``).
         metadata: Stored with the graphs: one mapping for all, or a list of one per image.
         textures: One tensor of region texture scores per image. Default: none.
 
@@ -161,7 +161,8 @@ def reference_graphs(distortion_logits: torch.Tensor, scores: list, label_maps, 
     if not isinstance(metadata, list):
         metadata = [metadata] * len(label_maps)
     for index, label_map in enumerate(label_maps):
-        label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
+        if not isinstance(label_map, MeasuredLabelMap):
+            label_map = label_map.cpu().numpy() if torch.is_tensor(label_map) else np.asarray(label_map)
         region_scores = scores[index].detach().cpu().double().numpy()
         logits = distortion_logits[index, :len(region_scores)].detach().cpu().double().numpy()
         region_textures = None if textures is None else textures[index].detach().cpu().double().numpy()

@@ -9,9 +9,6 @@ metric, monitoring) converts, resizes and compares the images once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
-from operator import add
-
 import numpy as np
 import torch
 
@@ -74,7 +71,9 @@ def reference_inputs(restored: torch.Tensor, reference: torch.Tensor, label_maps
 
 def mix(images: torch.Tensor, rows) -> torch.Tensor:
     """Channels that are fixed linear mixtures of RGB, one per row of weights, as weighted
-    sums of the colour planes (a batched matrix product costs several copies on CPU).
+    sums of the colour planes (a batched matrix product costs several copies on CPU). Zero
+    weights are left out and weights of 1 and -1 add and subtract the plane itself (the same
+    values as multiplying).
 
     Args:
         images: Bx3xHxW.
@@ -84,4 +83,15 @@ def mix(images: torch.Tensor, rows) -> torch.Tensor:
         BxKxHxW, K the number of rows.
     """
     planes = images.unbind(1)
-    return torch.stack([reduce(add, (weight * plane for weight, plane in zip(row, planes))) for row in rows], 1)
+    channels = []
+    for row in rows:
+        terms = [(weight, plane) for weight, plane in zip(row, planes) if weight]
+        first, plane = terms[0]
+        total = plane if first == 1 else plane * first
+        for weight, plane in terms[1:]:
+            if weight in (1, -1):
+                total = total + plane if weight == 1 else total - plane
+            else:
+                total = total + weight * plane
+        channels.append(total)
+    return torch.stack(channels, 1)

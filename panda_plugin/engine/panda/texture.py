@@ -179,7 +179,7 @@ def terms_of(inputs: ReferenceInputs) -> list:
         columns['structure'] = torch.stack(structure).mean(0)
         if inputs.luma is not None:
             # the block grid at full resolution: only the luma's horizontal and vertical differences
-            blocks = _block_labels(torch.as_tensor(label_map, device=device), count)
+            blocks = _block_labels(_labels_at(label_map, label_map.shape, device), count)
             columns['grid'] = _grid_similarity(grid_share(inputs.luma[index::batch], blocks, count)).double()
         results.append(torch.stack([columns[name] for name in FAMILIES], 1))
     return results
@@ -202,7 +202,7 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
     Args:
         channels: 2xCxhxw octave of the pair (restored, reference): luma first, then any
             colour channels.
-        blocks: hxw region index of each pixel's 2x2 block (``_block_labels``).
+        blocks: (h-2)x(w-2) region index of each pixel's 2x2 block (``_block_labels``).
         count: Number of regions N.
         structure: Also measure the luma neighbour correlations.
         grid: Also measure the luma block-grid energy share (``GRID``).
@@ -217,7 +217,7 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
     colours = channels.shape[1] - 1
     # every moment map is written into one stack as it is made, so that no list of maps and its
     # concatenation are held at once
-    moments = channels.new_empty(2, 4 + colours + 2 * structure + 2 * grid, height, width)
+    moments = channels.new_empty(2, 4 + colours + 2 * structure, height, width)
     # with structure the luma differences cover one more row and column, so that the
     # neighbours' differences are slices of them
     wide = [_difference(channels[:, :1], *pair, margin=1 if structure else 2) for pair in _ORIENTATIONS]
@@ -230,24 +230,24 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
     for pair in _ORIENTATIONS[1:]:
         band = _difference(channels[:, 1:], *pair)
         energy.addcmul_(band, band)
-    energy /= len(_ORIENTATIONS)
     if structure:
         for row, (dy, dx) in enumerate(((0, 1), (1, 0)), start=4 + colours):
             correlation = moments[:, row:row + 1]
             correlation[:] = luma[0] * wide[0][..., dy:dy + height, dx:dx + width]
             for band, neighbour in zip(luma[1:], wide[1:]):
-                correlation += band * neighbour[..., dy:dy + height, dx:dx + width]
-    if grid:
-        _grid_moments(moments[:, :1], moments[:, 1:2], moments[:, -2:])
-    sums, counts = _pool(moments, blocks[:-2, :-2], count)
+                correlation.addcmul_(band, neighbour[..., dy:dy + height, dx:dx + width])
+    sums, counts = _pool(moments, blocks, count)
     means = sums / counts.clamp(min=1)[:, None]
-    stats = {'count': counts, 'variance': means[..., :4], 'colour': means[..., 4:4 + colours]}
+    # the colour energies are summed over the orientations: their mean (a division by 4 is exact)
+    stats = {'count': counts, 'variance': means[..., :4],
+             'colour': means[..., 4:4 + colours] / len(_ORIENTATIONS)}
     if structure:
         energy = means[..., :4].sum(-1) + 4 * VARIANCE_FLOOR
         stats['horizontal'] = means[..., 4 + colours] / energy
         stats['vertical'] = means[..., 5 + colours] / energy
     if grid:
-        stats['grid'] = _grid_ratio(sums[..., -2], sums[..., -1], counts)
+        across = _grid_sums(moments[:, :1], moments[:, 1:2], blocks, count)
+        stats['grid'] = _grid_ratio(across, sums[..., 0] + sums[..., 1], counts)
     return stats
 
 
@@ -258,28 +258,34 @@ def grid_share(luma: torch.Tensor, blocks: torch.Tensor, count: int) -> torch.Te
 
     Args:
         luma: 2x1xhxw luma of the pair.
-        blocks: hxw region index of each pixel's 2x2 block (``_block_labels``).
+        blocks: (h-2)x(w-2) region index of each pixel's 2x2 block (``_block_labels``).
         count: Number of regions N.
 
     Returns:
         2xN shares.
     """
-    moments = luma.new_empty(2, 2, luma.shape[-2] - 2, luma.shape[-1] - 2)
-    # the squared differences live only while the moments are made
-    _grid_moments(*(_difference(luma, *pair).square_() for pair in _ORIENTATIONS[:2]), moments)
-    sums, counts = _pool(moments, blocks[:-2, :-2], count)
-    return _grid_ratio(sums[..., 0], sums[..., 1], counts)
+    horizontal, vertical = (_difference(luma, *pair).square_() for pair in _ORIENTATIONS[:2])
+    across = _grid_sums(horizontal, vertical, blocks, count)
+    total, counts = _pool(horizontal.add_(vertical), blocks, count)
+    return _grid_ratio(across, total[..., 0], counts)
 
 
-def _grid_moments(horizontal: torch.Tensor, vertical: torch.Tensor, out: torch.Tensor) -> None:
-    """Write the squared differences that cross the lines of the ``GRID`` block grid, and all of
-    them, into the two channels of ``out`` (2x2xhxw; ``horizontal`` and ``vertical`` 2x1xhxw)."""
-    height, width = horizontal.shape[-2:]
-    across = (torch.arange(width, device=horizontal.device) % GRID == GRID - 1).to(horizontal.dtype)
-    down = (torch.arange(height, device=horizontal.device) % GRID == GRID - 1).to(horizontal.dtype)
-    out[:, :1] = horizontal * across
-    out[:, :1] += vertical * down[:, None]
-    out[:, 1:] = horizontal + vertical
+def _grid_sums(horizontal: torch.Tensor, vertical: torch.Tensor, index: torch.Tensor, count: int) -> torch.Tensor:
+    """Per-region sums of the squared differences that cross the lines of the ``GRID`` block grid:
+    the horizontal ones on the grid's columns, the vertical ones on its rows.
+
+    Args:
+        horizontal: 2x1xhxw squared horizontal luma differences of the pair.
+        vertical: 2x1xhxw squared vertical luma differences.
+        index: hxw region index of each pixel (``count``: none).
+        count: Number of regions N.
+
+    Returns:
+        2xN sums.
+    """
+    lines = slice(GRID - 1, None, GRID)
+    values = torch.cat([horizontal[:, 0, :, lines].flatten(1), vertical[:, 0, lines, :].flatten(1)], 1)
+    return RegionSums(torch.cat([index[:, lines].flatten(), index[lines, :].flatten()]), count + 1)(values)[:, :count]
 
 
 def _grid_ratio(across: torch.Tensor, total: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
@@ -339,13 +345,13 @@ def _pool(moments: torch.Tensor, index: torch.Tensor, count: int) -> tuple:
 
 
 def _block_labels(labels: torch.Tensor, count: int) -> torch.Tensor:
-    """Region index of each pixel when its 2x2 block (it, right, below, below right)
-    lies wholly inside that region; ``count`` (no region) otherwise."""
-    padded = torch.full((labels.shape[0] + 1, labels.shape[1] + 1), -1, dtype=labels.dtype, device=labels.device)
-    padded[:-1, :-1] = labels
-    whole = ((padded[:-1, 1:] == labels) & (padded[1:, :-1] == labels) & (padded[1:, 1:] == labels)
-             & (labels >= 0))
-    return torch.where(whole, labels, torch.full_like(labels, count))
+    """Region index of each pixel when its 2x2 block (it, right, below, below right) lies wholly
+    inside that region, ``count`` (no region) otherwise, for the pixels whose block and neighbour
+    blocks lie in the image (the top-left (h-2)x(w-2) area, as ``octave_statistics`` uses it)."""
+    corner = labels[:-2, :-2]
+    whole = ((labels[:-2, 1:-1] == corner) & (labels[1:-1, :-2] == corner) & (labels[1:-1, 1:-1] == corner)
+             & (corner >= 0))
+    return torch.where(whole, corner, count)
 
 
 def _downsample(images: torch.Tensor) -> torch.Tensor:
@@ -360,7 +366,7 @@ def _downsample(images: torch.Tensor) -> torch.Tensor:
 
 
 def _labels_at(label_map: np.ndarray, size, device) -> torch.Tensor:
-    labels = torch.as_tensor(np.asarray(label_map, np.int64), device=device)
+    labels = torch.as_tensor(np.asarray(label_map, np.int32), device=device)
     if tuple(labels.shape) == tuple(size):
         return labels
     rows = ((torch.arange(size[0], device=device) + 0.5) * labels.shape[0] / size[0]).long()

@@ -26,6 +26,20 @@ class PairEncoding(NamedTuple):
     grids: tuple
 
 
+class RegionTokens(NamedTuple):
+    """A pair's region tokens before the decoder (``PANDA.region_tokens``).
+
+    Attributes:
+        anchor: BxRxD anchor region tokens.
+        target: BxRxD target region tokens.
+        padding: BxR bool, True for empty region slots.
+    """
+
+    anchor: torch.Tensor
+    target: torch.Tensor
+    padding: torch.Tensor
+
+
 class PANDA(nn.Module):
     """Panoptic pairwise distortion network.
 
@@ -107,7 +121,22 @@ class PANDA(nn.Module):
         """
         if regions is None:
             regions = int(label_map.max()) + 1
-        features, grids = self.encode(anchor, target) if encoding is None else encoding
+        return self.decode_tokens(self.region_tokens(label_map, regions,
+                                                     self.encode(anchor, target) if encoding is None else encoding))
+
+    def region_tokens(self, label_map: torch.Tensor, regions: int, encoding: PairEncoding) -> RegionTokens:
+        """The region tokens of a pair, before the decoder: the token pool's features plus the
+        region statistics (``forward`` is ``decode_tokens(region_tokens(...))``).
+
+        Args:
+            label_map: BxHxW int64 label map shared by both images (-1 outside regions).
+            regions: Number of region slots R.
+            encoding: ``encode(anchor, target)``.
+
+        Returns:
+            The pair's tokens, for ``decode_tokens``.
+        """
+        features, grids = encoding
         # the statistics' grid is finer than the features' (the label map is counted once when they nest)
         cell_masks = region_masks(label_map, regions, grids[0].shape[-2:])
         masks = coarser_masks(cell_masks, features.shape[-2:])
@@ -117,6 +146,16 @@ class PANDA(nn.Module):
         tokens = self.token_pool(features, torch.cat([masks, masks]))
         anchor_cues, target_cues = self.statistics(grids, cell_masks)
         anchor_tokens, target_tokens = tokens.chunk(2)
-        anchor_tokens, target_tokens = anchor_tokens + anchor_cues, target_tokens + target_cues
-        anchor_tokens, target_tokens = self.decoder(anchor_tokens, target_tokens, padding)
+        return RegionTokens(anchor_tokens + anchor_cues, target_tokens + target_cues, padding)
+
+    def decode_tokens(self, tokens: RegionTokens) -> dict:
+        """Decode a pair's region tokens into the per-region outputs.
+
+        Args:
+            tokens: ``region_tokens`` of the pair.
+
+        Returns:
+            Dict of per-region outputs (see ``PandaHeads.forward``).
+        """
+        anchor_tokens, target_tokens = self.decoder(*tokens)
         return self.heads(anchor_tokens, target_tokens)
