@@ -10,7 +10,7 @@ from PIL import Image
 from skimage import data, filters
 
 from panda_plugin.core.errors import PandaInputError
-from panda_plugin.core.graph import DistortionGraph, Region, RegionLabel
+from panda_plugin.core.graph import DistortionGraph, Region, RegionLabel, measure_label_map
 from panda_plugin.core.masks import rle_decode
 from panda_plugin.core.taxonomy import invert_relation, relation_from_scores
 
@@ -430,3 +430,21 @@ def test_a_wrong_or_partial_texture_is_refused():
     data['regions'][0]['anchor']['texture'] = 1.5
     with pytest.raises(PandaInputError, match=r'texture 1.5 is not accepted; accepted: a finite number in \[0, 1\] or None'):
         DistortionGraph.from_dict(data)
+
+
+def test_a_label_map_measured_once_gives_the_same_graph_and_is_checked_the_same():
+    rng = np.random.default_rng(3)
+    label_map = np.repeat(np.repeat(rng.integers(0, 5, (6, 8)), 4, 0), 4, 1)
+    label_map[0, :3] = -1
+    count = int(label_map.max()) + 1
+    distortion = rng.integers(1, 15, count)
+    labels = {'distortion': distortion, 'severity': rng.integers(1, 4, count), 'score': rng.random(count)}
+    measured = measure_label_map(label_map)
+    assert not measured.labels.flags.writeable and measured.labels.dtype == np.int32
+    given = DistortionGraph.from_labels(measured, labels, labels, metadata={'m': 1})
+    assert given.to_json() == DistortionGraph.from_labels(label_map, labels, labels, metadata={'m': 1}).to_json()
+    with pytest.raises(PandaInputError, match='-2'):
+        measure_label_map(np.array([[0, 1, -2]]))
+    with pytest.raises(PandaInputError, match='region 1 has no pixels'):
+        three = {'distortion': ['clean'] * 3, 'severity': ['clean'] * 3, 'score': [1.0] * 3}
+        DistortionGraph.from_labels(measure_label_map(np.array([[0, 2, 2]])), three, three)

@@ -110,3 +110,36 @@ def test_the_texture_loss_from_an_option_block_has_finite_gradients(gravel):
     value.backward()
     assert 0 < float(value.detach()) <= 0.1 and torch.isfinite(restored.grad).all() and restored.grad.abs().sum() > 0
     assert float(loss(tensor(gravel[:128, :128]), tensor(gravel[:128, :128]))) == 0.0
+
+
+def test_the_grid_share_is_the_luma_difference_energy_on_the_block_grid_lines(gravel):
+    from panda_plugin.engine.panda.texture import GRID, VARIANCE_FLOOR, _block_labels, grid_share
+
+    compressed = cv2.imdecode(cv2.imencode('.jpg', gravel[:67, :75], [cv2.IMWRITE_JPEG_QUALITY, 10])[1], 1)
+    luma = torch.stack([tensor(gravel[:67, :75])[0, :1], tensor(compressed)[0, :1]])
+    labels = np.zeros((67, 75), np.int64)
+    labels[:, 40:] = 1
+    labels[50:, :] = 2
+    blocks = _block_labels(torch.from_numpy(labels).int(), 3).numpy()
+    shares = grid_share(luma, torch.from_numpy(blocks), 3).numpy()
+    x = luma[:, 0].double().numpy()
+    horizontal = (x[:, :-2, 1:-1] - x[:, :-2, :-2]) ** 2
+    vertical = (x[:, 1:-1, :-2] - x[:, :-2, :-2]) ** 2
+    on_lines = (np.arange(73) % GRID == GRID - 1)[None, None, :] * horizontal \
+        + (np.arange(65) % GRID == GRID - 1)[None, :, None] * vertical
+    for region in range(3):
+        inside = blocks == region
+        floor = 2 * VARIANCE_FLOOR * inside.sum()
+        expected = (on_lines[:, inside].sum(1) + floor / GRID) / ((horizontal + vertical)[:, inside].sum(1) + floor)
+        np.testing.assert_allclose(shares[:, region], expected, rtol=1e-5)
+    assert shares[1].mean() > shares[0].mean()  # the compressed image has its energy on the grid
+
+
+def test_mixes_without_zero_or_unit_weights_give_the_plain_weighted_sums():
+    from panda_plugin.engine.panda.reference_inputs import mix
+
+    images = torch.rand(2, 3, 9, 7)
+    rows = ((0.299, 0.587, 0.114), (1.0, -1.0, 0.0), (0.5, 0.5, -1.0), (0.0, 0.0, 1.0))
+    planes = images.unbind(1)
+    plain = torch.stack([planes[0] * a + planes[1] * b + planes[2] * c for a, b, c in rows], 1)
+    assert torch.equal(mix(images, rows), plain)

@@ -165,7 +165,7 @@ def profile_section(pair: tuple, repeats: int) -> dict:
     import torch.nn.functional as F
 
     import panda_plugin
-    from panda_plugin.engine.panda.background import encode_in_background, sharing_threads
+    from panda_plugin.engine.panda.background import encode_in_background, in_background, sharing_threads
     from panda_plugin.engine.panda.metric import checked_rgb, shared_metric
     from panda_plugin.engine.panda.models.token_pool import coarser_masks, region_masks
     from panda_plugin.engine.panda.predictor import label_maps_of, measures_beside, resolve_model
@@ -187,15 +187,14 @@ def profile_section(pair: tuple, repeats: int) -> dict:
         features = network.encoder(small)
         grids = network.statistics.grids(torch.cat([anchor, target]))
         cell_masks = region_masks(labels, count, grids[0].shape[-2:])
-        masks = coarser_masks(cell_masks, features.shape[-2:])
-        tokens = network.token_pool(features, torch.cat([masks, masks]))
-        cues = network.statistics(grids, cell_masks)
         encoding = network.encode(anchor, target)
+        region_tokens = network.region_tokens(labels, count, encoding)
 
-    def measures_and_heads_beside(_):
+    def second_phase(_):
         with sharing_threads() as background:
+            pending = in_background(network.region_tokens, labels, count, encoding, threads=background)
             _, textures = measures_beside(reference_inputs(anchor, target, labels), background)
-            network(anchor, target, labels, count, encoding)
+            network.decode_tokens(pending.result())
             return textures.result()
 
     metadata = [{'weights': 'panda-tiny', 'network_relation': 'same'}]
@@ -215,10 +214,9 @@ def profile_section(pair: tuple, repeats: int) -> dict:
         'network: region statistics': lambda _: network.statistics(grids, cell_masks),
         'regions while the network encodes the pair (as compare runs them)': lambda _: (
             encode_in_background(network, anchor, target), segmenter(reference))[0].result(),
-        'network: decoder and heads': lambda _: network.heads(*network.decoder(
-            *(part + cue for part, cue in zip(tokens.chunk(2), cues)), masks.flatten(2).sum(-1) == 0)),
-        'prepare inputs, fidelity and heads while texture is measured in the background (as compare runs them)':
-            measures_and_heads_beside,
+        'network: decoder and heads': lambda _: network.decode_tokens(region_tokens),
+        'region tokens, then texture in the background while the inputs, fidelity and the decoder run here '
+        '(as compare runs them)': second_phase,
         'graph building': lambda _: reference_graphs(logits, scores, labels, metadata, textures),
         'compare (reference mode), end to end': lambda _: panda_plugin.compare(restored, reference),
         'pyiqa metric: input checks': lambda _: (checked_rgb(anchor, 'restored'), checked_rgb(target, 'reference')),

@@ -11,7 +11,6 @@ identical in both images scores exactly 1. Entry points: ``reference_fidelity``,
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

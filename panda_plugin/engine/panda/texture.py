@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.masks import region_count
