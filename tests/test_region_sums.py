@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from panda_plugin.engine.panda.models.region_statistics import _laplacian_and_sobel, _max_filter, cell_moments
-from panda_plugin.engine.panda.models.token_pool import coarser_masks, region_masks
+from panda_plugin.engine.panda.models.token_pool import TokenPool, coarser_masks, region_masks
 from panda_plugin.engine.panda.region_sums import PARTIAL_SUMS, RegionSums
 
 
@@ -53,6 +53,18 @@ def test_coarser_masks_equal_the_masks_counted_on_the_coarser_grid():
         torch.testing.assert_close(coarser_masks(region_masks(labels, 5, fine), coarse),
                                    region_masks(labels, 5, coarse))
     assert coarser_masks(region_masks(labels, 5, (64, 64)), (24, 32)) is None
+
+
+def test_masks_given_once_for_a_pair_pool_as_the_masks_given_to_each_image():
+    torch.manual_seed(0)
+    pool = TokenPool(16, tokens=8, grid=8, gate_dim=4).eval()
+    features = torch.randn(4, 16, 8, 8)
+    masks = region_masks(torch.randint(-1, 6, (2, 40, 40)), 6, (8, 8))
+    with torch.no_grad():
+        once = pool(features, masks)
+        torch.testing.assert_close(once, pool(features, torch.cat([masks, masks])), rtol=0, atol=1e-6)
+        # each image takes its own pair's masks: giving the pairs each other's masks changes the vectors
+        assert not torch.allclose(once, pool(features, masks.flip(0)))
 
 
 def test_statistics_filters_equal_the_convolutions_they_replace():

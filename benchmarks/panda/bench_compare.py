@@ -208,8 +208,7 @@ def profile_section(pair: tuple, repeats: int) -> dict:
                                                                  antialias=True, align_corners=False),
         'network: encoder': lambda _: network.encoder(small),
         'network: region masks and token pool': lambda _: network.token_pool(
-            features, torch.cat([coarser_masks(region_masks(labels, count, grids[0].shape[-2:]),
-                                               features.shape[-2:])] * 2)),
+            features, coarser_masks(region_masks(labels, count, grids[0].shape[-2:]), features.shape[-2:])),
         'network: statistic maps (full resolution)': lambda _: network.statistics.grids(torch.cat([anchor, target])),
         'network: region statistics': lambda _: network.statistics(grids, cell_masks),
         'regions while the network encodes the pair (as compare runs them)': lambda _: (

@@ -143,7 +143,7 @@ class PANDA(nn.Module):
         if masks is None:
             masks = region_masks(label_map, regions, features.shape[-2:])
         padding = masks.flatten(2).sum(-1) == 0
-        tokens = self.token_pool(features, torch.cat([masks, masks]))
+        tokens = self.token_pool(features, masks)
         anchor_cues, target_cues = self.statistics(grids, cell_masks)
         anchor_tokens, target_tokens = tokens.chunk(2)
         return RegionTokens(anchor_tokens + anchor_cues, target_tokens + target_cues, padding)

@@ -81,7 +81,9 @@ class TokenPool(nn.Module):
 
         Args:
             features: BxDxhxw image features.
-            masks: BxRxhxw soft region masks.
+            masks: bxRxhxw soft region masks, ``b`` dividing ``B``: image ``i`` takes the masks
+                ``i mod b`` (a batch of pairs gives its masks once for both images; their gates
+                are then made once).
 
         Returns:
             BxRxD region vectors.
@@ -98,11 +100,14 @@ class TokenPool(nn.Module):
         gates = self.embed((tokens.unsqueeze(0) * masks.unsqueeze(2)).flatten(0, 1))
         gates = gates.view(batch, count, -1, height, width)
         weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
+        # the features as (repeats, b, ...): each group of b images shares the masks
+        features = features.view(-1, batch, *features.shape[1:])
         # the gated features' weighted sums as dot products over the cells (an einsum would copy
         # the gates into another layout first)
-        weighted = weights.unsqueeze(2) * self.gate_features(features).unsqueeze(1)
-        gated = torch.linalg.vecdot(gates.flatten(3), weighted.flatten(3))
-        mean = torch.einsum('brhw,bdhw->brd', weights, features)
-        square = torch.einsum('brhw,bdhw->brd', weights, features * features)
+        weighted = weights.unsqueeze(2) * self.gate_features(features.flatten(0, 1)).view(
+            *features.shape[:2], 1, -1, height, width)
+        gated = torch.linalg.vecdot(gates.flatten(3), weighted.flatten(4))
+        mean = torch.einsum('brhw,kbdhw->kbrd', weights, features)
+        square = torch.einsum('brhw,kbdhw->kbrd', weights, features * features)
         std = (square - mean * mean).clamp(min=1e-6).sqrt()
-        return self.project(torch.cat([gated, mean, std], -1))
+        return self.project(torch.cat([gated, mean, std], -1)).flatten(0, 1)
