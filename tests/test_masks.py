@@ -80,3 +80,20 @@ def test_rle_is_byte_identical_to_pycocotools():
         assert ours['counts'] == theirs['counts'].decode('ascii')
         assert list(ours['size']) == list(theirs['size'])
         np.testing.assert_array_equal(rle_decode({'size': theirs['size'], 'counts': theirs['counts'].decode()}), mask)
+
+
+def test_boxes_and_areas_equal_scipy_s_objects_and_pixel_counts():
+    from scipy.ndimage import find_objects
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        labels = rng.integers(-1, rng.integers(0, 8), rng.integers(1, 30, 2)).astype(np.int32)
+        if rng.random() < 0.5:
+            labels = np.repeat(np.repeat(labels, 3, 0), 2, 1)
+        labels[labels == 2] = 3  # region 2 has no pixels when there are more
+        boxes, areas = boxes_and_areas(labels)
+        count = int(labels.max(initial=-1)) + 1
+        assert boxes.shape == (count, 4) and areas.tolist() == [(labels == i).sum() for i in range(count)]
+        for index, found in enumerate(find_objects(labels + 1, max_label=count)):
+            rows, cols = found if found else (slice(0, 0), slice(0, 0))
+            assert boxes[index].tolist() == [cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start]
