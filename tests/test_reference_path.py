@@ -96,3 +96,16 @@ def test_the_metric_s_graphs_are_compare_s_whichever_score_it_returns(pairs):
         assert float(value) == pytest.approx(getattr(graph, f'anchor_{"score" if score == "fidelity" else score}'),
                                              abs=1e-6)
         same_graph(graphs[0], graph)
+
+
+def test_image_scores_of_measured_label_maps_equal_those_of_counted_pixels():
+    from panda_plugin.core.graph import measure_label_map
+    from panda_plugin.engine.panda.predictor import image_scores
+
+    maps = torch.from_numpy(np.random.default_rng(0).integers(-1, 5, (3, 20, 30)))
+    maps[1][maps[1] == 4] = 3  # fewer regions than slots
+    scores = torch.rand(2, 3, 6)
+    counted = image_scores(scores, maps)
+    assert torch.equal(image_scores(scores, [measure_label_map(m) for m in maps.numpy()]), counted)
+    areas = torch.stack([torch.bincount(m.flatten() + 1, minlength=7)[1:] for m in maps]).float()
+    torch.testing.assert_close(counted, (areas * scores).sum(-1) / areas.sum(-1))

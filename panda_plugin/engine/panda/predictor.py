@@ -204,10 +204,10 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
                                                   texture=region_textures is None)
             region_scores = scores if region_scores is None else region_scores
             region_textures = textures if region_textures is None else region_textures
-        sides = image_scores(torch.stack([outputs[label_field(side, 'score')] for side in ('anchor', 'target')]),
-                             label_maps).tolist()
         # the label maps are measured while a measure may still be made in the background
         measured = [measure_label_map(label_map) for label_map in label_maps.cpu().numpy()]
+        sides = image_scores(torch.stack([outputs[label_field(side, 'score')] for side in ('anchor', 'target')]),
+                             measured).tolist()
         region_scores, region_textures = (value.result() if isinstance(value, Future) else value
                                           for value in (region_scores, region_textures))
     per_image = [{**metadata, 'network_relation': relation_from_scores(a, t)} for a, t in zip(*sides)]
@@ -314,22 +314,28 @@ def label_maps_of(images: torch.Tensor, segmenter) -> torch.Tensor:
     return torch.from_numpy(maps).to(images.device)
 
 
-def image_scores(scores: torch.Tensor, label_maps: torch.Tensor) -> torch.Tensor:
+def image_scores(scores: torch.Tensor, label_maps) -> torch.Tensor:
     """Whole-image scores: region scores weighted by region area, as ``DistortionGraph`` does.
 
     Args:
         scores: BxR region scores (``<side>_score`` of ``predict``), or ...xBxR (several
             scores of the same regions, e.g. both sides stacked).
-        label_maps: BxHxW int64 label maps.
+        label_maps: BxHxW int64 label maps, or the B label maps measured already
+            (``measure_label_map``: their areas are read, not counted again).
 
     Returns:
         B (or ...xB) scores in [0, 1], differentiable in ``scores``.
     """
     batch, count = scores.shape[-2:]
-    flat = label_maps.flatten(1)
-    areas = torch.zeros(batch, count + 1, device=scores.device, dtype=scores.dtype)
-    areas.scatter_add_(1, (flat + 1).clamp(max=count), torch.ones_like(flat, dtype=scores.dtype))
-    areas = areas[:, 1:]
+    if torch.is_tensor(label_maps):
+        flat = label_maps.flatten(1)
+        areas = torch.zeros(batch, count + 1, device=scores.device, dtype=scores.dtype)
+        areas.scatter_add_(1, (flat + 1).clamp(max=count), torch.ones_like(flat, dtype=scores.dtype))
+        areas = areas[:, 1:]
+    else:
+        areas = torch.zeros(batch, count, device=scores.device, dtype=scores.dtype)
+        for row, measured in zip(areas, label_maps):
+            row[:len(measured.areas)] = torch.from_numpy(measured.areas)
     return (areas * scores).sum(-1) / areas.sum(-1)
 
 
