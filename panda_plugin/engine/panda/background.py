@@ -4,9 +4,10 @@ background thread while the calling thread goes on.
 On a CPU the region proposers run single-threaded NumPy code, and the region measures and the
 network's statistic maps are many small torch operations that gain less from a second torch
 thread than from running beside another stage (docs/speed.md). So ``compare`` (and the pyiqa
-metric's graphs) encode the pair in the background while the regions are proposed, then
-measure texture in the background while the calling thread measures fidelity and runs the
-network's heads.
+metric's graphs) encode the pair in the background while the regions are proposed. Then
+``compare`` makes the network's region tokens and measures texture in the background while
+the calling thread measures fidelity and runs the network's decoder (the metric's graphs: the
+other measure in the background, the network after the encoding on the calling thread).
 
 Pairs larger than ``MOST_PIXELS`` stay on the calling thread: the proposer works at a reduced
 size, so its share of their time is small, and memory freed by the background thread is not

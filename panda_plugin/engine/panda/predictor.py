@@ -176,8 +176,9 @@ def predict_graphs(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, l
         metadata: Stored with every graph, beside the weights name and the mode (and in
             reference mode ``network_relation``, see ``engine.panda.reference``).
         encoding: The future of ``encode_in_background(network, anchor, target)`` when the
-            caller started it; then measures computed here are made before the network's heads,
-            texture in the background (``measures_beside``), on half of the torch threads each
+            caller started it. Then, when both measures are made here, the network's region
+            tokens and texture are made in the background (``measures_beside``) while fidelity
+            and the network's decoder run here, on half of the torch threads each
             (``background.sharing_threads``). Default: the network encodes the pair here, and
             the measures are made after it (a large pair's prepared images are then not held
             while the network runs).
