@@ -388,6 +388,7 @@ def timeline_section(pairs: list, repeats: int) -> dict:
                     'ms': round(statistics.median(e - b for b, e in spans), 1)} for stage, spans in marks.items()}
     return dict(sorted(rows.items(), key=lambda item: item[1]['from_ms']))
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeats', type=int, default=15, help='timed calls per row (speed, profile, loss)')
