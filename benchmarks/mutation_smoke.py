@@ -85,6 +85,15 @@ BREAKAGES = [
              '[torch.full_like(s, 0.5) for s in result]',
              'test_a_shifted_sample_of_the_texture_scores_above_a_blurred_one '
              'or test_grain_on_a_flat_region_lowers_the_score', optional=True),
+    Breakage('boxes-one-wider', 'every region\'s box is one pixel wider', 'boxes_and_areas', 'wrap',
+             '(result[0] + np.array([0, 0, 1, 0]), result[1])',
+             'test_boxes_and_areas_equal_scipy_s_objects_and_pixel_counts'),
+    Breakage('measured-areas-off', 'a measured label map counts one pixel more per region', 'measure_label_map',
+             'wrap', 'result._replace(areas=result.areas + 1)',
+             'test_a_label_map_measured_once_gives_the_same_graph_and_is_checked_the_same '
+             'or test_image_scores_of_measured_label_maps_equal_those_of_counted_pixels'),
+    Breakage('grid-share-inflated', 'texture\'s block-grid sums are half as large again', '_grid_sums', 'wrap',
+             'result * 1.5', 'test_the_grid_share_is_the_luma_difference_energy_on_the_block_grid_lines'),
 ]
 
 
