@@ -135,11 +135,16 @@ def test_the_grid_share_is_the_luma_difference_energy_on_the_block_grid_lines(gr
     assert shares[1].mean() > shares[0].mean()  # the compressed image has its energy on the grid
 
 
-def test_mixes_without_zero_or_unit_weights_give_the_plain_weighted_sums():
+def test_mixes_are_the_weighted_sums_of_the_colour_planes_and_pass_gradients():
     from panda_plugin.engine.panda.reference_inputs import mix
 
-    images = torch.rand(2, 3, 9, 7)
+    images = torch.rand(2, 3, 9, 7, requires_grad=True)
     rows = ((0.299, 0.587, 0.114), (1.0, -1.0, 0.0), (0.5, 0.5, -1.0), (0.0, 0.0, 1.0))
     planes = images.unbind(1)
     plain = torch.stack([planes[0] * a + planes[1] * b + planes[2] * c for a, b, c in rows], 1)
-    assert torch.equal(mix(images, rows), plain)
+    mixed = mix(images, rows)
+    assert mixed.shape == (2, 4, 9, 7)
+    torch.testing.assert_close(mixed, plain, rtol=0, atol=1e-6)
+    mixed.sum().backward()
+    expected = torch.tensor([sum(column) for column in zip(*rows)]).view(1, 3, 1, 1).expand(2, 3, 9, 7)
+    torch.testing.assert_close(images.grad, expected, rtol=0, atol=1e-6)

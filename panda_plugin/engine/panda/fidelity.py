@@ -231,7 +231,8 @@ def identical_regions(restored: torch.Tensor, reference: torch.Tensor, label_map
     label_map = torch.as_tensor(np.asarray(label_map, np.int64), device=restored.device)
     count = int(label_map.max()) + 1
     differs = (restored.detach() != reference.detach()).any(0) & (label_map >= 0)
-    return torch.bincount(label_map[differs], minlength=count)[:count] == 0
+    # the differing pixels' regions counted with the others in one extra slot (no gather)
+    return torch.bincount(torch.where(differs, label_map, count).view(-1), minlength=count + 1)[:count] == 0
 
 
 # -- region scores -------------------------------------------------------------------------

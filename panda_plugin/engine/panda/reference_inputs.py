@@ -70,10 +70,10 @@ def reference_inputs(restored: torch.Tensor, reference: torch.Tensor, label_maps
 
 
 def mix(images: torch.Tensor, rows) -> torch.Tensor:
-    """Channels that are fixed linear mixtures of RGB, one per row of weights, as weighted
-    sums of the colour planes (a batched matrix product costs several copies on CPU). Zero
-    weights are left out and weights of 1 and -1 add and subtract the plane itself (the same
-    values as multiplying).
+    """Channels that are fixed linear mixtures of RGB, one per row of weights: one matrix
+    product over the colour axis (on CPU several times faster than weighted sums of the colour
+    planes, with the same values; a 1x1 convolution is as fast on one thread but many times
+    slower on two).
 
     Args:
         images: Bx3xHxW.
@@ -82,16 +82,5 @@ def mix(images: torch.Tensor, rows) -> torch.Tensor:
     Returns:
         BxKxHxW, K the number of rows.
     """
-    planes = images.unbind(1)
-    channels = []
-    for row in rows:
-        terms = [(weight, plane) for weight, plane in zip(row, planes) if weight]
-        first, plane = terms[0]
-        total = plane if first == 1 else plane * first
-        for weight, plane in terms[1:]:
-            if weight in (1, -1):
-                total = total + plane if weight == 1 else total - plane
-            else:
-                total = total + weight * plane
-        channels.append(total)
-    return torch.stack(channels, 1)
+    weights = torch.tensor(rows, dtype=images.dtype, device=images.device)
+    return (weights @ images.flatten(2)).unflatten(2, images.shape[-2:])

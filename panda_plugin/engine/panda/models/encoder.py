@@ -64,9 +64,30 @@ class MultiScaleEncoder(nn.Module):
         grid = features[min(1, len(features) - 1)].shape[-2:]
         fused = 0
         for projection, feature in zip(self.projections, features):
-            fused = fused + F.interpolate(projection(feature), size=grid, mode='bilinear',
-                                          align_corners=False)
+            fused = fused + _on_grid(projection, feature, grid)
         return self.fuse(fused).contiguous()
+
+
+def _on_grid(projection: nn.Conv2d, feature: torch.Tensor, grid) -> torch.Tensor:
+    """A feature map projected (1x1 convolution) and resized (bilinear) onto the fused grid.
+
+    Both are linear and the bilinear weights sum to 1, so their order does not change the
+    result (up to float rounding): a finer map is resized first and a coarser one projected
+    first, so that the projection runs on the fewer cells.
+
+    Args:
+        projection: The level's 1x1 projection.
+        feature: BxCxhxw features of the level.
+        grid: (rows, columns) of the fused grid.
+
+    Returns:
+        BxDxrowsxcolumns.
+    """
+    if tuple(feature.shape[-2:]) == tuple(grid):
+        return projection(feature)
+    if feature.shape[-2] > grid[0]:
+        return projection(F.interpolate(feature, size=grid, mode='bilinear', align_corners=False))
+    return F.interpolate(projection(feature), size=grid, mode='bilinear', align_corners=False)
 
 
 def _drop_unused_blocks(backbone: nn.Module) -> None:
