@@ -148,3 +148,19 @@ def test_mixes_are_the_weighted_sums_of_the_colour_planes_and_pass_gradients():
     mixed.sum().backward()
     expected = torch.tensor([sum(column) for column in zip(*rows)]).view(1, 3, 1, 1).expand(2, 3, 9, 7)
     torch.testing.assert_close(images.grad, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize('structure, grid', [(True, True), (False, False)])
+def test_an_octave_measured_in_bands_gives_the_statistics_of_the_whole(monkeypatch, structure, grid):
+    import panda_plugin.engine.panda.texture as texture
+
+    generator = torch.Generator().manual_seed(3)
+    channels = torch.rand(2, 3, 75, 61, generator=generator)
+    labels = torch.randint(0, 4, (75 // 8 + 1, 61 // 8 + 1), generator=generator).repeat_interleave(8, 0)
+    blocks = texture._block_labels(labels.repeat_interleave(8, 1)[:75, :61], 4)
+    whole = texture.octave_statistics(channels, blocks, 4, structure, grid)
+    monkeypatch.setattr(texture, 'BAND_PIXELS', 16 * 59)  # bands of 16 rows: five, the last 9 rows
+    banded = texture.octave_statistics(channels, blocks, 4, structure, grid)
+    assert set(banded) == set(whole) and ('grid' in whole) == grid and ('horizontal' in whole) == structure
+    for name, value in whole.items():
+        torch.testing.assert_close(banded[name], value, rtol=1e-5, atol=1e-7)

@@ -54,6 +54,11 @@ COLOUR_FLOOR = 0.02 ** 2
 GRID_FLOOR = 0.001
 #: Period of the compression block grid, in pixels.
 GRID = 8
+#: Pixels of each band of rows an octave is measured in (``octave_statistics``). A band's
+#: moment maps take about 4 MB, memory the allocator hands out again band after band; the
+#: maps of a whole 512x512 octave (17 MB) are returned to the system and faulted in again on
+#: every call, which cost about a third of texture's time on Linux (docs/speed.md).
+BAND_PIXELS = 1 << 16
 #: An octave takes part in a region's score when the region has at least this many whole
 #: 2x2 blocks at that octave.
 MIN_PIXELS = 16
@@ -196,7 +201,8 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
     The four differences at a pixel (horizontal, vertical and the two diagonals) are taken
     in the 2x2 block whose top-left corner it is; the last two rows and columns, whose
     blocks or neighbour blocks leave the image, are left out. Differences have about zero
-    mean over a region, so their mean square stands for their variance.
+    mean over a region, so their mean square stands for their variance. The octave is
+    measured in bands of rows (``BAND_PIXELS``) whose sums are added.
 
     Args:
         channels: 2xCxhxw octave of the pair (restored, reference): luma first, then any
@@ -212,7 +218,46 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
         ``vertical`` (2xN correlations, all orientations together), with ``grid`` ``grid``
         (2xN shares).
     """
-    height, width = channels.shape[-2] - 2, channels.shape[-1] - 2
+    height, width = blocks.shape
+    colours = channels.shape[1] - 1
+    # whole grid periods per band, so that every band's grid lines fall where the octave's do
+    rows = max(GRID, BAND_PIXELS // max(width, 1) // GRID * GRID)
+    sums = counts = across = 0
+    for top in range(0, max(height, 1), rows):  # one (empty) band for an image without blocks
+        bottom = min(top + rows, height)
+        band = _band_sums(channels[..., top:bottom + 2, :], blocks[top:bottom], count, structure, grid)
+        sums, counts = sums + band[0], counts + band[1]
+        if grid:
+            across = across + band[2]
+    means = sums / counts.clamp(min=1)[:, None]
+    # the colour energies are summed over the orientations: their mean (a division by 4 is exact)
+    stats = {'count': counts, 'variance': means[..., :4],
+             'colour': means[..., 4:4 + colours] / len(_ORIENTATIONS)}
+    if structure:
+        energy = means[..., :4].sum(-1) + 4 * VARIANCE_FLOOR
+        stats['horizontal'] = means[..., 4 + colours] / energy
+        stats['vertical'] = means[..., 5 + colours] / energy
+    if grid:
+        stats['grid'] = _grid_ratio(across, sums[..., 0] + sums[..., 1], counts)
+    return stats
+
+
+def _band_sums(channels: torch.Tensor, blocks: torch.Tensor, count: int, structure: bool, grid: bool) -> tuple:
+    """Per-region sums of the moments of one band of rows of an octave (``octave_statistics``).
+
+    Args:
+        channels: 2xCx(r+2)xw rows of the octave: the band's r rows and the two below them.
+        blocks: rx(w-2) region index of the band's blocks.
+        count: Number of regions N.
+        structure: Also sum the luma neighbour products.
+        grid: Also sum the squared differences across the block grid's lines.
+
+    Returns:
+        (2xNxK moment sums: the four luma orientations, the colour energies, with
+        ``structure`` the horizontal and vertical neighbour products; N block counts; with
+        ``grid`` the 2xN sums across the grid's lines, else None).
+    """
+    height, width = blocks.shape
     colours = channels.shape[1] - 1
     # every moment map is written into one stack as it is made, so that no list of maps and its
     # concatenation are held at once
@@ -236,18 +281,8 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
             for band, neighbour in zip(luma[1:], wide[1:]):
                 correlation.addcmul_(band, neighbour[..., dy:dy + height, dx:dx + width])
     sums, counts = _pool(moments, blocks, count)
-    means = sums / counts.clamp(min=1)[:, None]
-    # the colour energies are summed over the orientations: their mean (a division by 4 is exact)
-    stats = {'count': counts, 'variance': means[..., :4],
-             'colour': means[..., 4:4 + colours] / len(_ORIENTATIONS)}
-    if structure:
-        energy = means[..., :4].sum(-1) + 4 * VARIANCE_FLOOR
-        stats['horizontal'] = means[..., 4 + colours] / energy
-        stats['vertical'] = means[..., 5 + colours] / energy
-    if grid:
-        across = _grid_sums(moments[:, :1], moments[:, 1:2], blocks, count)
-        stats['grid'] = _grid_ratio(across, sums[..., 0] + sums[..., 1], counts)
-    return stats
+    across = _grid_sums(moments[:, :1], moments[:, 1:2], blocks, count) if grid else None
+    return sums, counts, across
 
 
 def grid_share(luma: torch.Tensor, blocks: torch.Tensor, count: int) -> torch.Tensor:
