@@ -54,10 +54,8 @@ COLOUR_FLOOR = 0.02 ** 2
 GRID_FLOOR = 0.001
 #: Period of the compression block grid, in pixels.
 GRID = 8
-#: Pixels of each band of rows an octave is measured in (``octave_statistics``). A band's
-#: moment maps take about 4 MB, memory the allocator hands out again band after band; the
-#: maps of a whole 512x512 octave (17 MB) are returned to the system and faulted in again on
-#: every call, which cost about a third of texture's time on Linux (docs/speed.md).
+#: Pixels per band of rows of an octave (``octave_statistics``): the allocator reuses a band's 4 MB of
+#: maps, where a whole 512x512 octave's 17 MB were paged in afresh on every call (docs/speed.md).
 BAND_PIXELS = 1 << 16
 #: An octave takes part in a region's score when the region has at least this many whole
 #: 2x2 blocks at that octave.
@@ -222,13 +220,9 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
     colours = channels.shape[1] - 1
     # whole grid periods per band, so that every band's grid lines fall where the octave's do
     rows = max(GRID, BAND_PIXELS // max(width, 1) // GRID * GRID)
-    sums = counts = across = 0
-    for top in range(0, max(height, 1), rows):  # one (empty) band for an image without blocks
-        bottom = min(top + rows, height)
-        band = _band_sums(channels[..., top:bottom + 2, :], blocks[top:bottom], count, structure, grid)
-        sums, counts = sums + band[0], counts + band[1]
-        if grid:
-            across = across + band[2]
+    bands = [_band_sums(channels[..., top:top + rows + 2, :], blocks[top:top + rows], count, structure, grid)
+             for top in range(0, max(height, 1), rows)]  # one (empty) band for an image without blocks
+    sums, counts = (sum(band[part] for band in bands) for part in (0, 1))
     means = sums / counts.clamp(min=1)[:, None]
     # the colour energies are summed over the orientations: their mean (a division by 4 is exact)
     stats = {'count': counts, 'variance': means[..., :4],
@@ -238,7 +232,7 @@ def octave_statistics(channels: torch.Tensor, blocks: torch.Tensor, count: int, 
         stats['horizontal'] = means[..., 4 + colours] / energy
         stats['vertical'] = means[..., 5 + colours] / energy
     if grid:
-        stats['grid'] = _grid_ratio(across, sums[..., 0] + sums[..., 1], counts)
+        stats['grid'] = _grid_ratio(sum(band[2] for band in bands), sums[..., 0] + sums[..., 1], counts)
     return stats
 
 
@@ -253,14 +247,12 @@ def _band_sums(channels: torch.Tensor, blocks: torch.Tensor, count: int, structu
         grid: Also sum the squared differences across the block grid's lines.
 
     Returns:
-        (2xNxK moment sums: the four luma orientations, the colour energies, with
-        ``structure`` the horizontal and vertical neighbour products; N block counts; with
+        (2xNxK sums of the moments ``octave_statistics`` averages, N block counts, with
         ``grid`` the 2xN sums across the grid's lines, else None).
     """
     height, width = blocks.shape
     colours = channels.shape[1] - 1
-    # every moment map is written into one stack as it is made, so that no list of maps and its
-    # concatenation are held at once
+    # every moment map is written into one stack as it is made (no list of maps and its concatenation held)
     moments = channels.new_empty(2, 4 + colours + 2 * structure, height, width)
     # with structure the luma differences cover one more row and column, so that the
     # neighbours' differences are slices of them
