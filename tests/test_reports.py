@@ -57,6 +57,18 @@ def test_folder_scores_match_per_pair_calls(folders, results):
         assert result.graph.metadata == single.metadata
 
 
+def test_batches_give_the_graphs_of_pairs_taken_one_at_a_time(folders, results):
+    pairs = list(pair_folders(folders / 'restored', folders / 'reference'))
+    batched = compare_pairs(pairs, batch_size=2, progress=False)
+    assert [r.name for r in batched] == [r.name for r in results]
+    for one, together in zip(results, batched):
+        assert together.graph.anchor_score == pytest.approx(one.graph.anchor_score, abs=1e-6)
+        assert [r.anchor.distortion for r in together.graph.regions] == [r.anchor.distortion for r in one.graph.regions]
+    for wrong in (0, 1.5, True):
+        with pytest.raises(PandaInputError, match='batch size'):
+            compare_pairs(pairs, batch_size=wrong, progress=False)
+
+
 def test_pairing_refuses_missing_names(folders, tmp_path):
     (tmp_path / 'only').mkdir()
     save_image(tmp_path / 'only' / 'zebra.png', np.zeros((40, 40, 3), np.uint8))

@@ -28,7 +28,7 @@ def add_compare_options(parser) -> None:
     parser.add_argument('--pairwise', action='store_true',
                         help="the paper's pairwise mode: two images of unknown quality, every label from the network "
                              '(default: reference mode, the second image or folder is the reference)')
-    parser.add_argument('--batch-size', type=_positive, help='folders: pairs per network call')
+    parser.add_argument('--batch-size', type=_positive, help='folders: pairs per network call (default 1 on CPU, else 8)')
     parser.add_argument('--worst', type=_row_count, help='rows of the worst-regions table (default 20)')
     parser.add_argument('--worst-per-image', type=_positive,
                         help='folders: most worst regions from one image, printed and in the report (default 5)')
@@ -126,7 +126,7 @@ def check_outputs(outputs: Outputs, folder: bool, one_json: bool = False) -> Non
 
 
 def compare_folders(anchor, target, outputs: Outputs, *, segmenter=None, weights=None, device=None,
-                    pairwise: bool = False, batch_size: int = 8) -> int:
+                    pairwise: bool = False, batch_size: int | None = None) -> int:
     """``panda compare DIR_RESTORED DIR_REFERENCE``: reference mode unless ``pairwise``.
 
     Args:
@@ -137,7 +137,7 @@ def compare_folders(anchor, target, outputs: Outputs, *, segmenter=None, weights
         weights: Weights file or shipped name. Default: the shipped weights.
         device: Torch device. Default: CPU.
         pairwise: The paper's pairwise mode.
-        batch_size: Pairs per network call.
+        batch_size: Pairs per network call. Default: 1 on CPU, 8 on other devices.
 
     Returns:
         Exit status 0.
@@ -220,11 +220,11 @@ def add_score(commands) -> None:
     parser.add_argument('--segmenter', help='region proposer: superpixel (default), grid, grid:RxC, panoptic, sam:CHECKPOINT')
     parser.add_argument('--weights', help='weights file (default: shipped panda-tiny or $PANDA_WEIGHTS)')
     parser.add_argument('--device', help='torch device (default cpu)')
-    parser.add_argument('--batch-size', type=_positive, help='pairs per network call (default 8)')
+    parser.add_argument('--batch-size', type=_positive, help='pairs per network call (default 1 on CPU, else 8)')
     set_handler(parser, score_command)
 
 
-def score_command(target, ref, *, csv=None, segmenter=None, weights=None, device=None, batch_size: int = 8) -> int:
+def score_command(target, ref, *, csv=None, segmenter=None, weights=None, device=None, batch_size=None) -> int:
     """``panda score -t RESTORED -r REFERENCE``: one reference-mode score per image.
 
     Args:
@@ -234,7 +234,7 @@ def score_command(target, ref, *, csv=None, segmenter=None, weights=None, device
         segmenter: Region proposer spec. Default: superpixel.
         weights: Weights file or shipped name. Default: the shipped weights.
         device: Torch device. Default: CPU.
-        batch_size: Pairs per network call.
+        batch_size: Pairs per network call. Default: 1 on CPU, 8 on other devices.
 
     Returns:
         Exit status 0.

@@ -184,7 +184,7 @@ def add_compare(commands) -> None:
 
 def compare_command(anchor, target, *, masks=None, segmenter=None, points=None, method=None, weights=None,
                     device=None, reference: bool = False, pairwise: bool = False, json=None, viz=None, csv=None,
-                    report=None, spatial=None, batch_size: int = 8, worst: int = 20,
+                    report=None, spatial=None, batch_size: int | None = None, worst: int = 20,
                     worst_per_image: int = 5) -> int:
     """``panda compare RESTORED REFERENCE``: the distortion graph of two images or folders.
 
@@ -200,7 +200,7 @@ def compare_command(anchor, target, *, masks=None, segmenter=None, points=None, 
         reference: Reference mode, the default (the old flag, kept for scripts).
         pairwise: The paper's pairwise mode.
         json, viz, csv, report, spatial, worst, worst_per_image: Outputs (see ``folders.Outputs``).
-        batch_size: Folders: pairs per network call.
+        batch_size: Folders: pairs per network call. Default: 1 on CPU, 8 on other devices.
 
     Returns:
         Exit status 0.

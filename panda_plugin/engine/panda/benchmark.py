@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
-from panda_plugin.core.region_labels import LABEL_FIELDS, SIDES, label_field
+from panda_plugin.core.region_labels import LABEL_FIELDS, SIDES, RegionLabels, label_field
 from panda_plugin.core.taxonomy import RELATIONS
 from panda_plugin.engine.data.lmdb_store import RecordReader
 from panda_plugin.engine.panda.evaluation import (
@@ -14,7 +15,10 @@ from panda_plugin.engine.panda.evaluation import (
     confusion_matrix,
     region_metrics,
 )
-from panda_plugin.engine.panda.predictor import predict_regions, resolve_model
+from panda_plugin.engine.panda.models.heads import decode
+from panda_plugin.engine.panda.models.panda_arch import PANDA
+from panda_plugin.engine.panda.predictor import predict, resolve_model
+from panda_plugin.engine.tensors import rgb8_to_tensor
 
 #: PANDA's results in the paper (relation/distortion/severity macro F1, SRCC, PLCC).
 PAPER = {
@@ -92,3 +96,24 @@ def json_report(report: dict) -> dict:
     return {'split': report['split'], 'pairs': report['pairs'], 'regions': report['regions'],
             'methods': report['methods'], 'paper': PAPER.get(report['split']),
             'confusion': {k: np.asarray(v).tolist() for k, v in report['confusion'].items()}}
+
+
+def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
+                    label_map: np.ndarray) -> RegionLabels:
+    """Run the network on one pair and decode its per-region labels (see ``heads.decode``).
+
+    Args:
+        network: PANDA in eval mode.
+        anchor: HxWx3 uint8 RGB.
+        target: HxWx3 uint8 RGB.
+        label_map: HxW int label map, ``0..N-1`` regions and ``-1`` elsewhere.
+
+    Returns:
+        numpy labels, one value per region (scores as float64).
+    """
+    device = next(network.parameters()).device
+    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(device)
+    with torch.inference_mode():
+        decoded = decode(predict(network, rgb8_to_tensor(anchor, device)[None], rgb8_to_tensor(target, device)[None],
+                                  labels))
+    return decoded.map(lambda value: (value[0].double() if value.is_floating_point() else value[0]).cpu().numpy())

@@ -216,7 +216,7 @@ def duel(a, b, reference, *, masks=None, segmenter=None, model=None, device=None
 
 
 def duel_folders(folder_a, folder_b, references, *, segmenter=None, model=None, device=None,
-                 batch_size: int = 8, progress: bool = True) -> list[tuple[ImageSet, Duel]]:
+                 batch_size: int | None = None, progress: bool = True) -> list[tuple[ImageSet, Duel]]:
     """``duel`` for every name of ``folder_a`` found in the other two folders.
 
     Args:
@@ -226,7 +226,7 @@ def duel_folders(folder_a, folder_b, references, *, segmenter=None, model=None, 
         segmenter: Region proposer spec. Default: ``'superpixel'``.
         model: Weights name or path. Default: ``'panda-tiny'``.
         device: Torch device. Default: CPU.
-        batch_size: Pairs per network call.
+        batch_size: Pairs per network call. Default: 1 on CPU, 8 on other devices.
         progress: Show a progress bar on stderr.
 
     Returns:

@@ -1,5 +1,5 @@
-"""Distortion graphs of many image pairs with one network, in batches (``panda compare
-DIR DIR``)."""
+"""Distortion graphs of many image pairs with one network (``panda compare DIR DIR``): on CPU
+one pair at a time as ``compare`` makes it, on other devices in batches."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +12,8 @@ from tqdm import tqdm
 
 from panda_plugin.core.errors import PandaInputError
 from panda_plugin.core.graph import DistortionGraph
-from panda_plugin.engine.panda.predictor import predict_graphs, prepare_pair, region_proposer, resolve_model
+from panda_plugin.engine.panda.predictor import (load_same_size, pair_graph, predict_graphs, prepare_pair,
+                                                 region_proposer, resolve_model)
 from panda_plugin.engine.tensors import rgb8_to_tensor
 
 
@@ -34,11 +35,13 @@ class PairResult:
 
 
 def compare_pairs(pairs, *, segmenter=None, model=None, device=None, reference: bool = True,
-                  batch_size: int = 8, progress: bool = True) -> list[PairResult]:
+                  batch_size: int | None = None, progress: bool = True) -> list[PairResult]:
     """The graph of every pair, as ``compare`` gives it, loading the network once.
 
-    Images are read and segmented in a background thread while the previous batch is scored;
-    pairs of one size are scored together.
+    Pairs go one at a time as ``compare`` takes them (the regions proposed while the network
+    encodes the pair in the background); on CPU that is faster than batches (docs/speed.md).
+    Batches of several pairs of one size go through the network together while the next
+    batch's images are read and segmented in a background thread.
 
     Args:
         pairs: ``folders.ImageSet`` items (restored, reference paths).
@@ -46,26 +49,41 @@ def compare_pairs(pairs, *, segmenter=None, model=None, device=None, reference: 
         model: Weights name or path, or a ``PANDA`` network. Default: ``'panda-tiny'``.
         device: Torch device. Default: CPU.
         reference: Reference mode (default) or the pairwise mode.
-        batch_size: Pairs per network call. Default: 8.
+        batch_size: Pairs per network call. Default: 1 on CPU, 8 on other devices.
         progress: Show a progress bar on stderr.
 
     Returns:
         One ``PairResult`` per pair, in order.
     """
-    if batch_size < 1:
-        raise PandaInputError(f'batch size {batch_size}; accepted: an integer >= 1')
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise PandaInputError(f'batch size {batch_size!r}; accepted: an integer >= 1')
     propose, regions = region_proposer(segmenter)
     network = resolve_model(model, device)
     where = next(network.parameters()).device
+    batch_size = batch_size or (1 if where.type == 'cpu' else 8)
     metadata = {'regions': regions}
     pairs = list(pairs)
+    with tqdm(total=len(pairs), unit='pair', desc='compare', disable=not progress) as bar:
+        if batch_size == 1:
+            return [_one_pair(item, network, propose, reference, metadata, bar) for item in pairs]
+        return _in_batches(pairs, network, propose, reference, metadata, batch_size, bar)
+
+
+def _one_pair(item, network, propose, reference: bool, metadata: dict, bar) -> PairResult:
+    restored, target = load_same_size(_named_paths(item))
+    graph = pair_graph(network, restored, target, propose, pairwise=not reference, metadata=metadata)
+    bar.update(1)
+    return PairResult(item.name, *item.paths[:2], graph)
+
+
+def _in_batches(pairs: list, network, propose, reference: bool, metadata: dict, batch_size: int, bar) -> list:
+    where = next(network.parameters()).device
     chunks = [pairs[start:start + batch_size] for start in range(0, len(pairs), batch_size)]
 
     def prepare(chunk):
         return [_prepared(item, propose) for item in chunk]
 
     results = []
-    bar = tqdm(total=len(pairs), unit='pair', desc='compare', disable=not progress)
     with ThreadPoolExecutor(1) as reader:
         pending = reader.submit(prepare, chunks[0]) if chunks else None
         for index in range(len(chunks)):
@@ -79,14 +97,16 @@ def compare_pairs(pairs, *, segmenter=None, model=None, device=None, reference: 
                 results += [(item[0], PairResult(item[0].name, *item[0].paths[:2], graph))
                             for item, graph in zip(group, graphs)]
             bar.update(len(loaded))
-    bar.close()
     order = {id(item): position for position, item in enumerate(pairs)}
     return [result for _, result in sorted(results, key=lambda entry: order[id(entry[0])])]
 
 
+def _named_paths(item) -> dict:
+    return {f'restored {item.name!r}': item.paths[0], f'reference {item.name!r}': item.paths[1]}
+
+
 def _prepared(item, propose):
-    (restored, target), label_map = prepare_pair({f'restored {item.name!r}': item.paths[0],
-                                                  f'reference {item.name!r}': item.paths[1]}, propose)
+    (restored, target), label_map = prepare_pair(_named_paths(item), propose)
     return item, restored, target, label_map
 
 

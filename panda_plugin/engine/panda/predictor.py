@@ -11,7 +11,7 @@ import torch
 
 from panda_plugin.core.errors import PandaInputError, PandaWarning
 from panda_plugin.core.graph import DistortionGraph, measure_label_map
-from panda_plugin.core.region_labels import RegionLabels, label_field
+from panda_plugin.core.region_labels import label_field
 from panda_plugin.core.taxonomy import relation_from_scores
 from panda_plugin.engine.image_io import load_image, tensor_to_rgb8
 from panda_plugin.engine.panda.background import encode_in_background, in_background, sharing_threads
@@ -74,22 +74,43 @@ def compare(anchor, target, *, masks=None, segmenter=None, points=None, points_m
         raise PandaInputError(f'give one of masks, segmenter and points, not {" and ".join(given)}')
     if points_method is not None and points is None:
         raise PandaInputError('points_method applies only with points')
-    propose, regions = (None, 'masks') if masks is not None else region_proposer(segmenter, points, points_method)
+    if masks is not None:
+        propose, regions = (lambda image: load_masks(masks, image.shape[:2])), 'masks'
+    else:
+        propose, regions = region_proposer(segmenter, points, points_method)
     anchor_image, target_image = load_same_size({'anchor': anchor, 'target': target})
-    network = resolve_model(model, device)
-    where = next(network.parameters()).device
-    anchors, targets = (rgb8_to_tensor(image, where)[None].contiguous() for image in (anchor_image, target_image))
-    pending = encode_in_background(network, anchors, targets)
-    label_map = propose(target_image) if masks is None else load_masks(masks, target_image.shape[:2])
-    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(where)
-    graph = predict_graphs(network, anchors, targets, labels, reference=not pairwise,
-                           metadata={'regions': os.fspath(regions)}, encoding=pending)[0]
+    graph = pair_graph(resolve_model(model, device), anchor_image, target_image, propose, pairwise=pairwise,
+                       metadata={'regions': os.fspath(regions)})
     names = [f'{os.fspath(image)!r}' if isinstance(image, (str, os.PathLike)) else f'({side})'
              for image, side in ((anchor, 'anchor'), (target, 'target'))]
     message = swap_warning(graph, restored=names[0], reference=names[1])
     if message:
         warnings.warn(message, PandaWarning, stacklevel=2)
     return graph
+
+
+def pair_graph(network: PANDA, anchor: np.ndarray, target: np.ndarray, propose, *, pairwise: bool = False,
+               metadata: dict | None = None) -> DistortionGraph:
+    """The graph of one loaded pair, as ``compare`` makes it: the target's regions are proposed
+    while the network encodes the pair in the background.
+
+    Args:
+        network: PANDA in eval mode.
+        anchor: HxWx3 uint8 RGB anchor (restored image).
+        target: HxWx3 uint8 RGB target (reference), the same size.
+        propose: Region proposer: target image -> HxW label map.
+        pairwise: The paper's pairwise mode instead of reference mode. Default: False.
+        metadata: Stored with the graph, beside the weights name and the mode.
+
+    Returns:
+        The validated graph.
+    """
+    where = next(network.parameters()).device
+    anchors, targets = (rgb8_to_tensor(image, where)[None].contiguous() for image in (anchor, target))
+    pending = encode_in_background(network, anchors, targets)
+    labels = torch.from_numpy(np.asarray(propose(target), np.int64))[None].to(where)
+    return predict_graphs(network, anchors, targets, labels, reference=not pairwise, metadata=metadata,
+                          encoding=pending)[0]
 
 
 def _pairwise(pairwise: bool, reference: bool | None) -> bool:
@@ -233,27 +254,6 @@ def measures_beside(inputs, threads: int, here: str = 'fidelity') -> tuple:
     pending = in_background(measures[other], inputs, threads=threads)
     made = measures[here](inputs)
     return (made, pending) if here == 'fidelity' else (pending, made)
-
-
-def predict_regions(network: PANDA, anchor: np.ndarray, target: np.ndarray,
-                    label_map: np.ndarray) -> RegionLabels:
-    """Run the network on one pair and decode its per-region labels (see ``heads.decode``).
-
-    Args:
-        network: PANDA in eval mode.
-        anchor: HxWx3 uint8 RGB.
-        target: HxWx3 uint8 RGB.
-        label_map: HxW int label map, ``0..N-1`` regions and ``-1`` elsewhere.
-
-    Returns:
-        numpy labels, one value per region (scores as float64).
-    """
-    device = next(network.parameters()).device
-    labels = torch.from_numpy(np.asarray(label_map, np.int64))[None].to(device)
-    with torch.inference_mode():
-        decoded = decode(predict(network, rgb8_to_tensor(anchor, device)[None], rgb8_to_tensor(target, device)[None],
-                                  labels))
-    return decoded.map(lambda value: (value[0].double() if value.is_floating_point() else value[0]).cpu().numpy())
 
 
 def predict(network: PANDA, anchor: torch.Tensor, target: torch.Tensor, label_maps: torch.Tensor,
