@@ -12,7 +12,8 @@ Sections (``--sections``, all by default):
   by stage, on the first pair (interleaved medians);
 - ``folder``: ``panda compare DIR DIR`` on ``--folder-pairs`` pairs (one process) against
   ``panda compare A B`` once per pair (one process each, as a shell loop does), and the same
-  two in one process (``compare_pairs`` against ``compare`` per pair);
+  two in one process (``compare_pairs`` by default and in batches of 8, against ``compare``
+  per pair);
 - ``memory``: the peak resident memory (``VmHWM``; ``ru_maxrss`` would carry the parent's
   peak over ``fork``) of a fresh process comparing a 2048x2048 pair in reference mode, above
   the same process right after ``import torch``;
@@ -262,6 +263,9 @@ def folder_section(count: int, per_pair_calls: int) -> dict:
         batched = compare_pairs(pairs, progress=False)
         in_process_folder = time.perf_counter() - start
         start = time.perf_counter()
+        compare_pairs(pairs, batch_size=8, progress=False)
+        in_process_batches = time.perf_counter() - start
+        start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             single = [panda_plugin.compare(*pair.paths[:2]) for pair in pairs]
@@ -274,6 +278,7 @@ def folder_section(count: int, per_pair_calls: int) -> dict:
             'speed_up_commands': round(per_pair / folder, 2),
             'in_process_compare_pairs_s': round(in_process_folder, 1),
             'in_process_compare_per_pair_s': round(in_process_single, 1),
+            'in_process_compare_pairs_in_batches_of_8_s': round(in_process_batches, 1),
             'speed_up_in_process': round(in_process_single / in_process_folder, 2),
             'largest_score_difference_batched_vs_single': difference}
 
