@@ -258,6 +258,7 @@ def main() -> None:
             print(f'{breakage.name}: {result} ({last}, {seconds:.0f} s)', flush=True)
     total = time.perf_counter() - start
     if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(markdown(rows, total), encoding='utf-8')
         print(f'wrote {args.markdown}')
     missed = [row['name'] for row in rows if not row['result'].startswith(('caught', 'pending'))]
