@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,8 @@ def compare_pairs(pairs, *, segmenter=None, model=None, device=None, reference: 
     Returns:
         One ``PairResult`` per pair, in order.
     """
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, Integral)
+                                   or batch_size < 1):
         raise PandaInputError(f'batch size {batch_size!r}; accepted: an integer >= 1')
     propose, regions = region_proposer(segmenter)
     network = resolve_model(model, device)

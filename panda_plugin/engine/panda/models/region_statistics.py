@@ -195,6 +195,7 @@ def _window_counts(size: tuple, k: int, like: torch.Tensor) -> torch.Tensor:
     counts = []
     for length in size:
         positions = torch.arange(length, device=like.device)
-        counts.append(((positions + k // 2).clamp(max=length - 1) - (positions - k // 2).clamp(min=0) + 1).to(like.dtype))
+        inside = (positions + k // 2).clamp(max=length - 1) - (positions - k // 2).clamp(min=0) + 1
+        counts.append(inside.to(like.dtype))
     # the products of small whole numbers are exact in any float type
     return counts[0][:, None] * counts[1][None, :]
