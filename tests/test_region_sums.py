@@ -1,10 +1,12 @@
 """Pooling over regions: per-region sums, soft region masks on a grid and the statistics
 filters, against direct computations."""
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
-from panda_plugin.engine.panda.models.region_statistics import _laplacian_and_sobel, _max_filter, cell_moments
+from panda_plugin.engine.panda.models.region_statistics import (RegionStatistics, _laplacian_and_sobel, _max_filter,
+                                                              cell_moments)
 from panda_plugin.engine.panda.models.token_pool import TokenPool, coarser_masks, region_masks
 from panda_plugin.engine.panda.region_sums import PARTIAL_SUMS, RegionSums
 
@@ -95,3 +97,38 @@ def test_cell_moments_equal_adaptive_pooling_on_divided_and_undivided_grids():
         expected, = torch.autograd.grad(((F.adaptive_avg_pool2d(maps, grid)
                                           + F.adaptive_avg_pool2d(maps * maps, grid)) * weights).sum(), maps)
         torch.testing.assert_close(gradient, expected)
+
+
+def _plain_statistic_maps(images):
+    """The statistic maps from their plain definitions (convolutions and pooling), stacked."""
+    grey = images.mean(1, keepdim=True)
+    lowest, highest = images.amin(1, keepdim=True), images.amax(1, keepdim=True)
+    kernels = torch.tensor([[[0., 1., 0.], [1., -4., 1.], [0., 1., 0.]],
+                            [[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]],
+                            [[-1., -2., -1.], [0., 0., 0.], [1., 2., 1.]]])[:, None]
+    laplacian, grad_x, grad_y = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode='replicate'), kernels).split(1, 1)
+    energies = [laplacian.abs(), (grad_x ** 2 + grad_y ** 2).clamp(min=1e-12).sqrt()]
+    for k in (3, 9):
+        mean = F.avg_pool2d(grey, k, 1, k // 2, count_include_pad=False)
+        square = F.avg_pool2d(grey * grey, k, 1, k // 2, count_include_pad=False)
+        energies.append((square - mean * mean).clamp(min=1e-12).sqrt())
+    step_x = F.pad((grey[..., :, 1:] - grey[..., :, :-1]).abs(), (0, 1))
+    step_y = F.pad((grey[..., 1:, :] - grey[..., :-1, :]).abs(), (0, 0, 0, 1))
+    columns = (torch.arange(grey.shape[-1]) % 8 == 7).float()
+    rows = (torch.arange(grey.shape[-2]) % 8 == 7).float()[:, None]
+    energies += [step_x * columns + step_y * rows, step_x + step_y]
+    plain = [images, grey, highest - lowest, -F.max_pool2d(-lowest, 7, 1, 3), F.max_pool2d(grey, 7, 1, 3)]
+    return torch.cat(plain + [torch.log1p(20 * energy) for energy in energies], 1)
+
+
+@pytest.mark.parametrize('shape', [(2, 3, 48, 40), (1, 3, 37, 61), (1, 3, 9, 130)])
+def test_statistic_grids_pool_the_plain_statistic_maps(shape):
+    statistics = RegionStatistics(8, grid=8)
+    images = torch.rand(shape)
+    images[:, :, :5, :7] = 0.25  # a flat patch: square roots at their floor
+    maps = _plain_statistic_maps(images)
+    assert maps.shape[1] == RegionStatistics.CHANNELS
+    grid = (min(8, shape[-2]), min(8, shape[-1]))
+    first, second = statistics.grids(images)
+    torch.testing.assert_close(first, F.adaptive_avg_pool2d(maps, grid), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(second, F.adaptive_avg_pool2d(maps * maps, grid), rtol=1e-4, atol=1e-5)

@@ -31,44 +31,6 @@ class RegionStatistics(nn.Module):
         width = 4 * self.CHANNELS
         self.project = nn.Sequential(nn.Linear(width, dim), nn.LayerNorm(dim), nn.GELU(), nn.Linear(dim, dim))
 
-    def maps(self, images: torch.Tensor) -> torch.Tensor:
-        """Statistic maps of Bx3xHxW images in [0, 1].
-
-        The Laplacian, Sobel filters, window means and maxima are sums of shifted slices (the
-        same values as ``conv2d``, ``avg_pool2d`` with ``count_include_pad=False`` and
-        ``max_pool2d``, up to float rounding, several times faster on CPU). Every map is written
-        into one stack as it is made (no list of maps and its concatenation held at once).
-
-        Returns:
-            BxCxHxW maps (energies on a log scale).
-        """
-        grey = images.mean(1, keepdim=True)
-        maps = images.new_empty(images.shape[0], self.CHANNELS, *images.shape[-2:])
-        maps[:, :3] = images
-        maps[:, 3:4] = grey
-        lowest = images.amin(1, keepdim=True)
-        maps[:, 4:5] = images.amax(1, keepdim=True) - lowest
-        maps[:, 5:6] = -_max_filter(-lowest, 7)
-        maps[:, 6:7] = _max_filter(grey, 7)
-        energies = maps[:, 7:]
-        laplacian, grad_x, grad_y = _laplacian_and_sobel(grey)
-        energies[:, :1] = laplacian.abs()
-        energies[:, 1:2] = (grad_x * grad_x + grad_y * grad_y).clamp(min=_EPS).sqrt()
-        moments = torch.cat([grey, grey * grey], 1)
-        for row, (sums, k) in enumerate(zip(_window_sums(moments), (3, 9)), start=2):
-            mean, square = (sums / _window_counts(grey.shape[-2:], k, grey)).unbind(1)
-            energies[:, row:row + 1] = (square - mean * mean).clamp(min=_EPS).sqrt()[:, None]
-        step_x = F.pad((grey[..., :, 1:] - grey[..., :, :-1]).abs(), (0, 1))
-        step_y = F.pad((grey[..., 1:, :] - grey[..., :-1, :]).abs(), (0, 0, 0, 1))
-        block = energies[:, 4:5]
-        block.zero_()
-        block[..., :, 7::8] += step_x[..., :, 7::8]
-        block[..., 7::8, :] += step_y[..., 7::8, :]
-        energies[:, 5:6] = step_x + step_y
-        # log(1 + x) rather than log1p: the same to 3e-7 here, and log1p is not vectorised on CPU.
-        energies.mul_(20).add_(1).log_()
-        return maps
-
     def grids(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The maps' cell means and mean squares on the pooling grid (no regions needed yet).
 
@@ -79,8 +41,13 @@ class RegionStatistics(nn.Module):
             (first, second) moments, each BxCxgxg (g = ``grid``, or less for small images).
         """
         grid = (min(self.grid, images.shape[-2]), min(self.grid, images.shape[-1]))
-        # one image at a time, so that a large pair never holds the maps of all its images
-        first, second = zip(*(cell_moments(self.maps(image), grid) for image in images.split(1)))
+        first, second = [], []
+        # one image and one map at a time: each map is pooled as it is made, so that no stack of
+        # full-resolution maps is held (and paged in afresh on every call)
+        for image in images.split(1):
+            means, squares = zip(*(cell_moments(maps, grid) for maps in statistic_maps(image)))
+            first.append(torch.cat(means, 1))
+            second.append(torch.cat(squares, 1))
         return torch.cat(first), torch.cat(second)
 
     def forward(self, grids: tuple[torch.Tensor, torch.Tensor],
@@ -102,6 +69,49 @@ class RegionStatistics(nn.Module):
         own_anchor, own_target = torch.cat([mean, std], -1).chunk(2)
         return (self.project(torch.cat([own_anchor, own_anchor - own_target], -1)),
                 self.project(torch.cat([own_target, own_target - own_anchor], -1)))
+
+
+def statistic_maps(images: torch.Tensor):
+    """The ``RegionStatistics.CHANNELS`` statistic maps of Bx3xHxW images in [0, 1], made one
+    after the other.
+
+    The Laplacian, Sobel filters, window means and maxima are sums of shifted slices (the same
+    values as ``conv2d``, ``avg_pool2d`` with ``count_include_pad=False`` and ``max_pool2d``, up
+    to float rounding, several times faster on CPU).
+
+    Args:
+        images: Bx3xHxW in [0, 1].
+
+    Yields:
+        BxkxHxW maps in channel order: the colours (k = 3), then grey, chroma, dark channel,
+        local maxima and the six energies (k = 1 each, energies on a log scale).
+    """
+    grey = images.mean(1, keepdim=True)
+    yield images
+    yield grey
+    lowest = images.amin(1, keepdim=True)
+    yield images.amax(1, keepdim=True).sub_(lowest)
+    yield _max_filter(lowest.neg_(), 7).neg_()
+    yield _max_filter(grey, 7)
+    laplacian, grad_x, grad_y = _laplacian_and_sobel(grey)
+    yield _log_energy(laplacian.abs_())
+    yield _log_energy(grad_x.mul_(grad_x).add_(grad_y * grad_y).clamp_(min=_EPS).sqrt_())
+    for sums, k in zip(_window_sums(torch.cat([grey, grey * grey], 1)), (3, 9)):
+        mean, square = (sums / _window_counts(grey.shape[-2:], k, grey)).unbind(1)
+        yield _log_energy((square - mean * mean).clamp_(min=_EPS).sqrt_()[:, None])
+    step_x = F.pad((grey[..., :, 1:] - grey[..., :, :-1]).abs(), (0, 1))
+    step_y = F.pad((grey[..., 1:, :] - grey[..., :-1, :]).abs(), (0, 0, 0, 1))
+    block = torch.zeros_like(grey)
+    block[..., :, 7::8] += step_x[..., :, 7::8]
+    block[..., 7::8, :] += step_y[..., 7::8, :]
+    yield _log_energy(block)
+    yield _log_energy(step_x.add_(step_y))
+
+
+def _log_energy(energy: torch.Tensor) -> torch.Tensor:
+    """``log(1 + 20 x)`` in place: log(1 + x) rather than log1p, the same to 3e-7 here, and
+    log1p is not vectorised on CPU."""
+    return energy.mul_(20).add_(1).log_()
 
 
 def cell_moments(maps: torch.Tensor, grid: tuple) -> tuple[torch.Tensor, torch.Tensor]:
