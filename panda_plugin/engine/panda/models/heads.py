@@ -55,13 +55,15 @@ class PandaHeads(nn.Module):
             Dict keyed by ``region_labels.LABEL_FIELDS``: logits of the relation (BxRx5),
             distortion (BxRx15) and severity (BxRx4) and scores (BxR, in [0, 1]).
         """
-        forward = self.relation(torch.cat([anchor, target, anchor - target], -1))
-        backward = self.relation(torch.cat([target, anchor, target - anchor], -1))
+        # both directions, and both images, as one batch for each head
+        both, swapped = torch.cat([anchor, target]), torch.cat([target, anchor])
+        forward, backward = self.relation(torch.cat([both, swapped, both - swapped], -1)).chunk(2)
         out = {'relation': 0.5 * (forward + backward[..., self.mirrored])}
-        for side, tokens in zip(SIDES, (anchor, target)):
-            out[label_field(side, 'distortion')] = self.distortion(tokens)
-            out[label_field(side, 'severity')] = self.severity(tokens)
-            out[label_field(side, 'score')] = torch.sigmoid(self.score(tokens).squeeze(-1))
+        outputs = {'distortion': self.distortion(both), 'severity': self.severity(both),
+                   'score': torch.sigmoid(self.score(both).squeeze(-1))}
+        for name, value in outputs.items():
+            for side, half in zip(SIDES, value.chunk(2)):
+                out[label_field(side, name)] = half
         return out
 
 

@@ -98,15 +98,16 @@ class TokenPool(nn.Module):
         tokens = F.interpolate(self.tokens[order], size=(height, width), mode='bilinear',
                                align_corners=False)
         gates = self.embed((tokens.unsqueeze(0) * masks.unsqueeze(2)).flatten(0, 1))
-        gates = gates.view(batch, count, -1, height, width)
+        cells = height * width
         weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
         # the features as (repeats, b, ...): each group of b images shares the masks
         features = features.view(-1, batch, *features.shape[1:])
-        # the gated features' weighted sums as dot products over the cells (an einsum would copy
-        # the gates into another layout first)
-        weighted = weights.unsqueeze(2) * self.gate_features(features.flatten(0, 1)).view(
-            *features.shape[:2], 1, -1, height, width)
-        gated = torch.linalg.vecdot(gates.flatten(3), weighted.flatten(4))
+        # each region's weighted gates (b x gate channel x R x cells), made once for the images
+        # sharing the masks, times every image's gated features: one batched matrix product
+        # (many times faster on CPU than products summed over the cells)
+        weighted = (gates.view(batch, count, -1, cells) * weights.view(batch, count, 1, cells)).transpose(1, 2)
+        gated_features = self.gate_features(features.flatten(0, 1)).view(*features.shape[:2], -1, cells)
+        gated = torch.matmul(weighted, gated_features.permute(1, 2, 3, 0)).permute(3, 0, 2, 1)
         mean = torch.einsum('brhw,kbdhw->kbrd', weights, features)
         square = torch.einsum('brhw,kbdhw->kbrd', weights, features * features)
         std = (square - mean * mean).clamp(min=1e-6).sqrt()
