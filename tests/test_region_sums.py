@@ -132,3 +132,20 @@ def test_statistic_grids_pool_the_plain_statistic_maps(shape):
     first, second = statistics.grids(images)
     torch.testing.assert_close(first, F.adaptive_avg_pool2d(maps, grid), rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(second, F.adaptive_avg_pool2d(maps * maps, grid), rtol=1e-4, atol=1e-5)
+
+
+def test_token_pool_vectors_equal_their_direct_sums_over_the_cells():
+    pool = TokenPool(16, tokens=8, grid=8, gate_dim=4).eval()
+    features = torch.randn(4, 16, 6, 6)  # two pairs: anchors, then targets
+    masks = region_masks(torch.randint(-1, 5, (2, 30, 30)), 5, (6, 6))
+    with torch.no_grad():
+        tokens = F.interpolate(pool.tokens[:5], size=(6, 6), mode='bilinear', align_corners=False)
+        gates = pool.embed((tokens[None] * masks[:, :, None]).flatten(0, 1)).view(2, 5, 4, 6, 6)
+        weights = masks / masks.flatten(2).sum(-1).clamp(min=1e-6)[..., None, None]
+        gated_features = pool.gate_features(features).view(2, 2, 4, 6, 6)
+        images = features.view(2, 2, 16, 6, 6)
+        gated = torch.einsum('brdhw,brhw,kbdhw->kbrd', gates, weights, gated_features)
+        mean = torch.einsum('brhw,kbdhw->kbrd', weights, images)
+        std = (torch.einsum('brhw,kbdhw->kbrd', weights, images ** 2) - mean ** 2).clamp(min=1e-6).sqrt()
+        expected = pool.project(torch.cat([gated, mean, std], -1)).flatten(0, 1)
+        torch.testing.assert_close(pool(features, masks), expected, rtol=1e-4, atol=1e-5)

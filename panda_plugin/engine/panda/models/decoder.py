@@ -70,8 +70,6 @@ class DegradationDecoder(nn.Module):
         Returns:
             (anchor tokens, target tokens), each BxRxD.
         """
-        # both images as one batch: each image's tokens attend to the other's
-        padding = torch.cat([padding, padding])
         for block in self.blocks:
-            anchor, target = block(torch.cat([anchor, target]), torch.cat([target, anchor]), padding).chunk(2)
+            anchor, target = block(anchor, target, padding), block(target, anchor, padding)
         return anchor, target
