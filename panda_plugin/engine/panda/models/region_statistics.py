@@ -2,6 +2,8 @@
 both images and as their difference (the comparison cue a pairwise model needs)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -71,7 +73,7 @@ class RegionStatistics(nn.Module):
                 self.project(torch.cat([own_target, own_target - own_anchor], -1)))
 
 
-def statistic_maps(images: torch.Tensor):
+def statistic_maps(images: torch.Tensor) -> Iterator[torch.Tensor]:
     """The ``RegionStatistics.CHANNELS`` statistic maps of Bx3xHxW images in [0, 1], made one
     after the other.
 
