@@ -68,7 +68,7 @@ def compare_pairs(pairs, *, segmenter=None, model=None, device=None, reference: 
     with tqdm(total=len(pairs), unit='pair', desc='compare', disable=not progress) as bar:
         if batch_size == 1:
             return [_one_pair(item, network, propose, reference, metadata, bar) for item in pairs]
-        return _in_batches(pairs, network, propose, reference, metadata, batch_size, bar)
+        return _in_batches(pairs, network, where, propose, reference, metadata, batch_size, bar)
 
 
 def _one_pair(item, network, propose, reference: bool, metadata: dict, bar) -> PairResult:
@@ -78,8 +78,8 @@ def _one_pair(item, network, propose, reference: bool, metadata: dict, bar) -> P
     return PairResult(item.name, *item.paths[:2], graph)
 
 
-def _in_batches(pairs: list, network, propose, reference: bool, metadata: dict, batch_size: int, bar) -> list:
-    where = next(network.parameters()).device
+def _in_batches(pairs: list, network, where, propose, reference: bool, metadata: dict, batch_size: int,
+                bar) -> list:
     chunks = [pairs[start:start + batch_size] for start in range(0, len(pairs), batch_size)]
 
     def prepare(chunk):

@@ -72,7 +72,7 @@ def reference_inputs(restored: torch.Tensor, reference: torch.Tensor, label_maps
 def mix(images: torch.Tensor, rows) -> torch.Tensor:
     """Channels that are fixed linear mixtures of RGB, one per row of weights: one matrix
     product over the colour axis (on CPU several times faster than weighted sums of the colour
-    planes, with the same values; a 1x1 convolution is as fast on one thread but many times
+    planes, the same values up to float rounding; a 1x1 convolution is as fast on one thread but many times
     slower on two).
 
     Args:
